@@ -1,0 +1,48 @@
+"""GTFS importer and transit router of the solidarity mobility platform.
+
+Read feeds (:func:`read_feed`), check them (:func:`validate_feed`), extract plain tables
+(:func:`stops_table`, :func:`routes_table`), build routing arrays for some dates
+(:func:`build_timetable`, saved with :func:`save_timetable`) and search journeys with
+:class:`TransitRouter`. Times are seconds relative to the midnight of the timetable's base
+date: see :mod:`gtfs_import.schema`.
+
+This package never imports Flask, SQLAlchemy, ``app`` or ``matching``.
+"""
+
+from gtfs_import.errors import FeedError, QueryError, TimetableError
+from gtfs_import.io import load_timetable, read_feed, save_timetable
+from gtfs_import.schema import TIMETABLE_FORMAT_VERSION
+from gtfs_import.tables import expand_calendar, feed_dates, parse_times, routes_table, stops_table
+from gtfs_import.timetable import (
+    Timetable,
+    build_timetable,
+    check_timetable,
+    format_seconds,
+    seconds_at,
+)
+from gtfs_import.validate import FRANCE_BBOX, LOT_BBOX, BBox, Problem, validate_feed
+
+__all__ = [
+    "FRANCE_BBOX",
+    "LOT_BBOX",
+    "TIMETABLE_FORMAT_VERSION",
+    "BBox",
+    "FeedError",
+    "Problem",
+    "QueryError",
+    "Timetable",
+    "TimetableError",
+    "build_timetable",
+    "check_timetable",
+    "expand_calendar",
+    "feed_dates",
+    "format_seconds",
+    "load_timetable",
+    "parse_times",
+    "read_feed",
+    "routes_table",
+    "save_timetable",
+    "seconds_at",
+    "stops_table",
+    "validate_feed",
+]
