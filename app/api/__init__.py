@@ -1,0 +1,8 @@
+"""Blueprints ``api`` (open-data journey search, JSON) and ``standard`` (French carpooling standard)."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__)
+standard_bp = Blueprint("standard", __name__)
+
+from . import views  # noqa: E402,F401  (routes register on the blueprints)

@@ -1,0 +1,90 @@
+"""Command-line interface: ``flask --app app territory …``, ``flask --app app demo …``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+
+from .errors import TerritoryBuildError, TerritoryNotBuilt
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the command groups to the application."""
+    app.cli.add_command(territory)
+    app.cli.add_command(demo)
+
+
+@click.group(help="Build and inspect the territory (road graph, communes, places, transit).")
+def territory() -> None:
+    pass
+
+
+@territory.command("build")
+@click.option("--osm", type=click.Path(path_type=Path), help="OSM XML road network (.osm or .osm.bz2).")
+@click.option("--gtfs", type=click.Path(path_type=Path), multiple=True, help="GTFS zip (repeatable).")
+@click.option("--communes", type=click.Path(path_type=Path), help="Communes CSV (lot46_communes.csv format).")
+@click.option("--places", type=click.Path(path_type=Path), multiple=True,
+              help="Places: JSON list, or the public-services bus timetable CSV (repeatable).")
+@click.option("--name", help="Territory name (default: the OSM file's name, or 'demo').")
+def territory_build(osm: Path | None, gtfs: tuple[Path, ...], communes: Path | None,
+                    places: tuple[Path, ...], name: str | None) -> None:
+    """Build a territory; with no source, the generated demo territory."""
+    from .services.territory import build_territory
+
+    root = Path(current_app.config["TERRITORY_DIR"])
+    try:
+        final = build_territory(root, name=name, osm=osm, gtfs=list(gtfs), communes=communes, places=list(places))
+    except TerritoryBuildError as exc:
+        raise click.ClickException(f"territory not built, nothing changed: {exc}") from exc
+    manifest = json.loads((final / "manifest.json").read_text(encoding="utf-8"))
+    label = f" ({manifest['label']})" if manifest.get("label") else ""
+    click.echo(
+        f"Territory {manifest['name']}{label}: {manifest['graph']['nodes']} nodes, "
+        f"{manifest['graph']['edges']} edges, {manifest['communes']} communes, "
+        f"{manifest['places']} places, {len(manifest['feeds'])} GTFS feed(s) -> {final}"
+    )
+
+
+@territory.command("info")
+def territory_info() -> None:
+    """Print the manifest of the active territory."""
+    from .services.territory import current_territory_path, read_manifest
+
+    try:
+        path = current_territory_path(Path(current_app.config["TERRITORY_DIR"]))
+    except TerritoryNotBuilt as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(read_manifest(path), ensure_ascii=False, indent=2))
+
+
+@territory.command("ensure")
+def territory_ensure() -> None:
+    """Build the demo territory if no territory is active yet (used by `make run`)."""
+    from .services.territory import build_territory, current_territory_path
+
+    root = Path(current_app.config["TERRITORY_DIR"])
+    try:
+        path = current_territory_path(root)
+        click.echo(f"Territory already built: {path}")
+    except TerritoryNotBuilt:
+        final = build_territory(root)
+        click.echo(f"Demo territory built: {final}")
+
+
+@click.group(help="Demo accounts and sample data.")
+def demo() -> None:
+    pass
+
+
+@demo.command("seed")
+def demo_seed() -> None:
+    """Create the demo structures, accounts and sample data (idempotent); print the accounts."""
+    from .services.demo_data import seed_demo
+
+    accounts = seed_demo()
+    click.echo("Comptes de démonstration :")
+    for role, email, password in accounts:
+        click.echo(f"  {role:<12} {email:<32} mot de passe : {password}")

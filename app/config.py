@@ -1,0 +1,88 @@
+"""Configuration: the only module that reads environment variables.
+
+Every setting has a default that runs the platform on the embedded stack (SQLite + SpatiaLite,
+a SQLite-backed task queue, the development SMS provider, the demo territory). Production sets
+the same names to PostgreSQL + PostGIS, Redis and Twilio.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on", "oui"}
+
+
+def _secret_key(instance_path: Path) -> str:
+    """SECRET_KEY from the environment, else a random key kept in instance/ across restarts."""
+    env = os.environ.get("SECRET_KEY")
+    if env:
+        return env
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load_config(instance_path: str | Path) -> dict[str, Any]:
+    """Build the configuration mapping from the environment.
+
+    ``instance_path`` is Flask's instance folder: the default database, task-queue file,
+    territory artefacts and secret key live there.
+    """
+    instance = Path(instance_path)
+    env = os.environ
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'platform.db'}"
+    territory_dir = Path(env.get("TERRITORY_DIR") or instance / "territories")
+    return {
+        "SECRET_KEY": _secret_key(instance),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        "SQLALCHEMY_RECORD_QUERIES": False,
+        # Territory: artefacts built by `flask territory build`; the active one is
+        # TERRITORY_DIR/current (a symlink swapped atomically by each build).
+        "TERRITORY_DIR": str(territory_dir),
+        "SHARED_DATA_DIR": env.get("LOT_SHARED_DATA") or str(PROJECT_ROOT.parent / "shared" / "data"),
+        "TIMEZONE": env.get("TIMEZONE", "Europe/Paris"),
+        # Public URL of the service (links in SMS, Twilio signature behind a reverse proxy).
+        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", ""),
+        "OPERATOR_DOMAIN": env.get("OPERATOR_DOMAIN", "mobilite-solidaire.lot.fr"),
+        "SERVICE_PHONE": env.get("SERVICE_PHONE", "+33565000000"),
+        # Task queue (huey): SQLite file by default, Redis when TASK_QUEUE_URL is redis://.
+        "TASK_QUEUE_URL": env.get("TASK_QUEUE_URL") or f"sqlite:///{instance / 'tasks.db'}",
+        "TASK_QUEUE_IMMEDIATE": _bool(env.get("TASK_QUEUE_IMMEDIATE"), False),
+        # SMS provider: "dev" (stores messages, SMS simulator page) or "twilio".
+        "SMS_PROVIDER": env.get("SMS_PROVIDER", "dev"),
+        "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID", ""),
+        "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN", ""),
+        "TWILIO_FROM_NUMBER": env.get("TWILIO_FROM_NUMBER", ""),
+        "TWILIO_MESSAGING_SERVICE_SID": env.get("TWILIO_MESSAGING_SERVICE_SID", ""),
+        # Base URL of the Twilio REST API: a local fake server in tests.
+        "TWILIO_API_BASE_URL": env.get("TWILIO_API_BASE_URL", ""),
+        "SMS_QUIET_HOURS": env.get("SMS_QUIET_HOURS", "20:30-08:00"),
+        "SMS_MAX_PROPOSALS_PER_DRIVER_PER_DAY": int(env.get("SMS_MAX_PROPOSALS_PER_DRIVER_PER_DAY", "5")),
+        # Web security.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), False),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_ENABLED": _bool(env.get("WTF_CSRF_ENABLED"), True),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
+        "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "120 per minute"),
+        # Data protection: records of people without activity are purged after this many days.
+        "DATA_RETENTION_DAYS": int(env.get("DATA_RETENTION_DAYS", "730")),
+        # Matching: the rider's contribution per km (legal cap 0.32 €/km).
+        "COST_SHARE_EUR_PER_KM": float(env.get("COST_SHARE_EUR_PER_KM", "0.32")),
+        "ENGINE_WARM_UP": _bool(env.get("ENGINE_WARM_UP"), True),
+    }

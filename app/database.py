@@ -1,0 +1,60 @@
+"""Database back-ends: SpatiaLite (embedded default) and PostgreSQL + PostGIS.
+
+SpatiaLite needs a sqlite3 module that can load extensions: this Python's own cannot, so the
+engine is created with ``pysqlite3`` (package ``pysqlite3-binary``) and loads Debian's
+``mod_spatialite`` on every new connection through GeoAlchemy2.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+
+
+def backend_name(url: str) -> str:
+    """'spatialite' or 'postgis' for a database URL; ValueError for anything else."""
+    drivername = make_url(url).get_backend_name()
+    if drivername == "sqlite":
+        return "spatialite"
+    if drivername == "postgresql":
+        return "postgis"
+    raise ValueError(f"unsupported database {drivername!r}: use sqlite:/// or postgresql+psycopg://")
+
+
+def engine_options(url: str, base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """SQLAlchemy engine options for ``url`` (the sqlite3 module able to load SpatiaLite)."""
+    options = dict(base or {})
+    if backend_name(url) == "spatialite":
+        try:
+            import pysqlite3.dbapi2 as sqlite_module  # type: ignore[import-not-found]
+        except ImportError as exc:  # pragma: no cover - depends on the platform
+            raise RuntimeError(
+                "SpatiaLite needs the pysqlite3-binary package (this Python's sqlite3 "
+                "cannot load extensions): run `make install`"
+            ) from exc
+        options.setdefault("module", sqlite_module)
+        connect_args = dict(options.get("connect_args", {}))
+        # Web requests and the task worker share the file: wait instead of failing on a lock.
+        connect_args.setdefault("timeout", 30)
+        connect_args.setdefault("check_same_thread", False)
+        options["connect_args"] = connect_args
+    else:
+        options.setdefault("pool_pre_ping", True)
+    return options
+
+
+def install_spatialite_loader(engine: Engine) -> None:
+    """Load mod_spatialite on every new SQLite connection and enable foreign keys."""
+    os.environ.setdefault("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
+    from geoalchemy2 import load_spatialite
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, connection_record: Any) -> None:
+        load_spatialite(dbapi_conn, connection_record)
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()

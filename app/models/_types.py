@@ -1,0 +1,34 @@
+"""Column types and helpers shared by the models."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from geoalchemy2 import Geometry, WKBElement
+from geoalchemy2.shape import from_shape, to_shape
+from shapely.geometry import Point
+
+SRID = 4326
+
+
+def PointColumnType() -> Geometry:  # noqa: N802 - reads like a type at the call site
+    """A WGS84 point with a spatial index (PostGIS and SpatiaLite alike)."""
+    return Geometry(geometry_type="POINT", srid=SRID, spatial_index=True)
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, in UTC (columns store UTC)."""
+    return datetime.now(UTC)
+
+
+def point(lat: float, lon: float) -> WKBElement:
+    """A geometry value for a point given as latitude, longitude."""
+    return from_shape(Point(lon, lat), srid=SRID)
+
+
+def lat_lon(geom: WKBElement | None) -> tuple[float, float] | None:
+    """(lat, lon) of a stored point, or None."""
+    if geom is None:
+        return None
+    shape = to_shape(geom)
+    return (shape.y, shape.x)

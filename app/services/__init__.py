@@ -1,0 +1,1 @@
+"""Domain services: plain functions taking plain arguments; views and CLI call them."""

@@ -1,0 +1,5 @@
+"""Blueprint ``sms``: Twilio webhooks."""
+
+from flask import Blueprint
+
+bp = Blueprint("sms", __name__)
