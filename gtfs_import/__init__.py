@@ -11,6 +11,7 @@ This package never imports Flask, SQLAlchemy, ``app`` or ``matching``.
 
 from gtfs_import.errors import FeedError, QueryError, TimetableError
 from gtfs_import.io import load_timetable, read_feed, save_timetable
+from gtfs_import.router import Journey, Leg, TransitRouter
 from gtfs_import.schema import TIMETABLE_FORMAT_VERSION
 from gtfs_import.tables import expand_calendar, feed_dates, parse_times, routes_table, stops_table
 from gtfs_import.timetable import (
@@ -28,10 +29,13 @@ __all__ = [
     "TIMETABLE_FORMAT_VERSION",
     "BBox",
     "FeedError",
+    "Journey",
+    "Leg",
     "Problem",
     "QueryError",
     "Timetable",
     "TimetableError",
+    "TransitRouter",
     "build_timetable",
     "check_timetable",
     "expand_calendar",
