@@ -1,0 +1,1 @@
+"""Benchmarks of the platform (not tests): run them as ``python -m benchmarks.<name>``."""
