@@ -244,6 +244,6 @@ def dijkstra_table(
     tgt = validate_nodes(g.n_nodes, targets, "targets")
     bound = validate_bound(bound_s)
     n_chunks = max(1, min(src.shape[0], 4 * numba.get_num_threads()))
-    return _dijkstra_table(  # type: ignore[no-any-return]
+    return _dijkstra_table(
         g.indptr, g.indices, g.travel_time_s, g.length_m, src, tgt, bound, n_chunks
     )

@@ -29,6 +29,13 @@ def real_graphs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, RoadGraph
         if not npz.exists():
             save_graph(graph_from_osm(path), npz)
         graphs[name] = load_graph(npz)
+    # One extract also unsimplified: 16,000 nodes of real geometry for the CH tests.
+    full = folder / "andorra.osm.bz2"
+    if full.exists():
+        npz = Path(cache) / "andorra-unsimplified.npz"
+        if not npz.exists():
+            save_graph(graph_from_osm(full, simplify=False), npz)
+        graphs["andorra-unsimplified"] = load_graph(npz)
     if not graphs:
         pytest.skip("no real OSM extract available")
     return graphs
