@@ -13,7 +13,7 @@ Semantics (the reference implementations of the tests follow them):
 * Ready time: the arrival itself for access and walking arrivals, arrival plus
   ``min_change_s`` after alighting at that very stop.
 * After each round, footpaths are walked from the stops reached in that round by a trip
-  (or by access in round 0); walks do not chain.
+  (or by access in round 0); walks do not chain (footpaths are not transitively closed).
 """
 
 from __future__ import annotations
@@ -186,6 +186,7 @@ def _raptor(
     w_from = np.full(shape, _NO_INDEX, np.int32)
     best_arr = np.full(n_stops, _NO_TIME, np.int64)
     best_ready = np.full(n_stops, _NO_TIME, np.int64)
+    best_t = np.full(n_stops, _NO_TIME, np.int64)
     egress = np.full(n_stops, _NO_TIME, np.int64)
     marked = np.zeros(n_stops, np.bool_)
     in_reached = np.zeros(n_stops, np.bool_)
@@ -208,6 +209,7 @@ def _raptor(
             a = t_arr[0, s]
             best_arr[s] = a
             best_ready[s] = a
+            best_t[s] = a
             marked[s] = True
             reached[n_reached] = s
             n_reached += 1
@@ -262,14 +264,19 @@ def _raptor(
                 s = ra.pattern_stops[off + i]
                 if cur >= 0 and ra.pattern_dropoff[off + i]:
                     a = ra.arrival_s[ra.trip_time_offset[cur] + i]
-                    if a < target and a < best_arr[s]:
+                    # Compared with trip arrivals only: footpaths start from trip
+                    # arrivals, so one that is not the earliest arrival may still lead
+                    # to an earlier walk (walks do not chain).
+                    if a < target and a < best_t[s]:
                         t_arr[k, s] = a
                         t_trip[k, s] = cur
                         t_board[k, s] = board
                         t_alight[k, s] = i
-                        best_arr[s] = a
-                        if egress[s] != _NO_TIME and a + egress[s] < target:
-                            target = a + egress[s]
+                        best_t[s] = a
+                        if a < best_arr[s]:
+                            best_arr[s] = a
+                            if egress[s] != _NO_TIME and a + egress[s] < target:
+                                target = a + egress[s]
                         if a + min_change_s < best_ready[s]:
                             best_ready[s] = a + min_change_s
                             marked[s] = True

@@ -424,7 +424,11 @@ def build_timetable(
     order = np.lexsort((first_dep, tpl_pattern[t_idx]))
     t_idx, t_day = t_idx[order], t_day[order]
     groups = tpl_pattern[t_idx]
-    bounds = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1], True])
+    bounds = (
+        np.flatnonzero(np.r_[True, groups[1:] != groups[:-1], True])
+        if len(groups)
+        else np.zeros(1, np.int64)
+    )
     trip_rows: list[np.ndarray] = []  # per final pattern: rows into t_idx
     for g in range(len(bounds) - 1):
         rows = np.arange(bounds[g], bounds[g + 1])
