@@ -180,7 +180,9 @@ def load_timetable(path: str | Path) -> Timetable:
             if missing:
                 raise TimetableError(f"{path}: missing arrays {missing}")
             fields = {f: data[f] for f in Timetable._fields}
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+    except TimetableError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise TimetableError(f"{path}: cannot read timetable ({exc})") from exc
     scalars = {f: fields[f].item() for f in Timetable.scalar_fields()}
     fields.update(scalars)
