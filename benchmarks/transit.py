@@ -188,11 +188,9 @@ class TimeExpandedGraph:
                         g.add_edge(src, target[0], w=weight)
                         added.append((src, target[0]))
         for v, e in egress.items():
-            for node, a in self.alight.get(v, []):
-                g.add_edge(node, sink, w=e)
-                added.append((node, sink))
-            for u, d in self.foot[v]:  # footpaths are symmetric: u -> v takes d too
-                for node, a in self.alight.get(u, []):
+            # Alight at a destination stop, or alight nearby and walk a footpath to it.
+            for u, d in [(v, 0), *self.foot[v]]:  # footpaths are symmetric
+                for node, _ in self.alight.get(u, []):
                     old = g.get_edge_data(node, sink)
                     if old is None or old["w"] > d + e:
                         g.add_edge(node, sink, w=d + e)

@@ -198,3 +198,53 @@ def test_walk_only_journey(k1_router, k1_feed):
     assert (journey.departure_s, journey.arrival_s, journey.transfers) == (1000, 1060, 0)
     (journey,) = k1_router.arrive_by({train: 30}, {train: 0}, 5000)
     assert (journey.departure_s, journey.arrival_s) == (4970, 5000)
+
+
+@pytest.mark.slow
+def test_2019_feed_cahors_brive(feed_2019):
+    """The 2019 feed (sub-folder archive, calendar.txt + exceptions, coach line
+    Montauban-Cahors-Brive) routes like its own stop times say."""
+    date = "20190920"
+    tt = gtfs_import.build_timetable(feed_2019, date)
+    router = gtfs_import.TransitRouter(tt)
+    rides = direct_rides(feed_2019, date, CAHORS, BRIVE)
+    assert len(rides) > 3
+    st = day_stop_times(feed_2019, date)
+    for time in ("06:00:00", "11:00:00", "16:00:00"):
+        later = rides.loc[rides["dep"] >= seconds(time)]
+        journeys = router.depart_after({CAHORS: 0}, {BRIVE: 0}, seconds(time), max_transfers=0)
+        assert [j.arrival_s for j in journeys] == ([later["arr"].min()] if len(later) else [])
+        for j in journeys:
+            assert_valid_journey(
+                j,
+                tt,
+                st,
+                {s: 0 for s in station_stops(feed_2019, CAHORS)},
+                {s: 0 for s in station_stops(feed_2019, BRIVE)},
+            )
+
+
+@pytest.mark.slow
+def test_whole_france_matches_reference(france_feed):
+    tt = gtfs_import.build_timetable(france_feed, DATE)
+    router = gtfs_import.TransitRouter(tt)
+    trips = reference_trips(france_feed, DATE)
+    foot = footpaths_by_id(tt)
+    st = day_stop_times(france_feed, DATE)
+    origin = {s: 0 for s in station_stops(france_feed, CAHORS)}
+    for dest_station, time in (
+        ("StopArea:OCE87751008", "06:00:00"),
+        ("StopArea:OCE87613091", "09:00:00"),
+    ):
+        dest = {s: 0 for s in station_stops(france_feed, dest_station)}
+        journeys = router.depart_after(
+            {CAHORS: 0}, {dest_station: 0}, seconds(time), max_transfers=3
+        )
+        expected = best_arrivals(trips, foot, origin, dest, seconds(time), 4, tt.min_change_s)
+        got = [
+            min((j.arrival_s for j in journeys if j.trips <= k), default=float("inf"))
+            for k in range(5)
+        ]
+        assert got == expected
+        for j in journeys:
+            assert_valid_journey(j, tt, st, origin, dest)
