@@ -155,7 +155,8 @@ def save_timetable(tt: Timetable, path: str | Path) -> None:
         Destination file; ``.npz`` is appended by numpy if missing.
     """
     arrays = {name: np.asarray(value) for name, value in tt._asdict().items()}
-    np.savez_compressed(Path(path), format_version=np.int32(TIMETABLE_FORMAT_VERSION), **arrays)
+    arrays["format_version"] = np.asarray(TIMETABLE_FORMAT_VERSION, dtype=np.int32)
+    np.savez_compressed(Path(path), allow_pickle=False, **arrays)
 
 
 def load_timetable(path: str | Path) -> Timetable:

@@ -138,19 +138,19 @@ def reverse_arrays(ra: RoutingArrays) -> RoutingArrays:
 
 @numba.njit(cache=True)
 def _walk_round(
-    k,
-    ra,
-    t_arr,
-    w_arr,
-    w_from,
-    reached,
-    n_reached,
-    best_arr,
-    best_ready,
-    egress,
-    target,
-    marked,
-):  # pragma: no cover - compiled; covered with NUMBA_DISABLE_JIT=1
+    k: int,
+    ra: RoutingArrays,
+    t_arr: np.ndarray,
+    w_arr: np.ndarray,
+    w_from: np.ndarray,
+    reached: np.ndarray,
+    n_reached: int,
+    best_arr: np.ndarray,
+    best_ready: np.ndarray,
+    egress: np.ndarray,
+    target: int,
+    marked: np.ndarray,
+) -> int:  # pragma: no cover - compiled; covered with NUMBA_DISABLE_JIT=1
     """Relax footpaths from the stops reached by a trip (or access) in round ``k``."""
     for j in range(n_reached):
         u = reached[j]
@@ -173,8 +173,16 @@ def _walk_round(
 
 @numba.njit(cache=True)
 def _raptor(
-    ra, access_stop, access_s, egress_stop, egress_s, depart_s, n_rounds, min_change_s
-):  # pragma: no cover - compiled; covered with NUMBA_DISABLE_JIT=1
+    ra: RoutingArrays,
+    access_stop: np.ndarray,
+    access_s: np.ndarray,
+    egress_stop: np.ndarray,
+    egress_s: np.ndarray,
+    depart_s: int,
+    n_rounds: int,
+    min_change_s: int,
+) -> tuple[np.ndarray, ...]:  # pragma: no cover - compiled; covered with NUMBA_DISABLE_JIT=1
+    """RAPTOR rounds; returns the arrays of :class:`Labels` (see :func:`raptor_labels`)."""
     n_stops = len(ra.stop_pattern_offset) - 1
     n_pat = len(ra.pattern_trip_offset) - 1
     shape = (n_rounds + 1, n_stops)
@@ -193,7 +201,7 @@ def _raptor(
     reached = np.empty(n_stops, np.int32)
     first_pos = np.full(n_pat, -1, np.int64)
     queue = np.empty(n_pat, np.int32)
-    target = np.int64(_NO_TIME)
+    target = _NO_TIME
     for i in range(len(egress_stop)):
         s = egress_stop[i]
         if egress_s[i] < egress[s]:
@@ -375,8 +383,8 @@ def raptor_labels(
         access_s,
         egress_stop,
         egress_s,
-        np.int64(depart_s),
+        int(depart_s),
         int(n_rounds),
-        np.int64(min_change_s),
+        int(min_change_s),
     )
     return Labels(*out)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -27,6 +27,10 @@ from gtfs_import.timetable import Timetable
 StopWalks = Mapping[str, float] | Iterable[tuple[str, float]]
 
 _MAX_TRANSFERS_LIMIT = 15
+
+#: A journey piece while tracing labels: ("access", stop, walk_s), ("walk", from, to,
+#: walk_s), ("trip", trip, board_pos, alight_pos) or ("egress", stop, walk_s).
+Segment = tuple[Any, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +228,7 @@ class TransitRouter:
             journeys.append(self._journey(segments, int(time_s), backward))
         return journeys
 
-    def _journey(self, segments: list[tuple], time_s: int, backward: bool) -> Journey:
+    def _journey(self, segments: list[Segment], time_s: int, backward: bool) -> Journey:
         tt = self.tt
         n = len(segments)
         start = [0] * n
@@ -329,12 +333,12 @@ def _trace(
     depart: int,
     min_change_s: int,
     access: dict[int, int],
-) -> list[tuple]:
+) -> list[Segment]:
     """Segments from the origin to ``stop`` for the label of round ``rnd`` (kernel rows)."""
     t_arr, w_arr = labels.t_arr, labels.w_arr
     deadline = int(min(t_arr[rnd, stop], w_arr[rnd, stop]))
     need_ready = False
-    segments: list[tuple] = []
+    segments: list[Segment] = []
     s, kk = stop, rnd
     while True:
         found = None
@@ -380,14 +384,14 @@ def _pattern_len(ra: RoutingArrays, row: int) -> int:
     return int(ra.pattern_stop_offset[p + 1] - ra.pattern_stop_offset[p])
 
 
-def _unrow(seg: tuple, ra: RoutingArrays) -> tuple:
+def _unrow(seg: Segment, ra: RoutingArrays) -> Segment:
     """Kernel trip row -> timetable trip (forward arrays)."""
     if seg[0] == "trip":
         return ("trip", int(ra.trip_index[seg[1]]), seg[2], seg[3])
     return seg
 
 
-def _flip(seg: tuple, ra: RoutingArrays) -> tuple:
+def _flip(seg: Segment, ra: RoutingArrays) -> Segment:
     """A segment of the reversed search, as the same segment in real time."""
     kind = seg[0]
     if kind == "trip":

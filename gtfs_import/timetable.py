@@ -133,7 +133,8 @@ def _dates(dates: str | dt.date | Iterable[str | dt.date]) -> list[dt.date]:
 
 
 def _str(series: pd.Series) -> np.ndarray:
-    return series.astype("string").fillna("").to_numpy(dtype=str)
+    out: np.ndarray = series.astype("string").fillna("").to_numpy(dtype=str)
+    return out
 
 
 class _Templates(NamedTuple):
@@ -157,7 +158,8 @@ def _interpolate_blanks(trip: np.ndarray, times: np.ndarray) -> np.ndarray:
         return times
     s = pd.Series(np.where(times < 0, np.nan, times.astype(float)))
     filled = s.groupby(trip).transform(lambda x: x.interpolate(limit_area="inside"))
-    return filled.fillna(-1).round().to_numpy(dtype=np.int64)
+    out: np.ndarray = filled.fillna(-1).round().to_numpy(dtype=np.int64)
+    return out
 
 
 def _feed_templates(
