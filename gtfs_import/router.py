@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from gtfs_import.errors import QueryError
 from gtfs_import.raptor import (
@@ -20,8 +21,8 @@ from gtfs_import.raptor import (
     raptor_labels,
     reverse_arrays,
 )
-from gtfs_import.schema import NO_TIME
-from gtfs_import.timetable import Timetable
+from gtfs_import.schema import NO_TIME, WALK_DETOUR_FACTOR, WALK_SPEED_KMH
+from gtfs_import.timetable import EARTH_RADIUS_M, Timetable
 
 #: Stops with a walk time in seconds: ``{"StopPoint:OCETrain TER-87613000": 300}`` or pairs.
 StopWalks = Mapping[str, float] | Iterable[tuple[str, float]]
@@ -117,6 +118,40 @@ class TransitRouter:
             if parent >= 0:
                 children.setdefault(parent, []).append(child)
         self._children = children
+        served = np.zeros(tt.n_stops, dtype=bool)
+        served[tt.pattern_stops] = True
+        ok = served & np.isfinite(tt.stop_lat) & np.isfinite(tt.stop_lon)
+        self._served = np.flatnonzero(ok)
+        self._tree = cKDTree(_unit_xyz(tt.stop_lat[self._served], tt.stop_lon[self._served]))
+
+    def walks_from_point(
+        self,
+        lat: float,
+        lon: float,
+        max_walk_m: float = 1000.0,
+        walk_speed_kmh: float = WALK_SPEED_KMH,
+        detour_factor: float = WALK_DETOUR_FACTOR,
+    ) -> dict[str, int]:
+        """Served stops within ``max_walk_m`` (straight line) of a point, with walk seconds.
+
+        The result is ready for the ``origins`` or ``destinations`` of a query:
+        ``router.depart_after(router.walks_from_point(44.45, 1.44), ...)``. Empty when no
+        stop is near enough (the caller may then offer a ride to a station instead).
+        """
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise QueryError(f"not a WGS84 point: lat={lat}, lon={lon}")
+        if max_walk_m < 0 or walk_speed_kmh <= 0 or detour_factor < 1:
+            raise QueryError("max_walk_m >= 0, walk_speed_kmh > 0 and detour_factor >= 1 needed")
+        here = _unit_xyz(np.array([lat]), np.array([lon]))[0]
+        found = self._tree.query_ball_point(here, r=max_walk_m / EARTH_RADIUS_M)
+        out = {}
+        for j in found:
+            s = int(self._served[j])
+            chord = float(np.linalg.norm(self._tree.data[j] - here)) * EARTH_RADIUS_M
+            out[str(self.tt.stop_ids[s])] = int(
+                np.ceil(chord * detour_factor / (walk_speed_kmh / 3.6))
+            )
+        return out
 
     # -- queries ------------------------------------------------------------------------
 
@@ -307,6 +342,12 @@ class TransitRouter:
             walking_s=walking,
             legs=tuple(legs),
         )
+
+
+def _unit_xyz(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    la, lo = np.radians(lat), np.radians(lon)
+    xyz: np.ndarray = np.c_[np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)]
+    return xyz
 
 
 def _pareto_ends(labels: Labels, egress: dict[int, int]) -> list[tuple[int, int]]:

@@ -248,3 +248,33 @@ def test_whole_france_matches_reference(france_feed):
         assert got == expected
         for j in journeys:
             assert_valid_journey(j, tt, st, origin, dest)
+
+
+def test_from_a_point_to_a_point(lot_feed, lot_tt, lot_router):
+    """Door to door: Cahors town centre to the centre of Figeac, by arrive-by."""
+    access = lot_router.walks_from_point(44.4475, 1.4410, max_walk_m=1500)
+    egress = lot_router.walks_from_point(44.6086, 2.0317, max_walk_m=1500)
+    assert (
+        "StopPoint:OCETrain TER-87613000" in access
+        and access["StopPoint:OCETrain TER-87613000"] > 300
+    )
+    assert lot_router.walks_from_point(44.0, 0.0, max_walk_m=500) == {}
+    deadline = seconds("20:00:00")
+    journeys = lot_router.arrive_by(access, egress, deadline, max_transfers=3)
+    assert journeys
+    trips, foot = reference_trips(lot_feed, DATE), footpaths_by_id(lot_tt)
+    st = day_stop_times(lot_feed, DATE)
+    for j in journeys:
+        assert j.legs[0].from_stop_id is None and j.legs[-1].to_stop_id is None
+        assert_valid_journey(j, lot_tt, st, access, egress)
+        k = j.trips
+        assert (
+            best_arrivals(trips, foot, access, egress, j.departure_s, k, lot_tt.min_change_s)[k]
+            <= deadline
+        )
+        assert (
+            best_arrivals(trips, foot, access, egress, j.departure_s + 1, k, lot_tt.min_change_s)[k]
+            > deadline
+        )
+    with pytest.raises(gtfs_import.QueryError, match="WGS84"):
+        lot_router.walks_from_point(144.0, 1.0)
