@@ -457,7 +457,8 @@ def validate_feed(
         unknown trip, stop, route, service and parent-station references; stop times at
         stations; missing, impossible, swapped or out-of-territory coordinates;
         unparsable times, times going backwards, trips without times at their ends;
-        services that run on no day, trips without stop times or with a single stop.
+        services that run on no day, trips without stop times or with a single stop;
+        ``frequencies.txt`` and ``transfers.txt`` rows, which the timetable does not apply.
     """
     out = _Collector()
     usable = _check_structure(feed, out)
@@ -468,4 +469,27 @@ def validate_feed(
         _check_stop_times(feed, out)
     if {"trips", "routes"} <= usable:
         _check_trips_and_services(feed, usable, out)
+    # Tables the timetable builder does not apply: say so rather than route silently wrong.
+    if feed.frequencies is not None and len(feed.frequencies):
+        out.problems.append(
+            Problem(
+                "warning",
+                "frequencies.txt",
+                None,
+                None,
+                f"{len(feed.frequencies)} frequency rows are not expanded: each trip is routed "
+                "once, at its stop_times",
+            )
+        )
+    if feed.transfers is not None and len(feed.transfers):
+        out.problems.append(
+            Problem(
+                "warning",
+                "transfers.txt",
+                None,
+                None,
+                f"{len(feed.transfers)} transfer rows are not applied: transfers are walked "
+                "between stops closer than the walking radius and within stations",
+            )
+        )
     return sorted(out.problems, key=lambda p: p.severity != "error")

@@ -134,3 +134,28 @@ def test_backwards_times_and_blank_ends():
 def test_whole_france_feed_has_no_errors(france_feed):
     problems = gtfs_import.validate_feed(france_feed, bbox=gtfs_import.FRANCE_BBOX)
     assert [p for p in problems if p.severity == "error"] == []
+
+
+def test_tables_not_applied_are_warned():
+    feed = small_feed()
+    freq = pd.DataFrame(
+        {
+            "trip_id": ["t0"],
+            "start_time": ["06:00:00"],
+            "end_time": ["09:00:00"],
+            "headway_secs": [600],
+        }
+    )
+    transfers = pd.DataFrame(
+        {
+            "from_stop_id": ["a"],
+            "to_stop_id": ["b"],
+            "transfer_type": [2],
+            "min_transfer_time": [300],
+        }
+    )
+    problems = gtfs_import.validate_feed(copy_feed(feed, frequencies=freq, transfers=transfers))
+    assert {(p.severity, p.file) for p in problems} == {
+        ("warning", "frequencies.txt"),
+        ("warning", "transfers.txt"),
+    }
