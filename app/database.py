@@ -7,6 +7,7 @@ engine is created with ``pysqlite3`` (package ``pysqlite3-binary``) and loads De
 
 from __future__ import annotations
 
+import atexit
 import os
 from typing import Any
 
@@ -50,6 +51,14 @@ def install_spatialite_loader(engine: Engine) -> None:
     """Load mod_spatialite on every new SQLite connection and enable foreign keys."""
     os.environ.setdefault("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
     from geoalchemy2 import load_spatialite
+
+    # mod_spatialite pulls in the system PROJ and GEOS libraries. If pyproj (which bundles its
+    # own PROJ, and is imported by geopandas, gtfs-kit and osmnx) is loaded after it, the
+    # process crashes at exit (free(): invalid pointer). Loading pyproj first avoids it.
+    import pyproj  # noqa: F401
+    import shapely  # noqa: F401
+
+    atexit.register(engine.dispose)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, connection_record: Any) -> None:
