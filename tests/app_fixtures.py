@@ -2,7 +2,8 @@
 
 ``app`` is parametrized over SpatiaLite (a file in a temporary folder) and PostGIS (a database
 created for this test process on the local PostgreSQL, with the postgis extension). The schema
-is built by the Alembic migrations, as in production. The demo territory is built once per
+is built from the models (``db.create_all``); ``tests/app/test_migrations.py`` checks that the
+Alembic migrations build the same schema on both back-ends. The demo territory is built once per
 back-end. After each test, every table but the territory's is emptied.
 
 Set ``LOT_REQUIRE_POSTGIS=1`` (``make test`` does) to turn a missing PostgreSQL/PostGIS into a
@@ -49,17 +50,20 @@ def _drop_postgis_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def make_app(backend: str, tmp: Path, **overrides: object):  # type: ignore[no-untyped-def]
-    """A migrated application on ``backend`` with the demo territory built under ``tmp``."""
-    from flask_migrate import upgrade
+def database_url(backend: str, tmp: Path) -> str:
+    """URL of a new, empty database on ``backend`` (a SpatiaLite file under ``tmp``, or PostGIS)."""
+    if backend == "spatialite":
+        return f"sqlite:///{tmp / 'test.db'}"
+    return _postgis_database(f"lot_test_{os.getpid()}_{tmp.name[-12:]}".replace("-", "_").lower())
 
+
+def make_app(backend: str, tmp: Path, **overrides: object):  # type: ignore[no-untyped-def]
+    """An application on ``backend`` with the demo territory built under ``tmp``."""
     from app import create_app
+    from app.extensions import db
     from app.services.territory import build_territory
 
-    if backend == "spatialite":
-        url = f"sqlite:///{tmp / 'test.db'}"
-    else:
-        url = _postgis_database(f"lot_test_{os.getpid()}_{tmp.name[-12:]}".replace("-", "_").lower())
+    url = database_url(backend, tmp)
     config = {
         "TESTING": True,
         "INSTANCE_PATH": str(tmp / "instance"),
@@ -75,7 +79,7 @@ def make_app(backend: str, tmp: Path, **overrides: object):  # type: ignore[no-u
     config.update(overrides)
     app = create_app(config)
     with app.app_context():
-        upgrade()
+        db.create_all()
         build_territory(Path(config["TERRITORY_DIR"]))
     return app
 
