@@ -1,6 +1,6 @@
 """Domain models. Importing this package registers every table on ``db.metadata``."""
 
-from ._types import SRID, lat_lon, point, utcnow
+from ._types import SRID, UtcDateTime, lat_lon, point, utcnow
 from .core import (
     PLACE_KINDS,
     ROLES,
@@ -56,6 +56,7 @@ __all__ = [
     "TransitRoute",
     "TransitStop",
     "User",
+    "UtcDateTime",
     "lat_lon",
     "point",
     "utcnow",

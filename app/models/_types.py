@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from geoalchemy2 import Geometry, WKBElement
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import Point
+from sqlalchemy import DateTime
+from sqlalchemy.types import TypeDecorator
 
 SRID = 4326
 
@@ -32,3 +35,29 @@ def lat_lon(geom: WKBElement | None) -> tuple[float, float] | None:
         return None
     shape = to_shape(geom)
     return (shape.y, shape.x)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every back-end.
+
+    PostgreSQL keeps the offset (timestamptz) but SQLite returns naive values: this type
+    stores UTC and always hands back an aware UTC datetime, so comparisons never mix the two.
+    Naive values given to it are taken as UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)

@@ -6,11 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Integer, String, Table
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ._types import PointColumnType, lat_lon, point, utcnow
+from ._types import PointColumnType, UtcDateTime, lat_lon, point, utcnow
 
 STRUCTURE_KINDS = ("france_services", "msap", "association", "ccas", "mairie", "udaf", "other")
 ROLES = ("admin", "coordinator", "aidant")
@@ -34,7 +34,7 @@ class Structure(db.Model):
     phone: Mapped[str | None] = mapped_column(String(20))
     email: Mapped[str | None] = mapped_column(String(200))
     address: Mapped[str | None] = mapped_column(String(300))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     communes: Mapped[list[Commune]] = relationship(secondary=structure_communes, lazy="selectin")
     users: Mapped[list[User]] = relationship(back_populates="structure")
@@ -53,8 +53,8 @@ class User(UserMixin, db.Model):
     structure_id: Mapped[int | None] = mapped_column(ForeignKey("structures.id"))
     is_active_account: Mapped[bool] = mapped_column(Boolean, default=True)
     phone: Mapped[str | None] = mapped_column(String(20))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     structure: Mapped[Structure | None] = relationship(back_populates="users")
 
@@ -137,7 +137,7 @@ class TransitFeed(db.Model):
     sha256: Mapped[str] = mapped_column(String(64))
     start_date: Mapped[str | None] = mapped_column(String(8))
     end_date: Mapped[str | None] = mapped_column(String(8))
-    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    imported_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     warnings: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -180,7 +180,7 @@ class AuditLog(db.Model):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     actor: Mapped[str | None] = mapped_column(String(200))  # "sms:+336…", "system", user name
     action: Mapped[str] = mapped_column(String(60))  # view, create, update, export, erase…

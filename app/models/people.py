@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ._types import PointColumnType, lat_lon, utcnow
+from ._types import PointColumnType, UtcDateTime, lat_lon, utcnow
 from .core import Commune, Structure, User
 
 ELIGIBILITY_BASES = ("rural_commune", "social_benefits", "not_eligible", "unknown")
@@ -35,17 +35,19 @@ class Beneficiary(db.Model):
     no_front_seat: Mapped[bool] = mapped_column(Boolean, default=False)
     # "Transport d'utilité sociale" eligibility.
     eligibility_basis: Mapped[str] = mapped_column(String(30), default="unknown")
-    eligibility_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Receives minimum social benefits (RSA, ASPA, AAH…): the other ground of eligibility.
+    receives_social_benefits: Mapped[bool] = mapped_column(Boolean, default=False)
+    eligibility_checked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # Consent, recorded with its date and the user who collected it.
-    consent_sms_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    consent_sharing_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    consent_sms_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    consent_sharing_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     consent_recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     sms_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
     notes: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
-    last_activity_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     structure: Mapped[Structure] = relationship()
     home_commune: Mapped[Commune | None] = relationship()
@@ -84,18 +86,26 @@ class Driver(db.Model):
     max_rides_per_day: Mapped[int] = mapped_column(Integer, default=2)
     licence_valid_until: Mapped[date | None] = mapped_column(Date)
     insurance_valid_until: Mapped[date | None] = mapped_column(Date)
+    # When and by whom the licence and insurance certificates were seen.
+    documents_checked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    documents_checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     sms_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
     notes: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
-    last_activity_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     structure: Mapped[Structure] = relationship()
     home_commune: Mapped[Commune | None] = relationship()
+    documents_checked_by: Mapped[User | None] = relationship(foreign_keys=[documents_checked_by_id])
     availability: Mapped[list[DriverAvailability]] = relationship(
         back_populates="driver", cascade="all, delete-orphan", lazy="selectin"
     )
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
 
     @property
     def home_lat_lon(self) -> tuple[float, float] | None:

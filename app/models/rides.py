@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ._types import PointColumnType, lat_lon, utcnow
+from ._types import PointColumnType, UtcDateTime, lat_lon, utcnow
 from .core import Place, Structure, User
 from .people import Beneficiary, Driver
 
@@ -36,10 +36,10 @@ class RideNeed(db.Model):
     dropoff_geom = mapped_column(PointColumnType(), nullable=False)
     # "arrive_by": requested_at is the appointment; "depart_after": the earliest departure.
     time_mode: Mapped[str] = mapped_column(String(20), default="arrive_by")
-    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     return_mode: Mapped[str] = mapped_column(String(20), default="none")
     return_wait_min: Mapped[int | None] = mapped_column(Integer)
-    return_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    return_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     purpose: Mapped[str] = mapped_column(String(20), default="other")
     passengers: Mapped[int] = mapped_column(Integer, default=1)
     needs_accompaniment: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -48,8 +48,8 @@ class RideNeed(db.Model):
     notes: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="new", index=True)
     unserved_reason: Mapped[str | None] = mapped_column(String(300))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
     # Optimistic locking: two aidants saving the same need at once cannot overwrite each other.
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
@@ -85,18 +85,18 @@ class DriverOffer(db.Model):
     destination_label: Mapped[str] = mapped_column(String(300))
     destination_geom = mapped_column(PointColumnType(), nullable=False)
     # One-off: the departure window. Regular: weekdays ("0,1,4") and a local time of day.
-    departure_earliest: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    departure_latest: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    departure_earliest: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    departure_latest: Mapped[datetime | None] = mapped_column(UtcDateTime())
     weekdays: Mapped[str | None] = mapped_column(String(20))
     time_of_day: Mapped[str | None] = mapped_column(String(5))  # "07:45"
     flexibility_min: Mapped[int] = mapped_column(Integer, default=15)
-    valid_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    valid_from: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     seats: Mapped[int] = mapped_column(Integer, default=1)
     max_detour_min: Mapped[int] = mapped_column(Integer, default=15)
     status: Mapped[str] = mapped_column(String(20), default="active")  # pending_confirmation|active|cancelled
     source: Mapped[str] = mapped_column(String(10), default="web")  # web | sms
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     driver: Mapped[Driver] = relationship()
 
@@ -121,16 +121,16 @@ class Proposal(db.Model):
     kind: Mapped[str] = mapped_column(String(20), default="volunteer")  # volunteer | trip
     code: Mapped[str] = mapped_column(String(6), index=True)  # short code quoted in SMS answers
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
-    pickup_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    dropoff_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    pickup_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    dropoff_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     added_time_s: Mapped[int | None] = mapped_column(Integer)
     added_distance_m: Mapped[int | None] = mapped_column(Integer)
     distance_m: Mapped[int | None] = mapped_column(Integer)
     contribution_eur: Mapped[float | None] = mapped_column(Float)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     answered_via: Mapped[str | None] = mapped_column(String(10))  # sms | phone | web
 
     need: Mapped[RideNeed] = relationship(back_populates="proposals")
@@ -145,7 +145,7 @@ class NeedEvent(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     need_id: Mapped[int] = mapped_column(ForeignKey("ride_needs.id", ondelete="CASCADE"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     actor: Mapped[str | None] = mapped_column(String(200))
     from_status: Mapped[str | None] = mapped_column(String(20))

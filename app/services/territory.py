@@ -122,8 +122,9 @@ def stage_territory(
     Raises TerritoryBuildError (the temporary folder removed) on any bad source.
     """
     from gtfs_import import FeedError, read_feed, validate_feed
+    from matching.ch import build_ch
     from matching.errors import OSMReadError
-    from matching.io import graph_from_osm, save_graph
+    from matching.io import graph_from_osm, save_ch, save_graph
 
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".build-", dir=root))
@@ -145,6 +146,8 @@ def stage_territory(
         except OSMReadError as exc:
             raise TerritoryBuildError(str(exc)) from exc
         save_graph(graph, staging / "graph.npz")
+        # The contraction hierarchy is built once here, not at each process start.
+        save_ch(build_ch(graph), staging / "ch.npz")
         commune_records = read_communes_csv(Path(communes))
         place_records: list[dict[str, Any]] = []
         for p in places:

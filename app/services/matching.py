@@ -1,0 +1,348 @@
+"""The one door from the app to the matching engine.
+
+The engine (road graph + contraction hierarchy) is loaded once per process for the active
+territory and shared by the web pages, the SMS worker and the API. This module turns database
+rows into the engine's plain values (needs, trips, volunteers' availability windows) and the
+engine's answers back into what an aidant reads.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+from ..extensions import db
+from ..models import Driver, DriverOffer, Proposal, RideNeed
+from .runtime import loaded_territory
+
+# How early before an appointment the rider may be picked up, and how long after the
+# "leave after" time the ride may last: bounds of the pickup-to-arrival window.
+ARRIVE_BY_WINDOW_S = 2 * 3600
+DEPART_AFTER_WINDOW_S = 2 * 3600
+
+PURPOSE_TO_ENGINE = {
+    "medical": "medical",
+    "employment": "employment",
+    "administrative": "social_services",
+    "shopping": "shopping",
+    "family": "visit",
+    "other": "other",
+}
+
+REASONS_FR: dict[str, str] = {
+    "window_too_short": "Même en partant au plus tôt, le trajet direct arrive trop tard : "
+    "avancez l'heure de prise en charge ou retardez le rendez-vous.",
+    "over_100_km": "Le trajet dépasse 100 km, la limite du transport d'utilité sociale.",
+    "requirement_unmet": "Aucun bénévole disponible ne répond aux besoins de la personne "
+    "(accompagnement, fauteuil roulant, place à l'arrière) : vérifiez ces besoins.",
+    "no_seat": "Pas assez de places libres : réduisez le nombre de passagers.",
+    "too_far": "Le départ ou l'arrivée est trop loin du domicile des bénévoles disponibles.",
+    "detour_too_long": "Le détour dépasse ce que les conducteurs acceptent sur leur trajet.",
+    "no_one_available_then": "Personne n'est disponible à ce moment : essayez un autre jour "
+    "ou un autre créneau (matin, après-midi, soir).",
+    "no_return": "L'aller est possible, mais personne ne peut assurer le retour : changez "
+    "l'heure du retour ou déposez un besoin séparé pour le retour.",
+    "no_offer": "Aucun bénévole ni trajet n'est enregistré pour ce jour.",
+    "taken_by_other_need": "Les bénévoles possibles sont déjà pris par d'autres demandes.",
+}
+
+_lock = threading.Lock()
+_ENGINE_KEY = "lot_engine"
+
+
+def get_engine() -> Any:
+    """The engine of the active territory (matching.engine.Engine), built once per process."""
+    from matching.engine import engine_from_files
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    territory = loaded_territory(app)
+    cached = app.extensions.get(_ENGINE_KEY)
+    if cached is not None and cached[0] == territory.path:
+        return cached[1]
+    with _lock:
+        cached = app.extensions.get(_ENGINE_KEY)
+        if cached is None or cached[0] != territory.path:
+            path: Path = territory.path
+            engine = engine_from_files(path / "graph.npz", path / "ch.npz")
+            app.extensions[_ENGINE_KEY] = (territory.path, engine)
+        return app.extensions[_ENGINE_KEY][1]
+
+
+@dataclass(frozen=True)
+class CandidateView:
+    """A ranked way to serve a need, with the driver's record."""
+
+    driver: Driver
+    kind: str  # 'volunteer' | 'trip'
+    offer: DriverOffer | None
+    pickup_at: datetime
+    dropoff_at: datetime
+    return_pickup_at: datetime | None
+    added_time_s: int
+    added_distance_m: float
+    distance_m: float
+    contribution_eur: float
+    allowance_eur: float
+
+
+@dataclass(frozen=True)
+class ReasonView:
+    """Why offers could not serve the need, in French, with what to change."""
+
+    code: str
+    count: int
+    message_fr: str
+
+
+@dataclass(frozen=True)
+class MatchOutcome:
+    """Candidates (best first) and, when there is none, the reasons."""
+
+    candidates: list[CandidateView]
+    reasons: list[ReasonView]
+    direct_time_s: int
+    direct_distance_m: float
+
+
+def _ts(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
+def _dt(seconds: int | None) -> datetime | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
+
+
+def need_to_engine(need: RideNeed) -> Any:
+    """The engine's RideNeed for a stored need."""
+    from matching.rides import Purpose, Requirement, ReturnMode
+    from matching.rides import RideNeed as EngineNeed
+
+    pickup = need.pickup_lat_lon
+    dropoff = need.dropoff_lat_lon
+    assert pickup is not None and dropoff is not None  # columns are NOT NULL
+    t = _ts(need.requested_at)
+    if need.time_mode == "arrive_by":
+        earliest, latest = t - ARRIVE_BY_WINDOW_S, t
+    else:
+        earliest, latest = t, t + DEPART_AFTER_WINDOW_S
+    requirements = Requirement.NONE
+    if need.needs_accompaniment:
+        requirements |= Requirement.ACCOMPANIMENT
+    if need.needs_wheelchair:
+        requirements |= Requirement.WHEELCHAIR
+    if need.no_front_seat:
+        requirements |= Requirement.NO_FRONT_SEAT
+    return_mode, wait_s, at_s = ReturnMode.NONE, 0, None
+    if need.return_mode == "after_wait" and need.return_wait_min:
+        return_mode, wait_s = ReturnMode.AFTER_WAIT, need.return_wait_min * 60
+    elif need.return_mode == "at_time" and need.return_at is not None:
+        return_mode, at_s = ReturnMode.AT_TIME, max(_ts(need.return_at), latest)
+    return EngineNeed(
+        need_id=str(need.id),
+        pickup_lat=pickup[0], pickup_lon=pickup[1],
+        dropoff_lat=dropoff[0], dropoff_lon=dropoff[1],
+        earliest_pickup_s=earliest, latest_arrival_s=latest,
+        return_mode=return_mode, return_wait_s=wait_s, return_at_s=at_s,
+        seats=max(1, need.passengers),
+        requirements=requirements,
+        purpose=Purpose(PURPOSE_TO_ENGINE.get(need.purpose, "other")),
+    )
+
+
+def _capabilities(driver: Driver) -> Any:
+    from matching.rides import Requirement
+
+    caps = Requirement.NONE
+    if driver.can_accompany:
+        caps |= Requirement.ACCOMPANIMENT
+    if driver.wheelchair_accessible:
+        caps |= Requirement.WHEELCHAIR
+    if driver.vehicle_seats >= 2:  # a back seat for the rider
+        caps |= Requirement.NO_FRONT_SEAT
+    return caps
+
+
+def _rides_on(driver_ids: list[int], day_start: datetime, day_end: datetime) -> dict[int, int]:
+    """Confirmed rides per driver on a local day (the volunteers' daily cap)."""
+    rows = db.session.execute(
+        db.select(Proposal.driver_id, db.func.count())
+        .join(RideNeed, Proposal.need_id == RideNeed.id)
+        .where(Proposal.driver_id.in_(driver_ids), Proposal.status == "accepted",
+               RideNeed.status.in_(("confirmed", "done")),
+               RideNeed.requested_at >= day_start, RideNeed.requested_at < day_end)
+        .group_by(Proposal.driver_id)
+    ).all()
+    return {driver_id: count for driver_id, count in rows}
+
+
+def offers_for_day(day: date, structure_ids: list[int] | None = None,
+                   exclude_driver_ids: set[int] | None = None) -> tuple[list[Any], list[Any], dict[str, Any]]:
+    """The engine's trips and volunteers for a local day, and a map id -> (driver, offer).
+
+    Only active drivers whose licence and insurance are valid that day are offered; a
+    volunteer who already reached her daily cap of confirmed rides is left out.
+    """
+    from matching.rides import DriverTrip, VolunteerAvailability, expand_weekly_slots
+
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    query = db.select(Driver).where(Driver.active.is_(True))
+    if structure_ids is not None:
+        query = query.where(Driver.structure_id.in_(structure_ids))
+    drivers = [d for d in db.session.execute(query).scalars() if d.is_cleared_on(day)]
+    drivers = [d for d in drivers if d.id not in (exclude_driver_ids or set())]
+    day_start = datetime.combine(day, datetime.min.time(), tz)
+    day_end = day_start + timedelta(days=1)
+    busy = _rides_on([d.id for d in drivers], day_start, day_end) if drivers else {}
+    index: dict[str, Any] = {}
+    volunteers = []
+    trips = []
+    for driver in drivers:
+        home = driver.home_lat_lon
+        left = driver.max_rides_per_day - busy.get(driver.id, 0)
+        if home is not None and driver.availability and left > 0:
+            windows = expand_weekly_slots(
+                [(a.weekday, a.slot) for a in driver.availability], day, 1, str(tz))
+            if windows:
+                key = f"v{driver.id}"
+                volunteers.append(VolunteerAvailability(
+                    driver_id=key, home_lat=home[0], home_lon=home[1], windows=windows,
+                    max_distance_km=float(driver.max_distance_km), seats=driver.vehicle_seats,
+                    capabilities=_capabilities(driver), max_rides_per_day=left))
+                index[key] = (driver, None)
+    if drivers:
+        offers = db.session.execute(
+            db.select(DriverOffer).where(DriverOffer.status == "active",
+                                         DriverOffer.driver_id.in_([d.id for d in drivers]))
+        ).scalars()
+        by_id = {d.id: d for d in drivers}
+        for offer in offers:
+            window = _offer_window(offer, day, tz)
+            if window is None:
+                continue
+            origin, destination = offer.origin_lat_lon, offer.destination_lat_lon
+            assert origin is not None and destination is not None
+            key = f"t{offer.id}"
+            trips.append(DriverTrip(
+                offer_id=key, driver_id=f"v{offer.driver_id}",
+                origin_lat=origin[0], origin_lon=origin[1],
+                destination_lat=destination[0], destination_lon=destination[1],
+                departure_earliest_s=window[0], departure_latest_s=window[1],
+                seats=offer.seats, max_detour_s=offer.max_detour_min * 60,
+                capabilities=_capabilities(by_id[offer.driver_id])))
+            index[key] = (by_id[offer.driver_id], offer)
+    return trips, volunteers, index
+
+
+def _offer_window(offer: DriverOffer, day: date, tz: ZoneInfo) -> tuple[int, int] | None:
+    """The offer's departure window on ``day`` (UNIX seconds), or None if it does not run then."""
+    if offer.kind == "regular":
+        if not offer.weekdays or not offer.time_of_day:
+            return None
+        if str(day.weekday()) not in offer.weekdays.split(","):
+            return None
+        day_start = datetime.combine(day, datetime.min.time(), tz)
+        if offer.valid_from and day_start < offer.valid_from.astimezone(tz) - timedelta(days=1):
+            return None
+        if offer.valid_until and day_start > offer.valid_until.astimezone(tz):
+            return None
+        hours, minutes = (int(x) for x in offer.time_of_day.split(":"))
+        departure = datetime.combine(day, datetime.min.time(), tz) + timedelta(hours=hours, minutes=minutes)
+        flex = timedelta(minutes=offer.flexibility_min)
+        return _ts(departure - flex), _ts(departure + flex)
+    if offer.departure_earliest is None:
+        return None
+    earliest = offer.departure_earliest
+    latest = offer.departure_latest or earliest
+    local = earliest.astimezone(tz) if earliest.tzinfo else earliest.replace(tzinfo=UTC).astimezone(tz)
+    if local.date() != day:
+        return None
+    return _ts(earliest), _ts(latest)
+
+
+def local_day_of(moment: datetime) -> date:
+    """The local calendar day (configured time zone) of a stored UTC moment."""
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(tz).date()
+
+
+def candidates_for_need(need: RideNeed, limit: int = 10) -> MatchOutcome:
+    """Ranked candidates for a stored need, or the reasons why nobody can serve it.
+
+    Drivers who already declined this need are not proposed again.
+    """
+    from matching.rides import match_need
+
+    declined = {p.driver_id for p in need.proposals if p.status == "declined"}
+    trips, volunteers, index = offers_for_day(local_day_of(need.requested_at), exclude_driver_ids=declined)
+    result = match_need(
+        get_engine(), need_to_engine(need), trips, volunteers, top=limit,
+        rate_eur_per_km=float(current_app.config["COST_SHARE_EUR_PER_KM"]),
+        timezone=current_app.config["TIMEZONE"],
+    )
+    candidates = []
+    for c in result.candidates:
+        driver, offer = index[c.offer_id]
+        candidates.append(CandidateView(
+            driver=driver, kind=c.kind, offer=offer,
+            pickup_at=_dt(c.pickup_s), dropoff_at=_dt(c.dropoff_s),  # type: ignore[arg-type]
+            return_pickup_at=_dt(c.return_pickup_s),
+            added_time_s=c.added_time_s, added_distance_m=c.added_distance_m,
+            distance_m=c.total_distance_m, contribution_eur=c.rider_contribution_eur,
+            allowance_eur=c.mileage_allowance_eur,
+        ))
+    reasons = [] if candidates else [
+        ReasonView(r.code, r.count, REASONS_FR.get(r.code, r.description)) for r in result.reasons
+    ]
+    if not candidates and not reasons:
+        reasons = [ReasonView("no_offer", 0, REASONS_FR["no_offer"])]
+    return MatchOutcome(candidates, reasons, result.direct_time_s, result.direct_distance_m)
+
+
+def drive_times(origin: tuple[float, float], targets: list[tuple[float, float]]) -> list[int | None]:
+    """Driving time in seconds from a point to each target point (None when unreachable).
+
+    Points are (lat, lon) snapped to the nearest road node.
+    """
+    from matching import INF_TIME
+
+    if not targets:
+        return []
+    engine = get_engine()
+    src = engine.snap([origin[0]], [origin[1]]).nodes
+    dst = engine.snap([t[0] for t in targets], [t[1] for t in targets]).nodes
+    table = engine.table(src, dst)
+    return [None if int(v) >= INF_TIME else int(v) for v in table.time_s[0]]
+
+
+def drive_times_to(origins: list[tuple[float, float]], target: tuple[float, float]) -> list[int | None]:
+    """Driving time in seconds from each origin point to one target (None when unreachable)."""
+    from matching import INF_TIME
+
+    if not origins:
+        return []
+    engine = get_engine()
+    src = engine.snap([o[0] for o in origins], [o[1] for o in origins]).nodes
+    dst = engine.snap([target[0]], [target[1]]).nodes
+    table = engine.table(src, dst)
+    return [None if int(v) >= INF_TIME else int(v) for v in table.time_s[:, 0]]
+
+
+def drive_route(origin: tuple[float, float], target: tuple[float, float]) -> tuple[int, float, list[tuple[float, float]]] | None:
+    """Fastest road route between two points: (time s, length m, [(lat, lon), …]) or None."""
+    engine = get_engine()
+    snapped = engine.snap([origin[0], target[0]], [origin[1], target[1]]).nodes
+    route = engine.route(int(snapped[0]), int(snapped[1]))
+    if route is None:
+        return None
+    coords = engine.route_coordinates(route)
+    return int(route.time_s), float(route.length_m), [(float(a), float(b)) for a, b in coords]
