@@ -5,4 +5,4 @@ from flask import Blueprint
 bp = Blueprint("api", __name__)
 standard_bp = Blueprint("standard", __name__)
 
-from . import views  # noqa: E402,F401  (routes register on the blueprints)
+from . import errors, standard, views  # noqa: E402,F401  (routes and handlers register on the blueprints)

@@ -1,17 +1,73 @@
-"""Open-data API views."""
+"""Open-data API views (/api/v1): journey search, its OpenAPI document and docs, GTFS export."""
 
 from __future__ import annotations
 
-from flask import jsonify
+from zoneinfo import ZoneInfo
 
-from ..extensions import csrf
-from . import bp, standard_bp
+from flask import Response, current_app, jsonify, render_template, request
 
-csrf.exempt(bp)
-csrf.exempt(standard_bp)
+from ..services.journeys import MODES, JourneyQuery, find_journeys
+from . import bp, params
+from .errors import cacheable
+from .openapi import openapi_document
+
+#: Seconds a journey answer may be cached by clients and proxies.
+JOURNEYS_MAX_AGE_S = 60
 
 
-@standard_bp.get("/status")
-def status():  # type: ignore[no-untyped-def]
-    """Health of the carpooling-standard API (the standard asks for a plain 200)."""
-    return jsonify({"status": "ok"})
+@bp.get("/journeys")
+def journeys() -> Response:
+    """Itineraries between two points: transit, volunteer rides, and both combined."""
+    tz = ZoneInfo(current_app.config.get("TIMEZONE", "Europe/Paris"))
+    args = request.args
+    query = JourneyQuery(
+        origin=params.latlon(args, "from"),
+        destination=params.latlon(args, "to"),
+        when=params.iso_datetime(args, "datetime", tz),
+        arrive_by=params.boolean(args, "arrive_by"),
+        max_transfers=int(params.integer(args, "max_transfers", default=4, minimum=0, maximum=8) or 0),
+        modes=frozenset(params.csv_choices(args, "modes", MODES)),
+    )
+    result = find_journeys(query)
+    body = {
+        "query": {
+            "from": {"lat": query.origin[0], "lon": query.origin[1]},
+            "to": {"lat": query.destination[0], "lon": query.destination[1]},
+            "datetime": query.when.isoformat(timespec="seconds"),
+            "arrive_by": query.arrive_by,
+            "max_transfers": query.max_transfers,
+            "modes": sorted(query.modes),
+        },
+        "itineraries": result.itineraries,
+        "notices": result.notices,
+        "attribution": "Horaires : transport.data.gouv.fr (SNCF, ODbL) ; routes : © OpenStreetMap (ODbL).",
+    }
+    return cacheable(jsonify(body), JOURNEYS_MAX_AGE_S)
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3 description of both public APIs."""
+    return cacheable(jsonify(openapi_document(request.host_url.rstrip("/"))), 3600)
+
+
+@bp.get("/docs")
+def docs() -> Response:
+    """Human documentation, in French or English (``?lang=en``), rendered from the OpenAPI document."""
+    lang = "en" if request.args.get("lang") == "en" else "fr"
+    doc = openapi_document(request.host_url.rstrip("/"))
+    html = render_template("api/docs.html", doc=doc, lang=lang)
+    response = current_app.make_response(html)
+    response.headers["Content-Language"] = lang
+    return cacheable(response, 3600)
+
+
+@bp.get("/gtfs.zip")
+def gtfs_zip() -> Response:
+    """Volunteers' regular trips and the solidarity service, as a GTFS feed."""
+    from ..services.opendata import export_gtfs
+
+    data = export_gtfs()
+    response = Response(data, mimetype="application/zip")
+    response.headers["Content-Disposition"] = 'attachment; filename="mobilite-solidaire-lot-gtfs.zip"'
+    return cacheable(response, 3600)

@@ -1,0 +1,740 @@
+"""Journey search for open-data consumers: trains and buses, volunteer rides, and both combined.
+
+Three kinds of itineraries answer one query (origin, destination, time):
+
+* ``transit``: walk, ride the territory's lines (RAPTOR over its GTFS feeds), walk;
+* ``carpool`` and ``solidarity``: a volunteer's planned trip that can take the rider on a small
+  detour (an active :class:`~app.models.DriverOffer`), or a ride on request from the solidarity
+  service, booked by phone;
+* ``combined``: a volunteer drives the rider to a station or stop (first mile) or from it
+  (last mile), and the train or bus does the rest.
+
+What leaves this module is meant for the public: no volunteer's name, phone or home; a
+rider is picked up at a generalised place (town hall, station, commune), the exact meeting
+point being agreed with the service.
+
+Road travel times come from the matching engine through :mod:`app.services.matching` as a
+:data:`DriveTimes` function; without it, volunteer options are left out and a notice says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+LatLon = tuple[float, float]
+#: ``drive_times(from_latlon, to_latlons) -> seconds`` (None where unreachable).
+DriveTimes = Callable[[LatLon, Sequence[LatLon]], Sequence[float | None]]
+#: ``drive_times_to(from_latlons, to_latlon) -> seconds`` (None where unreachable).
+DriveTimesTo = Callable[[Sequence[LatLon], LatLon], Sequence[float | None]]
+#: ``drive_route(a, b) -> (seconds, metres, [(lat, lon), ...])`` or None.
+DriveRoute = Callable[[LatLon, LatLon], "tuple[int, float, list[LatLon]] | None"]
+#: ``generalise(latlon) -> place`` (see :class:`PlaceRef`).
+Generalise = Callable[[LatLon], "PlaceRef"]
+
+MODES = ("transit", "solidarity", "combined")
+WALK_SPEED_M_S = 4.5 / 3.6
+#: Walking to or from a stop, straight line (the router adds a detour factor).
+MAX_WALK_M = 1200.0
+#: Stations a volunteer may drive a rider to or from, straight line.
+MAX_DRIVE_TO_STOP_M = 30_000.0
+#: At most this many stations (grouped by parent station) are tried for a drive.
+MAX_DRIVE_STATIONS = 12
+#: Rider dropped at the station this long before the train; picked up this long after arrival.
+FIRST_MILE_BUFFER_S = 600
+LAST_MILE_BUFFER_S = 300
+#: "Transport d'utilité sociale" trips are at most 100 km.
+MAX_SOLIDARITY_M = 100_000.0
+#: Volunteer trips offered around the requested time.
+CARPOOL_WINDOW_S = 1800
+EARTH_RADIUS_M = 6_371_000.0
+
+
+class JourneyQueryError(ValueError):
+    """A journey query is malformed; ``parameter`` names the culprit."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
+@dataclass(frozen=True)
+class JourneyQuery:
+    """A journey search. ``when`` is aware; with ``arrive_by`` it is the latest arrival."""
+
+    origin: LatLon
+    destination: LatLon
+    when: dt.datetime
+    arrive_by: bool = False
+    max_transfers: int = 4
+    modes: frozenset[str] = frozenset(MODES)
+    max_walk_m: float = MAX_WALK_M
+
+
+@dataclass(frozen=True)
+class PlaceRef:
+    """A public place standing for a precise point (a rider's or a volunteer's)."""
+
+    name: str
+    lat: float
+    lon: float
+    kind: str
+
+
+@dataclass(frozen=True)
+class OfferView:
+    """An active volunteer trip, as plain values (see :func:`load_offer_views`).
+
+    One-off trips have a departure window; regular trips weekdays (0 = Monday), a time of day
+    and a flexibility, within an optional validity period.
+    """
+
+    id: int
+    kind: str  # one_off | regular
+    origin: LatLon
+    destination: LatLon
+    seats: int
+    max_detour_s: int
+    driver_key: str
+    driver_alias: str
+    departure_earliest: dt.datetime | None = None
+    departure_latest: dt.datetime | None = None
+    weekdays: frozenset[int] = frozenset()
+    time_of_day_s: int | None = None
+    flexibility_s: int = 900
+    valid_from: dt.date | None = None
+    valid_until: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class OfferMatch:
+    """A volunteer trip that can take the rider from the origin to the destination."""
+
+    offer: OfferView
+    driver_departure_at: dt.datetime
+    pickup_at: dt.datetime
+    dropoff_at: dt.datetime
+    ride_s: int
+    detour_s: int
+
+
+@dataclass(frozen=True)
+class Roads:
+    """Road travel times of the engine: one-to-many, many-to-one (optional), route (optional)."""
+
+    times: DriveTimes
+    times_to: DriveTimesTo | None = None
+    route: DriveRoute | None = None
+
+    def to_point(self, sources: Sequence[LatLon], target: LatLon) -> list[int | None]:
+        """Drive times from each source to ``target``."""
+        if self.times_to is not None:
+            raw = list(self.times_to(list(sources), target))
+            return [None if t is None or not math.isfinite(float(t)) or t < 0 else int(round(float(t))) for t in raw]
+        return [_drive(self.times, s, [target])[0] for s in sources]
+
+
+@dataclass
+class SearchResult:
+    """Itineraries (JSON-ready dicts) and notices saying what could not be searched."""
+
+    itineraries: list[dict[str, Any]] = field(default_factory=list)
+    notices: list[dict[str, str]] = field(default_factory=list)
+
+
+# -- geometry helpers -------------------------------------------------------------------
+
+
+def haversine_m(a: LatLon, b: LatLon) -> float:
+    """Great-circle distance in metres."""
+    la1, lo1, la2, lo2 = map(math.radians, (a[0], a[1], b[0], b[1]))
+    h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _line(points: Iterable[LatLon]) -> dict[str, Any]:
+    coords: list[list[float]] = []
+    for lat, lon in points:
+        c = [round(lon, 6), round(lat, 6)]
+        if not coords or coords[-1] != c:
+            coords.append(c)
+    if len(coords) == 1:
+        coords.append(list(coords[0]))
+    return {"type": "LineString", "coordinates": coords}
+
+
+def _merge_lines(legs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    pts: list[LatLon] = []
+    for leg in legs:
+        pts.extend((lat, lon) for lon, lat in leg["geometry"]["coordinates"])
+    return _line(pts)
+
+
+def _iso(when: dt.datetime) -> str:
+    return when.isoformat(timespec="seconds")
+
+
+def _drive(drive_times: DriveTimes, source: LatLon, targets: Sequence[LatLon]) -> list[int | None]:
+    """Drive times as ints, None where unreachable (whatever the engine's sentinel)."""
+    if not targets:
+        return []
+    out: list[int | None] = []
+    for t in drive_times(source, list(targets)):
+        out.append(None if t is None or not math.isfinite(float(t)) or t < 0 else int(round(float(t))))
+    return out
+
+
+# -- volunteer trips --------------------------------------------------------------------
+
+
+def match_offer(
+    offer: OfferView,
+    origin: LatLon,
+    destination: LatLon,
+    target: dt.datetime,
+    drive_times: DriveTimes,
+    *,
+    ride_s: int,
+    target_is_arrival: bool = False,
+    day: dt.date | None = None,
+    tz: dt.tzinfo | None = None,
+) -> OfferMatch | None:
+    """Whether a volunteer's trip can take the rider along, and when.
+
+    The driver leaves the trip's origin A within its window, picks the rider up at
+    ``origin``, drops them at ``destination`` and drives on to the trip's destination B; the
+    added time must fit the offer's ``max_detour_s``. The pickup (or, with
+    ``target_is_arrival``, the drop-off, never later than ``target``) is as close to
+    ``target`` as the window allows. Regular trips are taken on ``day`` (local, ``tz``).
+    """
+    window = _window(offer, day, tz)
+    if window is None or offer.seats < 1:
+        return None
+    earliest, latest = window
+    a_o, a_b = _drive(drive_times, offer.origin, [origin, offer.destination])
+    (d_b,) = _drive(drive_times, destination, [offer.destination])
+    if a_o is None or a_b is None or d_b is None:
+        return None
+    detour = a_o + ride_s + d_b - a_b
+    if detour > offer.max_detour_s:
+        return None
+    if target_is_arrival:
+        leave = min(latest, target - dt.timedelta(seconds=a_o + ride_s))
+        if leave < earliest:
+            return None
+    else:
+        leave = min(max(target - dt.timedelta(seconds=a_o), earliest), latest)
+    pickup = leave + dt.timedelta(seconds=a_o)
+    return OfferMatch(offer, leave, pickup, pickup + dt.timedelta(seconds=ride_s), ride_s, max(0, detour))
+
+
+def _window(
+    offer: OfferView, day: dt.date | None, tz: dt.tzinfo | None
+) -> tuple[dt.datetime, dt.datetime] | None:
+    if offer.kind == "regular":
+        if day is None or tz is None or offer.time_of_day_s is None or day.weekday() not in offer.weekdays:
+            return None
+        if (offer.valid_from and day < offer.valid_from) or (offer.valid_until and day > offer.valid_until):
+            return None
+        start = dt.datetime.combine(day, dt.time(), tzinfo=tz) + dt.timedelta(seconds=offer.time_of_day_s)
+        flex = dt.timedelta(seconds=offer.flexibility_s)
+        return start - flex, start + flex
+    if offer.departure_earliest is None:
+        return None
+    return offer.departure_earliest, offer.departure_latest or offer.departure_earliest
+
+
+def load_offer_views(
+    *, kind: str, start: dt.datetime | None = None, end: dt.datetime | None = None
+) -> list[OfferView]:
+    """Active volunteer trips of cleared, active drivers (one-off ones within [start, end])."""
+    from ..extensions import db
+    from ..models import Driver, DriverOffer
+
+    q = db.session.query(DriverOffer).join(Driver).filter(
+        DriverOffer.status == "active", DriverOffer.kind == kind, Driver.active.is_(True)
+    )
+    if kind == "one_off" and start is not None and end is not None:
+        # Wide on purpose: SQLite compares timestamps as text; the exact window is checked later.
+        q = q.filter(DriverOffer.departure_earliest <= end + dt.timedelta(hours=3),
+                     DriverOffer.departure_earliest >= start - dt.timedelta(days=1))
+    today = dt.date.today()
+    out = []
+    for offer in q.order_by(DriverOffer.id).limit(2000):
+        driver = offer.driver
+        if not driver.is_cleared_on(today) or offer.origin_lat_lon is None or offer.destination_lat_lon is None:
+            continue
+        weekdays = frozenset(int(x) for x in (offer.weekdays or "").split(",") if x.strip().isdigit())
+        tod = None
+        if offer.time_of_day:
+            h, _, m = offer.time_of_day.partition(":")
+            tod = int(h) * 3600 + int(m or 0) * 60
+        out.append(OfferView(
+            id=offer.id, kind=offer.kind, origin=offer.origin_lat_lon, destination=offer.destination_lat_lon,
+            seats=offer.seats, max_detour_s=offer.max_detour_min * 60,
+            driver_key=driver_key(driver.id), driver_alias=driver_alias(driver.first_name, driver.last_name),
+            departure_earliest=_aware(offer.departure_earliest), departure_latest=_aware(offer.departure_latest),
+            weekdays=weekdays, time_of_day_s=tod, flexibility_s=offer.flexibility_min * 60,
+            valid_from=offer.valid_from.date() if offer.valid_from else None,
+            valid_until=offer.valid_until.date() if offer.valid_until else None,
+        ))
+    return out
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)  # SQLite drops the zone
+
+
+def driver_alias(first_name: str, last_name: str) -> str:
+    """First name and initial of the last name: "Jean D."."""
+    first = (first_name or "").strip().split(" ")[0] or "Bénévole"
+    initial = (last_name or "").strip()[:1].upper()
+    return f"{first} {initial}." if initial else first
+
+
+def driver_key(driver_id: int) -> str:
+    """A stable, opaque public id of a driver (not the database id)."""
+    import hashlib
+    import hmac
+
+    from flask import current_app
+
+    secret = str(current_app.config.get("SECRET_KEY", "")).encode()
+    return "d-" + hmac.new(secret, f"driver:{driver_id}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+# -- generalised places -----------------------------------------------------------------
+
+
+class PlaceIndex:
+    """Nearest public place (town hall, station, bus stop, commune centre) to a point."""
+
+    def __init__(self, places: Sequence[PlaceRef]) -> None:
+        self.places = list(places)
+
+    def __call__(self, point: LatLon) -> PlaceRef:
+        if not self.places:
+            return PlaceRef("Point de rendez-vous à convenir", round(point[0], 2), round(point[1], 2), "area")
+        return min(self.places, key=lambda p: haversine_m(point, (p.lat, p.lon)))
+
+
+PUBLIC_PLACE_KINDS = ("town_hall", "station", "bus_stop", "france_services", "commune")
+
+
+def place_index_from_db(territory: str | None = None) -> PlaceIndex:
+    """The territory's public places and commune centres, from the database."""
+    from ..extensions import db
+    from ..models import Commune, Place
+
+    refs: list[PlaceRef] = []
+    q = db.session.query(Place).filter(Place.kind.in_(PUBLIC_PLACE_KINDS))
+    if territory:
+        q = q.filter(Place.territory == territory)
+    for p in q:
+        ll = p.lat_lon
+        if ll:
+            refs.append(PlaceRef(p.name, ll[0], ll[1], p.kind))
+    for c in db.session.query(Commune).filter(Commune.merged_into_insee.is_(None)):
+        ll = c.lat_lon
+        if ll:
+            refs.append(PlaceRef(c.name, ll[0], ll[1], "commune"))
+    return PlaceIndex(refs)
+
+
+# -- transit ----------------------------------------------------------------------------
+
+_MODE_OF_ROUTE_TYPE = {0: "tram", 1: "subway", 2: "rail", 3: "bus", 4: "ferry", 5: "cable_car",
+                       6: "aerial_lift", 7: "funicular", 11: "trolleybus", 12: "monorail"}
+
+
+def transit_mode(route_type: int) -> str:
+    """Plain mode name of a GTFS route type (basic or extended)."""
+    if route_type in _MODE_OF_ROUTE_TYPE:
+        return _MODE_OF_ROUTE_TYPE[route_type]
+    if 100 <= route_type < 200:
+        return "rail"
+    if 200 <= route_type < 300:
+        return "coach"
+    if 700 <= route_type < 800:
+        return "bus"
+    if 1500 <= route_type < 1600:
+        return "carpool" if route_type == 1551 else "taxi"
+    return "other"
+
+
+@dataclass(frozen=True)
+class _Access:
+    """How the rider reaches (or leaves) a stop: on foot, or driven by a volunteer."""
+
+    mode: str  # walk | car
+    seconds: int  # the value given to the router (buffer included for car)
+    drive_s: int = 0
+
+
+def _place_of_stop(service: Any, router: Any, stop_id: str) -> dict[str, Any]:
+    s = service.stop(router, stop_id)
+    name = s.name
+    if s.parent_id:
+        parent = service.stop(router, s.parent_id)
+        name = parent.name or name
+    return {"name": name, "lat": round(s.lat, 6), "lon": round(s.lon, 6), "stop_id": stop_id, "kind": "stop"}
+
+
+def _point(name: str, ll: LatLon, kind: str) -> dict[str, Any]:
+    return {"name": name, "lat": round(ll[0], 6), "lon": round(ll[1], 6), "kind": kind}
+
+
+def _generalised(place: PlaceRef) -> dict[str, Any]:
+    return {"name": place.name, "lat": round(place.lat, 6), "lon": round(place.lon, 6), "kind": place.kind,
+            "generalised": True}
+
+
+def _itinerary_of(
+    service: Any,
+    router: Any,
+    journey: Any,
+    query: JourneyQuery,
+    access: dict[str, _Access],
+    egress: dict[str, _Access],
+    generalise: Generalise,
+    booking: dict[str, Any] | None,
+    roads: Roads | None = None,
+) -> dict[str, Any]:
+    legs: list[dict[str, Any]] = []
+    for leg in journey.legs:
+        dep, arr = service.at(router, leg.departure_s), service.at(router, leg.arrival_s)
+        if leg.mode == "transit":
+            route = service.route(router, leg.route_id)
+            stops = [leg.from_stop_id, *leg.intermediate_stop_ids, leg.to_stop_id]
+            places = [_place_of_stop(service, router, s) for s in stops]
+            legs.append({
+                "mode": transit_mode(route.route_type),
+                "from": places[0], "to": places[-1], "departure": _iso(dep), "arrival": _iso(arr),
+                "duration_s": leg.duration_s,
+                "route": {"id": route.route_id, "short_name": route.short_name, "long_name": route.long_name,
+                          "type": route.route_type, "agency": route.agency},
+                "trip_id": leg.trip_id, "headsign": leg.headsign,
+                "intermediate_stops": places[1:-1],
+                "distance_m": int(sum(haversine_m((a["lat"], a["lon"]), (b["lat"], b["lon"]))
+                                      for a, b in zip(places, places[1:], strict=False))),
+                "geometry": _line((p["lat"], p["lon"]) for p in places),
+            })
+            continue
+        # A walk, or the access/egress of a stop reached by car.
+        start = _place_of_stop(service, router, leg.from_stop_id) if leg.from_stop_id else None
+        end = _place_of_stop(service, router, leg.to_stop_id) if leg.to_stop_id else None
+        way = None
+        if leg.from_stop_id is None and leg.to_stop_id in access:
+            way = access[leg.to_stop_id]
+        elif leg.to_stop_id is None and leg.from_stop_id in egress:
+            way = egress[leg.from_stop_id]
+        if way is not None and way.mode == "car":
+            if start is None:  # first mile: origin -> station, then wait for the train
+                start = _generalised(generalise(query.origin))
+                arr = dep + dt.timedelta(seconds=way.drive_s)
+            else:  # last mile: station -> destination, after the rider is out of the train
+                end = _generalised(generalise(query.destination))
+                dep = arr - dt.timedelta(seconds=way.drive_s)
+            assert start is not None and end is not None
+            legs.append(_car_leg(start, end, dep, arr, booking, roads))
+            continue
+        start = start or _point("Départ", query.origin, "origin")
+        end = end or _point("Arrivée", query.destination, "destination")
+        legs.append({
+            "mode": "walk", "from": start, "to": end, "departure": _iso(dep), "arrival": _iso(arr),
+            "duration_s": leg.duration_s, "distance_m": int(round(leg.duration_s * WALK_SPEED_M_S)),
+            "geometry": _line([(start["lat"], start["lon"]), (end["lat"], end["lon"])]),
+        })
+    return _finish(legs, journey.transfers)
+
+
+def _car_leg(start: dict[str, Any], end: dict[str, Any], dep: dt.datetime, arr: dt.datetime,
+             booking: dict[str, Any] | None, roads: Roads | None = None) -> dict[str, Any]:
+    a, b = (start["lat"], start["lon"]), (end["lat"], end["lon"])
+    found = roads.route(a, b) if roads is not None and roads.route is not None else None
+    leg = {
+        "mode": "car", "from": start, "to": end, "departure": _iso(dep), "arrival": _iso(arr),
+        "duration_s": int((arr - dep).total_seconds()),
+        "distance_m": int(found[1]) if found else int(haversine_m(a, b)),
+        "geometry": _line([a, *(found[2] if found else []), b]),
+        "operator": "volunteer",
+    }
+    if booking:
+        leg["booking"] = booking
+    return leg
+
+
+def _finish(legs: list[dict[str, Any]], transfers: int) -> dict[str, Any]:
+    modes = {leg["mode"] for leg in legs}
+    has_car = "car" in modes
+    has_transit = bool(modes - {"walk", "car"})
+    kind = "combined" if has_car and has_transit else ("solidarity" if has_car else "transit")
+    dep = dt.datetime.fromisoformat(legs[0]["departure"])
+    arr = dt.datetime.fromisoformat(legs[-1]["arrival"])
+    walks = [leg for leg in legs if leg["mode"] == "walk"]
+    return {
+        "type": kind,
+        "departure": legs[0]["departure"],
+        "arrival": legs[-1]["arrival"],
+        "duration_s": int((arr - dep).total_seconds()),
+        "transfers": transfers,
+        "walking_m": sum(leg["distance_m"] for leg in walks),
+        "walking_s": sum(leg["duration_s"] for leg in walks),
+        "legs": legs,
+        "geometry": _merge_lines(legs),
+    }
+
+
+def _drive_accesses(
+    service: Any, router: Any, point: LatLon, roads: Roads, *, towards_point: bool, skip_m: float
+) -> dict[str, _Access]:
+    """Stops a volunteer can drive the rider to (or from), beyond walking distance."""
+    near = router.walks_from_point(point[0], point[1], max_walk_m=MAX_DRIVE_TO_STOP_M)
+    groups: dict[str, list[str]] = {}
+    where: dict[str, LatLon] = {}
+    for stop_id in near:
+        info = service.stop(router, stop_id)
+        key = info.parent_id or stop_id
+        groups.setdefault(key, []).append(stop_id)
+        where.setdefault(key, (info.lat, info.lon))
+    keys = sorted(groups, key=lambda k: haversine_m(point, where[k]))
+    keys = [k for k in keys if haversine_m(point, where[k]) > skip_m][:MAX_DRIVE_STATIONS]
+    if not keys:
+        return {}
+    if towards_point:
+        times = roads.to_point([where[k] for k in keys], point)
+        buffer = LAST_MILE_BUFFER_S
+    else:
+        times = _drive(roads.times, point, [where[k] for k in keys])
+        buffer = FIRST_MILE_BUFFER_S
+    out: dict[str, _Access] = {}
+    for k, t in zip(keys, times, strict=True):
+        if t is None:
+            continue
+        for stop_id in groups[k]:
+            out[stop_id] = _Access("car", t + buffer, t)
+    return out
+
+
+def _transit_itineraries(
+    query: JourneyQuery,
+    service: Any,
+    roads: Roads | None,
+    generalise: Generalise,
+    booking: dict[str, Any] | None,
+    result: SearchResult,
+) -> None:
+    from .transit import clock_of
+
+    day, t_s = clock_of(query.when, service.tz)
+    router = service.router_for(day)
+    if router is None:
+        result.notices.append({"code": "no_transit_service",
+                               "message": f"No line of the territory runs on {day.isoformat()} "
+                                          f"(timetables cover {service.first_day} to {service.last_day})."})
+        return
+    walk_o = router.walks_from_point(*query.origin, max_walk_m=query.max_walk_m)
+    walk_d = router.walks_from_point(*query.destination, max_walk_m=query.max_walk_m)
+    search = router.arrive_by if query.arrive_by else router.depart_after
+    if "transit" in query.modes:
+        if walk_o and walk_d:
+            acc = {s: _Access("walk", w) for s, w in walk_o.items()}
+            egr = {s: _Access("walk", w) for s, w in walk_d.items()}
+            for j in search(walk_o, walk_d, t_s, query.max_transfers):
+                if j.trips:
+                    result.itineraries.append(_itinerary_of(service, router, j, query, acc, egr, generalise, None))
+        else:
+            which = "origin" if not walk_o else "destination"
+            result.notices.append({"code": f"no_stop_near_{which}",
+                                   "message": f"No stop within {int(query.max_walk_m)} m of the {which}."})
+    if "combined" not in query.modes or roads is None:
+        return
+    acc = {s: _Access("walk", w) for s, w in walk_o.items()}
+    egr = {s: _Access("walk", w) for s, w in walk_d.items()}
+    for s, a in _drive_accesses(service, router, query.origin, roads, towards_point=False,
+                                skip_m=query.max_walk_m).items():
+        if s not in acc or a.seconds < acc[s].seconds:
+            acc[s] = a
+    for s, a in _drive_accesses(service, router, query.destination, roads, towards_point=True,
+                                skip_m=query.max_walk_m).items():
+        if s not in egr or a.seconds < egr[s].seconds:
+            egr[s] = a
+    if not acc or not egr:
+        return
+    seen = {tuple(leg.get("trip_id") for leg in it["legs"]) for it in result.itineraries}
+    journeys = search({s: a.seconds for s, a in acc.items()}, {s: a.seconds for s, a in egr.items()},
+                      t_s, query.max_transfers)
+    for j in journeys:
+        it = _itinerary_of(service, router, j, query, acc, egr, generalise, booking, roads)
+        key = tuple(leg.get("trip_id") for leg in it["legs"])
+        if it["type"] == "combined" and key not in seen:
+            seen.add(key)
+            result.itineraries.append(it)
+
+
+def _solidarity_itineraries(
+    query: JourneyQuery,
+    roads: Roads,
+    offers: Sequence[OfferView],
+    generalise: Generalise,
+    booking: dict[str, Any] | None,
+    tz: dt.tzinfo,
+    result: SearchResult,
+) -> None:
+    if haversine_m(query.origin, query.destination) > MAX_SOLIDARITY_M:
+        result.notices.append({"code": "too_far_for_solidarity",
+                               "message": "Volunteer rides are limited to 100 km."})
+        return
+    drive_times = roads.times
+    (ride_s,) = _drive(drive_times, query.origin, [query.destination])
+    if ride_s is None:
+        result.notices.append({"code": "no_road", "message": "No road route between the origin and the destination."})
+        return
+    pickup, dropoff = _generalised(generalise(query.origin)), _generalised(generalise(query.destination))
+    day = query.when.astimezone(tz).date()
+    for offer in offers:
+        m = match_offer(offer, query.origin, query.destination, query.when, drive_times, ride_s=ride_s,
+                        target_is_arrival=query.arrive_by, day=day, tz=tz)
+        if m is None:
+            continue
+        if query.arrive_by:
+            if (query.when - m.dropoff_at).total_seconds() > 2 * CARPOOL_WINDOW_S:
+                continue
+        elif abs((m.pickup_at - query.when).total_seconds()) > CARPOOL_WINDOW_S:
+            continue
+        leg = _car_leg(pickup, dropoff, m.pickup_at.astimezone(tz), m.dropoff_at.astimezone(tz), booking, roads)
+        leg["operator"] = "volunteer_trip"
+        leg["seats"] = offer.seats
+        it = _finish([leg], 0)
+        it["type"] = "carpool"
+        result.itineraries.append(it)
+    # A ride on request from the solidarity service, door to door.
+    if query.arrive_by:
+        arr = query.when.astimezone(tz)
+        dep = arr - dt.timedelta(seconds=ride_s)
+    else:
+        dep = query.when.astimezone(tz)
+        arr = dep + dt.timedelta(seconds=ride_s)
+    leg = _car_leg(pickup, dropoff, dep, arr, booking, roads)
+    leg["operator"] = "solidarity_service"
+    result.itineraries.append(_finish([leg], 0))
+
+
+def search_journeys(
+    query: JourneyQuery,
+    *,
+    transit: Any | None,
+    drive_times: DriveTimes | Roads | None,
+    offers: Sequence[OfferView] = (),
+    generalise: Generalise | None = None,
+    booking: dict[str, Any] | None = None,
+    tz: dt.tzinfo = dt.UTC,
+) -> SearchResult:
+    """All itineraries for a query, best first (earliest arrival, or latest departure).
+
+    ``transit`` is a :class:`~app.services.transit.TransitService` (None: no lines);
+    ``drive_times`` the road travel-time function (None: no volunteer options); ``offers``
+    the active volunteer trips; ``generalise`` maps a point to the public place that stands
+    for it; ``booking`` tells how to book a volunteer ride (the service's phone).
+    """
+    result = SearchResult()
+    gen = generalise or PlaceIndex([])
+    roads = drive_times if isinstance(drive_times, Roads) or drive_times is None else Roads(drive_times)
+    if transit is not None and transit.has_feeds and ({"transit", "combined"} & query.modes):
+        _transit_itineraries(query, transit, roads, gen, booking, result)
+    elif {"transit", "combined"} & query.modes:
+        result.notices.append({"code": "no_transit_data", "message": "The territory has no timetable."})
+    if roads is None and ({"solidarity", "combined"} & query.modes):
+        result.notices.append({"code": "road_routing_unavailable",
+                               "message": "Road travel times are unavailable: volunteer rides are not searched."})
+    if roads is not None and "solidarity" in query.modes:
+        _solidarity_itineraries(query, roads, offers, gen, booking, tz, result)
+    if query.arrive_by:
+        result.itineraries.sort(key=lambda it: (-dt.datetime.fromisoformat(it["departure"]).timestamp(),
+                                                it["transfers"], it["walking_m"]))
+    else:
+        result.itineraries.sort(key=lambda it: (dt.datetime.fromisoformat(it["arrival"]).timestamp(),
+                                                it["transfers"], it["walking_m"]))
+    return result
+
+
+# -- the application's entry point ------------------------------------------------------
+
+
+def road_drive_times() -> DriveTimes | None:
+    """The engine's road travel-time function, when the matching service offers one."""
+    try:
+        from .matching import drive_times
+    except ImportError:
+        return None
+    return drive_times  # type: ignore[no-any-return]
+
+
+def app_roads() -> Roads | None:
+    """The engine's road functions (through :mod:`app.services.matching`), memoised per search."""
+    times = road_drive_times()
+    if times is None:
+        return None
+    from . import matching
+
+    return Roads(memoised(times), getattr(matching, "drive_times_to", None), getattr(matching, "drive_route", None))
+
+
+def memoised(drive_times: DriveTimes) -> DriveTimes:
+    """The same function, remembering answers (one search asks for the same pairs often)."""
+    cache: dict[tuple[LatLon, LatLon], float | None] = {}
+
+    def drive(source: LatLon, targets: Sequence[LatLon]) -> list[float | None]:
+        missing = list(dict.fromkeys(t for t in targets if (source, t) not in cache))
+        if missing:
+            for t, v in zip(missing, drive_times(source, missing), strict=True):
+                cache[(source, t)] = v
+        return [cache[(source, t)] for t in targets]
+
+    return drive
+
+
+def service_booking() -> dict[str, Any]:
+    """How the public books a volunteer ride: the solidarity service's phone."""
+    from flask import current_app
+
+    booking: dict[str, Any] = {"method": "phone", "phone": current_app.config.get("SERVICE_PHONE", "")}
+    url = current_app.config.get("PUBLIC_BASE_URL")
+    if url:
+        booking["url"] = url
+    return booking
+
+
+def find_journeys(query: JourneyQuery) -> SearchResult:
+    """Search with the active territory's timetables, road graph, places and volunteer trips."""
+    from zoneinfo import ZoneInfo
+
+    from flask import current_app
+
+    from ..errors import TerritoryNotBuilt
+    from .runtime import loaded_territory
+    from .transit import transit_service
+
+    tz = ZoneInfo(current_app.config.get("TIMEZONE", "Europe/Paris"))
+    try:
+        service = transit_service()
+        territory_name: str | None = loaded_territory().name
+    except TerritoryNotBuilt:
+        service, territory_name = None, None
+    drive = app_roads()
+    wants_volunteers = drive is not None and bool({"solidarity", "combined"} & query.modes)
+    offers: list[OfferView] = []
+    generalise: Generalise = PlaceIndex([])
+    if wants_volunteers:
+        start = query.when - dt.timedelta(hours=3)
+        end = query.when + dt.timedelta(hours=3)
+        if "solidarity" in query.modes:
+            offers = load_offer_views(kind="one_off", start=start, end=end) + load_offer_views(kind="regular")
+        generalise = place_index_from_db(territory_name)
+    return search_journeys(query, transit=service, drive_times=drive, offers=offers, generalise=generalise,
+                           booking=service_booking(), tz=tz)
