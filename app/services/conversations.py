@@ -1,0 +1,395 @@
+"""Inbound SMS: who wrote, what they asked for, what happens, what we answer.
+
+:func:`handle_inbound` is the one entry point, used by the Twilio webhook and by the SMS
+simulator alike. Each provider message id is processed once: the inbound row is inserted with
+its unique ``provider_sid`` before anything else, so a retried webhook finds it and gets the same
+answer again without acting twice. Status changes go through :mod:`app.services.rides`
+(first come, first served on OUI); answers are returned for the webhook's TwiML and stored as
+outbound rows (``kind='reply'``) linked to the inbound row.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import Beneficiary, Commune, Driver, DriverOffer, Place, Proposal, RideNeed, SmsMessage, Structure, point, utcnow
+from ..models.messaging import SmsTripCode
+from . import notifications as notif
+from . import sms_grammar as grammar
+from .notifications import aware, fr_day, fr_hour, fr_phone, local
+
+log = logging.getLogger(__name__)
+
+STALE_PROCESSING = timedelta(seconds=60)
+ACTIVE_NEED_STATUSES = ("new", "searching", "proposed", "confirmed")
+
+
+@dataclass
+class InboundResult:
+    """The answer to one inbound text."""
+
+    message: SmsMessage
+    replies: list[str] = field(default_factory=list)
+    replayed: bool = False
+    action: str = ""
+
+
+def _render(template: str, **context: Any) -> str:
+    return notif._render(template, **context)  # noqa: SLF001 - same package, shared renderer
+
+
+def _service_phone() -> str:
+    return fr_phone(current_app.config.get("SERVICE_PHONE", ""))
+
+
+# --- Entry point -----------------------------------------------------------------------------
+
+def handle_inbound(phone_e164: str, body: str, *, message_sid: str) -> InboundResult:
+    """Process one inbound SMS once; return the answers to send back (TwiML)."""
+    phone_e164 = (phone_e164 or "").strip()
+    body = (body or "")[:1600]
+    inbound = SmsMessage(direction="in", phone_e164=phone_e164, body=body, segments=1, status="processing",
+                         provider_sid=message_sid, attempts=1)
+    db.session.add(inbound)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return _replay(message_sid)
+    return _process(inbound)
+
+
+def _replay(message_sid: str) -> InboundResult:
+    """A message seen before: its stored answers, or nothing while it is being handled."""
+    existing = db.session.execute(select(SmsMessage).where(SmsMessage.provider_sid == message_sid)).scalar_one()
+    if existing.status == "processing" and utcnow() - (aware(existing.updated_at) or utcnow()) > STALE_PROCESSING:
+        # Its first handling died half-way: take it over (handlers are safe to repeat).
+        existing.updated_at = utcnow()
+        db.session.commit()
+        return _process(existing)
+    replies = db.session.execute(select(SmsMessage.body).where(SmsMessage.in_reply_to_id == existing.id)
+                                 .order_by(SmsMessage.id)).scalars().all()
+    return InboundResult(existing, list(replies), replayed=True, action="replay")
+
+
+def _process(inbound: SmsMessage) -> InboundResult:
+    phone = inbound.phone_e164
+    command = grammar.parse_command(inbound.body)
+    inbound.kind = command.keyword
+    db.session.commit()
+    with notif.answering_inline(phone):
+        action, replies = _dispatch(phone, command)
+    inbound = db.session.get(SmsMessage, inbound.id)  # type: ignore[assignment]
+    for text in replies:
+        notif.record_inline_reply(inbound, text, kind="stop_ack" if action == "stop" else "reply")
+    inbound.status = "processed"
+    db.session.commit()
+    log.info("inbound SMS %s from %s: %s", inbound.id, phone[:6] + "…", action)
+    return InboundResult(inbound, replies, action=action)
+
+
+def _dispatch(phone: str, command: grammar.Command) -> tuple[str, list[str]]:
+    if command.keyword == grammar.STOP:
+        notif.set_opt_out(phone, True, keyword=command.raw.strip()[:40])
+        return "stop", [_render("stop_ack")]
+    if command.keyword == grammar.START:
+        notif.set_opt_out(phone, False)
+        return "start", [_render("start_ack")]
+    driver = db.session.execute(select(Driver).where(Driver.phone_e164 == phone)).scalar_one_or_none()
+    riders = list(db.session.execute(select(Beneficiary).where(Beneficiary.phone_e164 == phone)).scalars())
+    if driver is not None and (command.keyword in (grammar.YES, grammar.NO, grammar.TRIP) or not riders):
+        return _driver_command(driver, command)
+    if riders:
+        return _rider_command(riders, command)
+    if command.keyword == grammar.TRIP:
+        return "trip_not_driver", [_render("trip_not_driver", service_phone=_service_phone())]
+    return "unknown_number", [_unknown_number_text(command.raw)]
+
+
+# --- Drivers ---------------------------------------------------------------------------------
+
+def _open_items(driver: Driver) -> list[tuple[Any, str, Any]]:
+    """Open questions to this driver, newest first: (time asked, code, proposal or trip code)."""
+    items: list[tuple[Any, str, Any]] = []
+    rows = db.session.execute(
+        select(Proposal, SmsMessage.sent_at).join(SmsMessage, SmsMessage.proposal_id == Proposal.id).where(
+            Proposal.driver_id == driver.id, Proposal.status == "pending", SmsMessage.kind == "proposal",
+            SmsMessage.status.in_(("sending", "sent", "delivered")))
+    ).all()
+    seen: set[int] = set()
+    for proposal, sent_at in rows:
+        if proposal.id not in seen:
+            seen.add(proposal.id)
+            items.append((aware(sent_at) or aware(proposal.created_at), proposal.code, proposal))
+    drafts = db.session.execute(
+        select(SmsTripCode).join(DriverOffer, DriverOffer.id == SmsTripCode.offer_id).where(
+            SmsTripCode.driver_id == driver.id, DriverOffer.status == "pending_confirmation")
+    ).scalars().all()
+    for draft in drafts:
+        items.append((aware(draft.created_at), draft.code, draft))
+    items.sort(key=lambda item: item[0], reverse=True)
+    return items
+
+
+def _find_by_code(driver: Driver, code: str) -> Any:
+    """The proposal (any status) or trip code of this driver with this code, newest first."""
+    proposal = db.session.execute(
+        select(Proposal).where(Proposal.driver_id == driver.id, Proposal.code == code)
+        .order_by(Proposal.status != "pending", Proposal.id.desc())).scalars().first()
+    draft = db.session.execute(
+        select(SmsTripCode).where(SmsTripCode.driver_id == driver.id, SmsTripCode.code == code)
+        .order_by(SmsTripCode.created_at.desc())).scalars().first()
+    if proposal is not None and draft is not None:
+        # Both carry the code: the one still open, else the newest.
+        if proposal.status == "pending":
+            return proposal
+        if draft.offer and draft.offer.status == "pending_confirmation":
+            return draft
+        return proposal if aware(proposal.created_at) >= aware(draft.created_at) else draft  # type: ignore[operator]
+    return proposal or draft
+
+
+def _driver_command(driver: Driver, command: grammar.Command) -> tuple[str, list[str]]:
+    kw = command.keyword
+    if kw == grammar.TRIP:
+        return _announce_trip(driver, command.rest)
+    if kw == grammar.HELP:
+        return "help", [_render("help_driver")]
+    if kw in (grammar.YES, grammar.NO, grammar.CANCEL):
+        if command.code:
+            target = _find_by_code(driver, command.code)
+            if target is None:
+                codes = ", ".join(code for _, code, _ in _open_items(driver)[:4])
+                return "unknown_code", [_render("unknown_code", code=command.code, open_codes=codes)]
+        elif kw == grammar.CANCEL:
+            return _driver_cancel_without_code(driver)
+        else:
+            items = _open_items(driver)
+            if not items:
+                return "no_open", [_render("no_open")]
+            target = items[0][2]
+        if isinstance(target, SmsTripCode):
+            return _answer_trip(driver, target, kw)
+        if kw == grammar.CANCEL:
+            return _driver_cancel_without_code(driver)
+        return _answer_proposal(driver, target, yes=kw == grammar.YES)
+    items = _open_items(driver)
+    return "not_understood", [_render("not_understood", code=items[0][1] if items else None)]
+
+
+def _answer_proposal(driver: Driver, proposal: Proposal, *, yes: bool) -> tuple[str, list[str]]:
+    from . import rides
+
+    pickup = aware(proposal.pickup_at or proposal.need.requested_at)
+    if proposal.status == "accepted":
+        return "already_yours", [_render("already_yours", driver=driver, day=fr_day(pickup), hour=fr_hour(pickup))]
+    if proposal.status == "taken":
+        return "taken", [_render("already_taken", driver=driver)]
+    if proposal.status not in ("pending", "expired"):
+        return "closed", [_render("closed", driver=driver)]
+    if not yes:
+        rides.decline_proposal(proposal, via="sms")
+        return "declined", [_render("declined", driver=driver)]
+    if rides.accept_proposal(proposal, via="sms"):
+        db.session.refresh(proposal)
+        return "accepted", [notif.driver_confirmation_text(proposal)]
+    db.session.refresh(proposal)
+    return "taken", [_render("already_taken", driver=driver)]
+
+
+def _driver_cancel_without_code(driver: Driver) -> tuple[str, list[str]]:
+    from . import rides
+
+    upcoming = db.session.execute(
+        select(Proposal).join(RideNeed, RideNeed.id == Proposal.need_id).where(
+            Proposal.driver_id == driver.id, Proposal.status == "accepted", RideNeed.status == "confirmed",
+            RideNeed.requested_at >= utcnow() - timedelta(hours=6)).order_by(RideNeed.requested_at)
+    ).scalars().first()
+    if upcoming is not None:
+        rides.record_event(upcoming.need, actor=f"{driver.first_name} {driver.last_name[:1]}. (SMS)",
+                           note="Le conducteur a répondu ANNULER par SMS : l'appeler et chercher un remplaçant.")
+        db.session.commit()
+        return "driver_cancel_accepted", [_render("driver_cancel_accepted", service_phone=_service_phone())]
+    items = _open_items(driver)
+    if items and isinstance(items[0][2], SmsTripCode):
+        return _answer_trip(driver, items[0][2], grammar.NO)
+    return "no_open", [_render("no_open")]
+
+
+# --- Trips announced by SMS -----------------------------------------------------------------
+
+def commune_index() -> grammar.CommuneIndex:
+    """The communes of the active territory (with old names of merged communes), cached."""
+    from ..errors import TerritoryNotBuilt
+    from .runtime import loaded_territory
+
+    try:
+        territory: str | None = loaded_territory().name
+    except TerritoryNotBuilt:
+        territory = None
+    key = f"sms_commune_index:{territory}"
+    cached = current_app.extensions.get(key)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    query = select(Commune)
+    if territory is not None:
+        query = query.where(Commune.territory == territory)
+    communes = db.session.execute(query).scalars().all()
+    index = grammar.CommuneIndex.build(communes)
+    current_app.extensions[key] = index
+    return index
+
+
+def _new_trip_code(driver: Driver) -> str:
+    used = {code for _, code, _ in _open_items(driver)}
+    used |= set(db.session.execute(select(Proposal.code).where(Proposal.status == "pending")).scalars())
+    free = [f"{n}" for n in range(100, 1000) if f"{n}" not in used]
+    return free[secrets.randbelow(len(free))]
+
+
+def _announce_trip(driver: Driver, text: str) -> tuple[str, list[str]]:
+    now_local = local(utcnow())
+    try:
+        trip = grammar.parse_trip(text, commune_index(), now_local)
+    except grammar.TripParseError as exc:
+        return "trip_error", [_render("trip_error", error=str(exc))]
+    departure = trip.departure
+    offer = DriverOffer(
+        driver_id=driver.id, kind="one_off", origin_label=trip.origin.label,
+        origin_geom=point(trip.origin.lat, trip.origin.lon), destination_label=trip.destination.label,
+        destination_geom=point(trip.destination.lat, trip.destination.lon),
+        departure_earliest=(departure - timedelta(minutes=15)).astimezone(UTC),
+        departure_latest=(departure + timedelta(minutes=15)).astimezone(UTC),
+        flexibility_min=15, seats=trip.seats, status="pending_confirmation", source="sms",
+    )
+    db.session.add(offer)
+    db.session.flush()
+    code = _new_trip_code(driver)
+    db.session.add(SmsTripCode(offer_id=offer.id, driver_id=driver.id, code=code, text=text[:500]))
+    db.session.commit()
+    return "trip_understood", [_render("trip_understood", origin=trip.origin.label, destination=trip.destination.label,
+                                       day=fr_day(departure), hour=fr_hour(departure), seats=trip.seats, code=code)]
+
+
+def _answer_trip(driver: Driver, draft: SmsTripCode, keyword: str) -> tuple[str, list[str]]:
+    offer = db.session.get(DriverOffer, draft.offer_id)
+    if offer is None:
+        return "closed", [_render("closed", driver=driver)]
+    earliest = aware(offer.departure_earliest) or utcnow()
+    when = earliest + timedelta(minutes=offer.flexibility_min or 0)
+    context = {"origin": offer.origin_label, "destination": offer.destination_label, "day": fr_day(when),
+               "hour": fr_hour(when), "code": draft.code}
+    if keyword == grammar.YES:
+        if offer.status == "pending_confirmation":
+            offer.status = "active"
+            db.session.commit()
+        if offer.status != "active":
+            return "closed", [_render("closed", driver=driver)]
+        return "trip_confirmed", [_render("trip_confirmed", **context)]
+    if offer.status == "pending_confirmation":
+        offer.status = "cancelled"
+        db.session.commit()
+        return "trip_dropped", [_render("trip_dropped", **context)]
+    if offer.status == "active" and keyword == grammar.CANCEL:
+        offer.status = "cancelled"
+        db.session.commit()
+        return "trip_cancelled", [_render("trip_cancelled", **context)]
+    return "closed", [_render("closed", driver=driver)]
+
+
+# --- Riders (or their aidants) ---------------------------------------------------------------
+
+def _rider_command(riders: list[Beneficiary], command: grammar.Command) -> tuple[str, list[str]]:
+    if command.keyword != grammar.CANCEL:
+        return "help", [_render("help_rider", service_phone=_service_phone())]
+    from . import rides
+
+    needs = list(db.session.execute(
+        select(RideNeed).where(RideNeed.beneficiary_id.in_([b.id for b in riders]),
+                               RideNeed.status.in_(ACTIVE_NEED_STATUSES),
+                               RideNeed.requested_at >= utcnow() - timedelta(hours=2))
+        .order_by(RideNeed.requested_at)).scalars())
+    if command.code:
+        needs = [n for n in needs if str(n.id) == command.code]
+    if not needs:
+        return "rider_nothing", [_render("rider_nothing", service_phone=_service_phone())]
+    if len(needs) > 1:
+        options = " ; ".join(f"{n.id} : {fr_day(aware(n.requested_at))} {fr_hour(aware(n.requested_at))} "  # type: ignore[arg-type]
+                             f"{n.dropoff_label[:20]}" for n in needs[:4])
+        return "rider_which", [_render("rider_which", options=options)]
+    need = needs[0]
+    when = aware(need.requested_at)
+    try:
+        rides.cancel_need(need, via="sms", reason="demandé par SMS")
+    except rides.RideError:
+        db.session.rollback()
+        return "rider_nothing", [_render("rider_nothing", service_phone=_service_phone())]
+    return "rider_cancelled", [_render("rider_cancelled", day=fr_day(when), hour=fr_hour(when),  # type: ignore[arg-type]
+                                       dropoff=need.dropoff_label)]
+
+
+# --- Unknown numbers -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Counter:
+    """A France Services counter, as quoted in an SMS."""
+
+    name: str
+    address: str
+    phone: str
+    lat: float
+    lon: float
+
+
+def _counters() -> list[Counter]:
+    places = db.session.execute(select(Place).where(Place.kind == "france_services")).scalars().all()
+    phones = {s.name: s.phone for s in db.session.execute(
+        select(Structure).where(Structure.kind.in_(("france_services", "msap")))).scalars()}
+    out = []
+    for p in places:
+        lat_lon = p.lat_lon
+        if lat_lon is None:
+            continue
+        details = p.details or {}
+        phone = details.get("phone") or phones.get(p.name) or current_app.config.get("SERVICE_PHONE", "")
+        out.append(Counter(p.name, p.address or (p.commune.name if p.commune else ""), fr_phone(phone), *lat_lon))
+    return out
+
+
+def _distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 6371 * 2 * math.asin(math.sqrt(h))
+
+
+def commune_in_text(text: str) -> grammar.CommuneEntry | None:
+    """A commune named somewhere in a free text ("Bonjour, j'habite à Lalbenque")."""
+    words = grammar.fold_text(text).split()
+    index = commune_index()
+    for size in range(min(5, len(words)), 0, -1):
+        for start in range(0, len(words) - size + 1):
+            entry, distance = index.lookup(words[start:start + size])
+            if entry is not None and distance == 0:
+                return entry
+    return None
+
+
+def _unknown_number_text(text: str) -> str:
+    counters = _counters()
+    if not counters:
+        return _render("unknown_number", counter=Counter("votre mairie", "", _service_phone(), 0, 0), invite=False)
+    commune = commune_in_text(text)
+    if commune is not None:
+        nearest = min(counters, key=lambda c: _distance_km((c.lat, c.lon), (commune.lat, commune.lon)))
+        return _render("unknown_number", counter=nearest, invite=False)
+    return _render("unknown_number", counter=counters[0], invite=len(counters) > 1)

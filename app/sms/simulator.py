@@ -1,0 +1,74 @@
+"""The SMS simulator (development provider only): play a rider or a driver in the browser.
+
+GET /sms/simulateur lists the phone numbers of the drivers and beneficiaries the signed-in user
+may see; choosing one shows every SMS to and from it. POST sends a text "from" that phone
+through the very same inbound handling as Twilio's webhook. Disabled (404) unless
+SMS_PROVIDER=dev.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from ..extensions import db
+from ..models import Beneficiary, Driver, SmsMessage
+from ..services.access import beneficiary_filter, driver_filter
+from ..services.conversations import handle_inbound
+from ..services.notifications import fr_phone
+from . import bp
+
+
+def _phones() -> list[tuple[str, str, str]]:
+    """(phone, label, role) of the people the user may see and play."""
+    drivers = db.session.execute(select(Driver).where(driver_filter(current_user), Driver.phone_e164.is_not(None))
+                                 .order_by(Driver.last_name, Driver.first_name)).scalars()
+    riders = db.session.execute(select(Beneficiary).where(beneficiary_filter(current_user),
+                                                          Beneficiary.phone_e164.is_not(None))
+                                .order_by(Beneficiary.last_name, Beneficiary.first_name)).scalars()
+    out = [(d.phone_e164, f"{d.first_name} {d.last_name} — bénévole", "driver") for d in drivers]
+    out += [(b.phone_e164, f"{b.first_name} {b.last_name} — personne aidée", "rider") for b in riders if b.phone_e164]
+    return out
+
+
+def _enabled() -> None:
+    if current_app.config.get("SMS_PROVIDER", "dev") != "dev":
+        abort(404)
+
+
+@bp.get("/simulateur")
+@login_required
+def simulator() -> str:
+    _enabled()
+    phones = _phones()
+    allowed = {p for p, _, _ in phones}
+    phone = request.args.get("tel", "")
+    if phone and phone not in allowed and not phone.startswith("+3399"):
+        abort(404)
+    messages = []
+    if phone:
+        messages = db.session.execute(select(SmsMessage).where(SmsMessage.phone_e164 == phone)
+                                      .order_by(SmsMessage.created_at, SmsMessage.id)).scalars().all()
+    label = next((lbl for p, lbl, _ in phones if p == phone), "numéro inconnu" if phone else "")
+    return render_template("sms/simulator.html", phones=phones, phone=phone, label=label, messages=messages,
+                           fr_phone=fr_phone, unknown_phone="+33999000001")
+
+
+@bp.post("/simulateur")
+@login_required
+def simulator_send() -> Response:
+    _enabled()
+    phone = request.form.get("tel", "")
+    body = (request.form.get("message") or "").strip()
+    allowed = {p for p, _, _ in _phones()}
+    if phone not in allowed and not phone.startswith("+3399"):
+        abort(404)
+    if not body:
+        flash("Écrivez un message avant d'envoyer.", "error")
+    else:
+        handle_inbound(phone, body, message_sid=f"SIM{uuid.uuid4().hex}")
+    return redirect(url_for("sms.simulator", tel=phone) + "#fil")

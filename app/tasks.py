@@ -1,0 +1,177 @@
+"""The task queue (huey): sending SMS from the outbox, sweeping it, reminders the day before.
+
+One huey instance per application, built from its configuration:
+
+- ``TASK_QUEUE_URL`` ``sqlite:///path`` → :class:`huey.SqliteHuey` (the embedded default),
+  ``redis://…`` → :class:`huey.RedisHuey` (production);
+- ``TASK_QUEUE_IMMEDIATE`` → immediate mode (tasks run in the caller, tests and debugging).
+
+Tasks only carry row ids; the outbox row in the database is the truth (see
+:mod:`app.services.notifications`), so a task lost with a crashed queue is recovered by the
+periodic sweep. Tasks run inside an application context: the worker's own app (built lazily
+with ``create_app()`` from the environment, or given to :func:`start_consumer_in_process`).
+
+Run a worker with ``flask --app app sms worker`` (or ``python -m app.sms.worker``); ``flask
+run-platform`` runs one in threads of the web process with :func:`start_consumer_in_process`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from contextlib import nullcontext
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+from huey import Huey, RedisHuey, SqliteHuey, crontab
+from huey.api import TaskWrapper
+from huey.consumer import Consumer
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "lot-mobilite"
+_EXTENSION = "huey"
+_lock = threading.Lock()
+
+
+class TaskQueueConfigError(ValueError):
+    """TASK_QUEUE_URL names no supported storage."""
+
+
+def build_huey(url: str, *, immediate: bool = False, name: str = QUEUE_NAME) -> Huey:
+    """A huey instance for a queue URL (sqlite:///path or redis://…), without tasks."""
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisHuey(name, url=url, immediate=immediate, results=False)
+    if url.startswith("sqlite:///"):
+        return SqliteHuey(name, filename=url[len("sqlite:///"):], immediate=immediate, results=False)
+    if url in ("memory://", "") and immediate:
+        return Huey(name, immediate=True, results=False)
+    raise TaskQueueConfigError(f"TASK_QUEUE_URL {url!r}: expected sqlite:///path or redis://host:port/db")
+
+
+def _in_app(app: Flask, func: Callable[..., Any]) -> Callable[..., Any]:
+    """``func`` run inside ``app``'s context (reusing the caller's context in immediate mode)."""
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        same = has_app_context() and current_app._get_current_object() is app  # type: ignore[attr-defined]
+        with nullcontext() if same else app.app_context():
+            return func(*args, **kwargs)
+
+    run.__name__ = func.__name__
+    run.__qualname__ = func.__qualname__
+    run.__module__ = func.__module__
+    return run
+
+
+class AppTasks:
+    """The tasks of one application, registered on its huey instance."""
+
+    def __init__(self, app: Flask, huey: Huey) -> None:
+        from .services import notifications
+
+        self.app = app
+        self.huey = huey
+        self.deliver: TaskWrapper = huey.task(name="sms.deliver")(_in_app(app, notifications.deliver_outbox_message))
+        self.sweep: TaskWrapper = huey.task(name="sms.sweep")(_in_app(app, notifications.sweep_outbox))
+        # Every minute: rows whose task was lost (queue wiped, crash between commit and enqueue)
+        # and rows left in 'sending' by a dead worker.
+        huey.periodic_task(crontab(minute="*"), name="sms.sweep_periodic")(
+            _in_app(app, notifications.sweep_outbox))
+        huey.periodic_task(crontab(minute="*/15"), name="sms.reminders")(
+            _in_app(app, notifications.send_reminders))
+
+
+def app_tasks(app: Flask | None = None) -> AppTasks:
+    """The tasks (and huey instance) of ``app`` (default: the current app), built on first use."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    tasks = app.extensions.get(_EXTENSION)
+    if tasks is None:
+        with _lock:
+            tasks = app.extensions.get(_EXTENSION)
+            if tasks is None:
+                huey = build_huey(app.config.get("TASK_QUEUE_URL", ""),
+                                  immediate=bool(app.config.get("TASK_QUEUE_IMMEDIATE")))
+                tasks = AppTasks(app, huey)
+                app.extensions[_EXTENSION] = tasks
+    return tasks  # type: ignore[no-any-return]
+
+
+def get_huey(app: Flask | None = None) -> Huey:
+    """The huey instance of ``app``."""
+    return app_tasks(app).huey
+
+
+def enqueue_delivery(row_id: int, *, eta: datetime | None = None) -> None:
+    """Queue the sending of outbox row ``row_id`` (now, or at ``eta``)."""
+    tasks = app_tasks()
+    if eta is None:
+        tasks.deliver(row_id)
+    else:
+        tasks.deliver.schedule(args=(row_id,), eta=eta)
+
+
+def enqueue_sweep() -> None:
+    """Queue a sweep of the outbox (after a worker start: recover what a dead worker left)."""
+    app_tasks().sweep()
+
+
+class _ThreadConsumer(Consumer):
+    """A consumer living in threads of another process: it leaves signal handling to its host."""
+
+    def _set_signal_handlers(self) -> None:  # the host process owns SIGINT/SIGTERM
+        pass
+
+
+class InProcessConsumer:
+    """Handle on a consumer started with :func:`start_consumer_in_process`."""
+
+    def __init__(self, consumer: Consumer) -> None:
+        self.consumer = consumer
+
+    def stop(self, graceful: bool = True) -> None:
+        """Stop the worker threads (waiting for a running task when ``graceful``)."""
+        self.consumer.stop(graceful=graceful)
+
+    def is_alive(self) -> bool:
+        return any(t.is_alive() for _, t in self.consumer.worker_threads)
+
+
+def start_consumer_in_process(app: Flask, *, workers: int = 2, periodic: bool = True) -> InProcessConsumer | None:
+    """Run a consumer in daemon threads of this process (``flask run-platform``).
+
+    Returns None in immediate mode (tasks already run where they are queued).
+    """
+    tasks = app_tasks(app)
+    if tasks.huey.immediate:
+        return None
+    consumer = _ThreadConsumer(tasks.huey, workers=workers, worker_type="thread", periodic=periodic,
+                               check_worker_health=False, shutdown_timeout=10)
+    consumer.start()
+    with app.app_context():
+        enqueue_sweep()
+    log.info("SMS queue consumer started in-process (%d thread(s))", workers)
+    return InProcessConsumer(consumer)
+
+
+def run_consumer(app: Flask, *, workers: int = 2, periodic: bool = True) -> None:
+    """Run a consumer in the foreground (``flask sms worker``); returns on SIGINT/SIGTERM."""
+    tasks = app_tasks(app)
+    if tasks.huey.immediate:
+        raise TaskQueueConfigError("TASK_QUEUE_IMMEDIATE is set: tasks run where they are queued, no worker needed")
+    consumer = tasks.huey.create_consumer(workers=workers, worker_type="thread", periodic=periodic,
+                                          check_worker_health=True)
+    with app.app_context():
+        enqueue_sweep()
+    consumer.run()
+
+
+def __getattr__(name: str) -> Any:
+    """``app.tasks.huey``: the huey instance of an app built from the environment, for
+    ``huey_consumer app.tasks.huey``."""
+    if name == "huey":
+        from . import create_app
+
+        return get_huey(create_app())
+    raise AttributeError(name)
