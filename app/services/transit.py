@@ -244,3 +244,118 @@ def transit_service(app: Flask | None = None) -> TransitService:
         )
         app.extensions[_EXT_KEY] = (territory.path, service)
         return service
+
+
+# -- importing feeds into the active territory --------------------------------------------
+
+
+class FeedImportError(ValueError):
+    """A feed cannot be imported; ``problems`` lists the blocking ones (gtfs_import.Problem)."""
+
+    def __init__(self, message: str, problems: Sequence[Any] = ()) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
+
+
+def check_feed(path: Path, bbox: Any = None) -> list[Any]:
+    """Problems of a feed (gtfs_import.Problem, errors first); an unreadable feed is one error."""
+    from gtfs_import import FeedError, Problem, read_feed, validate_feed
+
+    try:
+        feed = read_feed(path)
+    except FeedError as exc:
+        return [Problem("error", Path(path).name, None, None, str(exc))]
+    return validate_feed(feed, bbox)
+
+
+def _feed_name(entry: dict[str, Any]) -> str:
+    source = entry.get("source")
+    if source:
+        return Path(str(source)).name
+    file = str(entry["file"])
+    return file.split("-", 1)[1] if file[:2].isdigit() and "-" in file else file
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    import os
+    import shutil
+
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def import_feeds(root: Path, feed_paths: Sequence[Path]) -> Path:
+    """Add GTFS feeds to the active territory, replacing feeds of the same file name.
+
+    Every feed is validated first (a blocking problem raises :class:`FeedImportError` and
+    changes nothing). The territory is then re-staged with the new feed list and stored by
+    :func:`app.services.territory.store_territory`, which replaces the territory's stops and
+    routes in one transaction; only then does the ``current`` link move to the new folder.
+    Returns the new territory folder.
+    """
+    import datetime as _dt
+    import json
+    import shutil
+    import tempfile
+
+    from .communes import CommuneRecord
+    from .territory import (
+        StagedTerritory,
+        activate_territory,
+        current_territory_path,
+        discard_staged,
+        read_manifest,
+        store_territory,
+    )
+
+    root = Path(root)
+    current = current_territory_path(root)
+    manifest = read_manifest(current)
+    checked: list[tuple[Path, int]] = []
+    for path in map(Path, feed_paths):
+        problems = check_feed(path)
+        errors = [p for p in problems if p.severity == "error"]
+        if errors:
+            raise FeedImportError(f"{path}: {len(errors)} blocking problem(s); nothing was imported", errors)
+        checked.append((path, sum(1 for p in problems if p.severity == "warning")))
+    staging = Path(tempfile.mkdtemp(prefix=".import-", dir=root))
+    try:
+        for item in current.iterdir():
+            if item.is_file():
+                _link_or_copy(item, staging / item.name)
+        (staging / "gtfs").mkdir()
+        by_name = {_feed_name(e): e for e in manifest.get("feeds", [])}
+        used = [int(str(e["file"])[:2]) for e in manifest.get("feeds", []) if str(e["file"])[:2].isdigit()]
+        next_index = max(used, default=-1) + 1
+        for path, warnings in checked:
+            old = by_name.get(path.name)
+            if old is not None and str(old["file"])[:2].isdigit():
+                index = int(str(old["file"])[:2])
+            else:
+                index, next_index = next_index, next_index + 1
+            by_name[path.name] = {"file": f"{index:02d}-{path.name}", "source": str(path),
+                                  "sha256": _file_digest(path), "warnings": warnings}
+            shutil.copyfile(path, staging / "gtfs" / by_name[path.name]["file"])
+        new_names = {p.name for p, _ in checked}
+        for name, entry in by_name.items():
+            if name not in new_names:
+                _link_or_copy(current / "gtfs" / str(entry["file"]), staging / "gtfs" / str(entry["file"]))
+        feeds = sorted(by_name.values(), key=lambda e: str(e["file"]))
+        manifest = {**manifest, "feeds": feeds,
+                    "built_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
+        (staging / "manifest.json").unlink(missing_ok=True)
+        (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        communes = [CommuneRecord(**c) for c in json.loads((staging / "communes.json").read_text(encoding="utf-8"))]
+        places = json.loads((staging / "places.json").read_text(encoding="utf-8"))
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    staged = StagedTerritory(staging, manifest, communes, places, [staging / "gtfs" / e["file"] for e in feeds])
+    try:
+        store_territory(staged)
+    except BaseException:
+        discard_staged(staged)
+        raise
+    return activate_territory(root, staged)
