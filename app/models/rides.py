@@ -127,6 +127,8 @@ class Proposal(db.Model):
     added_distance_m: Mapped[int | None] = mapped_column(Integer)
     distance_m: Mapped[int | None] = mapped_column(Integer)
     contribution_eur: Mapped[float | None] = mapped_column(Float)
+    # Mileage allowance owed to the volunteer for this ride (dashboard, monthly CSV).
+    allowance_eur: Mapped[float | None] = mapped_column(Float)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -4,4 +4,14 @@ from flask import Blueprint
 
 bp = Blueprint("web", __name__)
 
-from . import auth, views  # noqa: E402,F401  (routes register on bp)
+from . import (  # noqa: E402,F401  (routes register on bp)
+    admin,
+    auth,
+    cli,
+    dashboard,
+    drivers,
+    filters,
+    needs,
+    people,
+    views,
+)

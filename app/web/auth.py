@@ -7,7 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Email
+from wtforms.validators import DataRequired, Regexp
 
 from ..extensions import limiter
 from ..services.accounts import authenticate
@@ -15,7 +15,7 @@ from . import bp
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Adresse électronique", validators=[DataRequired("Indiquez votre adresse électronique."), Email("Adresse électronique invalide.")])
+    email = EmailField("Adresse électronique", validators=[DataRequired("Indiquez votre adresse électronique."), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Adresse électronique invalide.")])
     password = PasswordField("Mot de passe", validators=[DataRequired("Indiquez votre mot de passe.")])
 
 

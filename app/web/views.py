@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, render_template
+from flask import current_app, jsonify, render_template, request
+from flask_login import login_required
 from sqlalchemy import text
 
 from ..errors import TerritoryNotBuilt
 from ..extensions import db, limiter
+from ..models import Commune
 from ..services.runtime import loaded_territory
 from . import bp
 
@@ -49,3 +51,31 @@ def healthz():  # type: ignore[no-untyped-def]
     except TerritoryNotBuilt as exc:
         payload.update(status="error", territory=None, territory_error=str(exc))
     return jsonify(payload), (200 if payload["status"] == "ok" else 503)
+
+
+@bp.get("/communes.json")
+@login_required
+def communes_json():  # type: ignore[no-untyped-def]
+    """Centre of each commune, for the map that places a home (no personal data)."""
+    rows = db.session.execute(db.select(Commune)).scalars()
+    return jsonify({c.insee: c.lat_lon for c in rows if c.lat_lon})
+
+
+_ERRORS = {
+    403: ("Accès refusé", "Vous n'avez pas accès à cette page."),
+    404: ("Page introuvable", "Cette page n'existe pas, ou vous n'y avez pas accès."),
+    429: ("Trop de tentatives", "Patientez une minute avant de réessayer."),
+}
+
+
+def _error_page(error):  # type: ignore[no-untyped-def]
+    """French error pages for the aidants' site; the API and SMS blueprints keep their own."""
+    code = getattr(error, "code", 500) or 500
+    if request.path.startswith(("/api/", "/sms/")):
+        return error
+    title, message = _ERRORS.get(code, ("Erreur", "Une erreur est survenue."))
+    return render_template("web/error.html", title=title, message=message), code
+
+
+for _code in _ERRORS:
+    bp.app_errorhandler(_code)(_error_page)

@@ -1,0 +1,492 @@
+"""Ride needs and their status workflow: the ONLY module that changes a need's or a proposal's status.
+
+    new → searching → proposed → confirmed → done
+    (new | searching | proposed) → unserved (with a reason)
+    (new | searching | proposed | confirmed) → cancelled
+
+Every change is a conditional UPDATE on the need's status and version (the need row is
+optimistically locked), so two aidants — or an aidant and an SMS answer — acting on the same
+need at once cannot both win: the second sees what the first did. Every change writes a
+``NeedEvent`` (who, when, from which status to which), shown to the structures concerned.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from ..errors import PlatformError
+from ..extensions import db
+from ..models import Beneficiary, Driver, NeedEvent, Proposal, RideNeed, User, point, utcnow
+from .audit import record_audit
+
+log = logging.getLogger(__name__)
+
+OPEN_STATUSES = ("new", "searching", "proposed")
+ACTIVE_STATUSES = (*OPEN_STATUSES, "confirmed")
+STATUS_FR = {
+    "new": "Nouveau",
+    "searching": "Recherche en cours",
+    "proposed": "Proposé à un bénévole",
+    "confirmed": "Confirmé",
+    "done": "Effectué",
+    "cancelled": "Annulé",
+    "unserved": "Sans solution",
+}
+PROPOSAL_STATUS_FR = {
+    "pending": "En attente de réponse",
+    "accepted": "Acceptée",
+    "declined": "Refusée",
+    "taken": "Déjà pourvue",
+    "expired": "Expirée",
+    "withdrawn": "Retirée",
+}
+PURPOSE_FR = {
+    "medical": "Rendez-vous médical",
+    "employment": "Emploi, formation",
+    "administrative": "Démarche administrative",
+    "shopping": "Courses",
+    "family": "Visite familiale",
+    "other": "Autre",
+}
+VIA_FR = {"sms": "par SMS", "phone": "par téléphone", "web": "sur la plateforme"}
+
+
+class RideError(PlatformError):
+    """A workflow step that cannot be done; the message is French, for the aidant."""
+
+
+class NeedChanged(RideError):
+    """The need was changed by someone else meanwhile (its status or version moved)."""
+
+
+@dataclass
+class Endpoint:
+    """One end of a trip: what the aidant chose, and where it is."""
+
+    label: str
+    lat: float
+    lon: float
+    place_id: int | None = None
+
+
+@dataclass
+class NeedData:
+    beneficiary: Beneficiary
+    pickup: Endpoint
+    dropoff: Endpoint
+    time_mode: str
+    requested_at: datetime  # aware
+    purpose: str
+    return_mode: str = "none"
+    return_wait_min: int | None = None
+    return_at: datetime | None = None
+    passengers: int = 1
+    needs_accompaniment: bool = False
+    needs_wheelchair: bool = False
+    no_front_seat: bool = False
+    notes: str | None = None
+
+
+def _actor(by_user: User | None, via: str | None = None, driver: Driver | None = None) -> str:
+    if by_user is not None:
+        return by_user.name
+    if via == "sms" and driver is not None:
+        return f"{driver.first_name} (SMS)"
+    return "système"
+
+
+def record_event(need: RideNeed, *, by_user: User | None = None, actor: str | None = None,
+                 from_status: str | None = None, to_status: str | None = None,
+                 note: str | None = None, data: dict[str, Any] | None = None) -> NeedEvent:
+    """Add one step to a need's history (not committed)."""
+    event = NeedEvent(need_id=need.id, user_id=by_user.id if by_user else None,
+                      actor=(actor or _actor(by_user))[:200], from_status=from_status,
+                      to_status=to_status, note=note, data=data, at=utcnow())
+    db.session.add(event)
+    return event
+
+
+def create_need(data: NeedData, by_user: User) -> RideNeed:
+    """Post a ride need for a beneficiary (status 'new'); commit."""
+    need = RideNeed(
+        beneficiary_id=data.beneficiary.id, structure_id=data.beneficiary.structure_id,
+        created_by_id=by_user.id,
+        pickup_label=data.pickup.label[:300], pickup_place_id=data.pickup.place_id,
+        pickup_geom=point(data.pickup.lat, data.pickup.lon),
+        dropoff_label=data.dropoff.label[:300], dropoff_place_id=data.dropoff.place_id,
+        dropoff_geom=point(data.dropoff.lat, data.dropoff.lon),
+        time_mode=data.time_mode, requested_at=data.requested_at, purpose=data.purpose,
+        return_mode=data.return_mode, return_wait_min=data.return_wait_min, return_at=data.return_at,
+        passengers=data.passengers, needs_accompaniment=data.needs_accompaniment,
+        needs_wheelchair=data.needs_wheelchair, no_front_seat=data.no_front_seat,
+        notes=(data.notes or "").strip() or None, status="new",
+    )
+    db.session.add(need)
+    data.beneficiary.last_activity_at = utcnow()
+    db.session.flush()
+    record_event(need, by_user=by_user, to_status="new", note="Besoin enregistré")
+    record_audit("create", "ride_need", need.id, user=by_user, detail={"beneficiary": data.beneficiary.id})
+    db.session.commit()
+    return need
+
+
+def _fresh_state(need_id: int) -> tuple[str, int] | None:
+    row = db.session.execute(
+        select(RideNeed.status, RideNeed.version).where(RideNeed.id == need_id)
+        .execution_options(populate_existing=True)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def _move(need: RideNeed, to_status: str, allowed_from: tuple[str, ...], *,
+          expected_version: int | None = None, **values: Any) -> str:
+    """Conditionally move the need to ``to_status``; return the status it had.
+
+    Raises NeedChanged when the need is not (or no longer) in ``allowed_from`` or when its
+    version is not ``expected_version`` (someone else acted since the page was shown).
+    """
+    db.session.commit()  # start the attempt on a fresh transaction (SQLite snapshots)
+    for _attempt in range(5):
+        state = _fresh_state(need.id)
+        if state is None:
+            raise NeedChanged("Ce besoin n'existe plus.")
+        status, version = state
+        if expected_version is not None and version != expected_version:
+            db.session.refresh(need)
+            raise NeedChanged("Ce besoin a été modifié par quelqu'un d'autre entre-temps : "
+                              "voici son état actuel.")
+        if status not in allowed_from:
+            db.session.refresh(need)
+            raise NeedChanged(f"Impossible : ce besoin est maintenant « {STATUS_FR.get(status, status)} ».")
+        result = db.session.execute(
+            update(RideNeed)
+            .where(RideNeed.id == need.id, RideNeed.version == version, RideNeed.status == status)
+            .values(status=to_status, version=version + 1, updated_at=utcnow(), **values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            db.session.refresh(need)
+            return status
+        db.session.rollback()
+    raise NeedChanged("Ce besoin change trop vite ; réessayez.")
+
+
+def _bump_activity(need: RideNeed, driver: Driver | None = None) -> None:
+    now = utcnow()
+    db.session.execute(update(Beneficiary).where(Beneficiary.id == need.beneficiary_id)
+                       .values(last_activity_at=now).execution_options(synchronize_session=False))
+    if driver is not None:
+        db.session.execute(update(Driver).where(Driver.id == driver.id)
+                           .values(last_activity_at=now).execution_options(synchronize_session=False))
+
+
+def _notify(function: str, *args: Any) -> None:
+    """Call app.services.notifications.<function>; a failure is logged, never lost silently."""
+    from . import notifications
+
+    try:
+        getattr(notifications, function)(*args)
+    except Exception:  # noqa: BLE001 - the status change is committed; the failure is reported
+        log.exception("notification %s failed", function)
+        need = args[0].need if isinstance(args[0], Proposal) else args[0]
+        record_event(need, actor="système", note=f"Échec de l'envoi du SMS ({function}) : à faire par téléphone.")
+        db.session.commit()
+
+
+def start_search(need: RideNeed, by_user: User | None = None) -> bool:
+    """Mark a new need as being searched (when candidates are first looked up)."""
+    if need.status != "new":
+        return False
+    try:
+        _move(need, "searching", ("new",))
+    except NeedChanged:
+        return False
+    record_event(need, by_user=by_user, from_status="new", to_status="searching",
+                 note="Recherche de conducteurs lancée")
+    db.session.commit()
+    return True
+
+
+def _new_code() -> str:
+    """A 3-digit code not used by any pending proposal (quoted in SMS answers)."""
+    used = set(db.session.execute(select(Proposal.code).where(Proposal.status == "pending")).scalars())
+    free = [f"{n}" for n in range(100, 1000) if f"{n}" not in used]
+    if not free:
+        raise RideError("Trop de propositions en attente : aucun code libre.")
+    return free[secrets.randbelow(len(free))]
+
+
+def propose_ride(need: RideNeed, driver: Driver, *, by_user: User | None = None, candidate: Any = None,
+                 expected_version: int | None = None) -> Proposal:
+    """Propose the need to a driver: proposal with a code, need → 'proposed', SMS to the driver."""
+    from .matching import local_day_of
+
+    if not driver.is_cleared_on(local_day_of(need.requested_at)):
+        raise RideError("Ce bénévole n'a pas de permis ou d'assurance valides à cette date.")
+    already = db.session.execute(
+        select(Proposal.id).where(Proposal.need_id == need.id, Proposal.driver_id == driver.id,
+                                  Proposal.status == "pending")
+    ).first()
+    if already is not None:
+        raise RideError("Ce trajet est déjà proposé à ce bénévole : attendez sa réponse.")
+    previous = _move(need, "proposed", OPEN_STATUSES, expected_version=expected_version)
+    proposal = Proposal(need_id=need.id, driver_id=driver.id, code=_new_code(), status="pending",
+                        created_by_id=by_user.id if by_user else None)
+    if candidate is not None:
+        proposal.kind = getattr(candidate, "kind", "volunteer") or "volunteer"
+        offer = getattr(candidate, "offer", None)
+        proposal.offer_id = offer.id if offer is not None else None
+        for field in ("pickup_at", "dropoff_at", "added_time_s", "added_distance_m", "distance_m",
+                      "contribution_eur", "allowance_eur"):
+            value = getattr(candidate, field, None)
+            if field.endswith(("_s", "_m")) and value is not None:
+                value = int(round(value))
+            setattr(proposal, field, value)
+    db.session.add(proposal)
+    db.session.flush()
+    record_event(need, by_user=by_user, from_status=previous, to_status="proposed",
+                 note=f"Trajet proposé à {driver.first_name} {driver.last_name[:1]}. (code {proposal.code})",
+                 data={"proposal": proposal.id, "driver": driver.id})
+    record_audit("propose", "ride_need", need.id, user=by_user, detail={"driver": driver.id})
+    _bump_activity(need)
+    db.session.commit()
+    _notify("notify_proposal", proposal)
+    return proposal
+
+
+def _set_proposal(proposal: Proposal, to_status: str, from_statuses: tuple[str, ...], via: str | None) -> bool:
+    result = db.session.execute(
+        update(Proposal).where(Proposal.id == proposal.id, Proposal.status.in_(from_statuses))
+        .values(status=to_status, answered_at=utcnow(), answered_via=via)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def accept_proposal(proposal: Proposal, *, via: str, by_user: User | None = None) -> bool:
+    """The driver says yes. First come, first served: True only for the one who gets the ride."""
+    need = proposal.need
+    driver = proposal.driver
+    actor = _actor(by_user, via, driver)
+    db.session.refresh(proposal)
+    if proposal.status not in ("pending", "expired"):
+        return False
+    try:
+        previous = _move(need, "confirmed", OPEN_STATUSES)
+    except NeedChanged:
+        # Someone else got it first (or the need was cancelled): this answer comes too late.
+        if _set_proposal(proposal, "taken", ("pending", "expired"), via):
+            record_event(need, by_user=by_user, actor=actor,
+                         note=f"{driver.first_name} a accepté {VIA_FR.get(via, via)}, mais le trajet était déjà pourvu ou clos.",
+                         data={"proposal": proposal.id})
+        db.session.commit()
+        db.session.refresh(proposal)
+        return False
+    _set_proposal(proposal, "accepted", ("pending", "expired"), via)
+    others = list(db.session.execute(
+        select(Proposal).where(Proposal.need_id == need.id, Proposal.id != proposal.id,
+                               Proposal.status == "pending")
+    ).scalars())
+    for other in others:
+        _set_proposal(other, "taken", ("pending",), None)
+    record_event(need, by_user=by_user, actor=actor, from_status=previous, to_status="confirmed",
+                 note=f"{driver.first_name} {driver.last_name[:1]}. a accepté {VIA_FR.get(via, via)}.",
+                 data={"proposal": proposal.id, "driver": driver.id, "via": via})
+    _bump_activity(need, driver)
+    db.session.commit()
+    db.session.refresh(proposal)
+    for other in others:
+        db.session.refresh(other)
+        _notify("notify_taken", other)
+    _notify("notify_confirmation", need)
+    return True
+
+
+def decline_proposal(proposal: Proposal, *, via: str, by_user: User | None = None) -> bool:
+    """The driver says no; the need goes back to 'searching' when nobody else is asked."""
+    need = proposal.need
+    driver = proposal.driver
+    db.session.commit()
+    if not _set_proposal(proposal, "declined", ("pending", "expired"), via):
+        db.session.rollback()
+        return False
+    record_event(need, by_user=by_user, actor=_actor(by_user, via, driver),
+                 note=f"{driver.first_name} {driver.last_name[:1]}. a refusé {VIA_FR.get(via, via)}.",
+                 data={"proposal": proposal.id, "via": via})
+    _bump_activity(need, driver)
+    db.session.commit()
+    db.session.refresh(proposal)
+    pending = db.session.execute(
+        select(Proposal.id).where(Proposal.need_id == need.id, Proposal.status == "pending")).first()
+    if pending is None:
+        try:
+            _move(need, "searching", ("proposed",))
+            record_event(need, actor="système", from_status="proposed", to_status="searching",
+                         note="Plus aucune proposition en attente : reprendre la recherche.")
+            db.session.commit()
+        except NeedChanged:
+            pass
+    return True
+
+
+def _withdraw_pending(need: RideNeed) -> list[Proposal]:
+    pending = list(db.session.execute(
+        select(Proposal).where(Proposal.need_id == need.id, Proposal.status == "pending")).scalars())
+    for proposal in pending:
+        _set_proposal(proposal, "withdrawn", ("pending",), None)
+    return pending
+
+
+def cancel_need(need: RideNeed, *, by_user: User | None = None, via: str = "web",
+                reason: str | None = None, expected_version: int | None = None) -> None:
+    """Cancel a need; pending proposals are withdrawn; a confirmed driver is told."""
+    previous = _move(need, "cancelled", ACTIVE_STATUSES, expected_version=expected_version)
+    withdrawn = _withdraw_pending(need)
+    record_event(need, by_user=by_user, actor=_actor(by_user, via), from_status=previous,
+                 to_status="cancelled", note=f"Annulé{' : ' + reason if reason else ''}",
+                 data={"via": via, "withdrawn": [p.id for p in withdrawn]})
+    _bump_activity(need)
+    db.session.commit()
+    if previous == "confirmed":
+        _notify("notify_cancellation", need)
+
+
+def mark_done(need: RideNeed, by_user: User | None, *, expected_version: int | None = None) -> None:
+    """The ride took place."""
+    previous = _move(need, "done", ("confirmed",), expected_version=expected_version)
+    record_event(need, by_user=by_user, from_status=previous, to_status="done", note="Trajet effectué")
+    driver = confirmed_driver(need)
+    _bump_activity(need, driver)
+    db.session.commit()
+
+
+def mark_unserved(need: RideNeed, reason: str, by_user: User | None, *,
+                  expected_version: int | None = None) -> None:
+    """No solution was found: keep the reason (the territory's gaps are counted from it)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise RideError("Indiquez pourquoi aucune solution n'a été trouvée.")
+    previous = _move(need, "unserved", OPEN_STATUSES, expected_version=expected_version,
+                     unserved_reason=reason[:300])
+    _withdraw_pending(need)
+    record_event(need, by_user=by_user, from_status=previous, to_status="unserved", note=f"Sans solution : {reason}")
+    _bump_activity(need)
+    db.session.commit()
+
+
+def confirmed_proposal(need: RideNeed) -> Proposal | None:
+    return db.session.execute(
+        select(Proposal).where(Proposal.need_id == need.id, Proposal.status == "accepted")
+        .order_by(Proposal.id.desc())
+    ).scalars().first()
+
+
+def confirmed_driver(need: RideNeed) -> Driver | None:
+    proposal = confirmed_proposal(need)
+    return proposal.driver if proposal else None
+
+
+# --- The catalogue of places a trip can start from or go to --------------------------------
+
+PLACE_KIND_FR = {
+    "hospital": "Hôpital",
+    "doctor": "Médecins et soins",
+    "pharmacy": "Pharmacies",
+    "france_services": "France Services",
+    "france_travail": "France Travail",
+    "public_services_bus": "Bus des services publics",
+    "station": "Gares",
+    "bus_stop": "Arrêts de bus",
+    "shop": "Commerces",
+    "town_hall": "Mairies",
+    "other": "Autres lieux",
+}
+_WEEKDAY_FR = {"monday": "lundi", "tuesday": "mardi", "wednesday": "mercredi", "thursday": "jeudi",
+               "friday": "vendredi", "saturday": "samedi", "sunday": "dimanche"}
+_PARITY_FR = {"even": "semaines paires", "odd": "semaines impaires"}
+
+
+def _territory_name() -> str | None:
+    from ..errors import TerritoryNotBuilt
+    from .runtime import loaded_territory
+
+    try:
+        return loaded_territory().name
+    except TerritoryNotBuilt:
+        return None
+
+
+def place_label(place: Any) -> str:
+    """A place as an aidant reads it; the itinerant bus shows its day and hours."""
+    label = place.name
+    details = place.details or {}
+    if place.kind == "public_services_bus" and details.get("weekday"):
+        day = _WEEKDAY_FR.get(str(details["weekday"]).lower(), details["weekday"])
+        parity = _PARITY_FR.get(str(details.get("week_parity", "")).lower(), "")
+        hours = f"{details.get('start', '')}–{details.get('end', '')}".strip("–")
+        label = f"{label} ({day}{' ' + parity if parity else ''}, {hours})"
+    return label
+
+
+def endpoint_choices(beneficiary: Beneficiary | None = None) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Grouped choices for a trip's start or end: home, destinations by kind, communes."""
+    from ..models import Commune, Place
+
+    territory = _territory_name()
+    groups: list[tuple[str, list[tuple[str, str]]]] = []
+    if beneficiary is not None and beneficiary.home_lat_lon is not None:
+        where = beneficiary.home_address or (beneficiary.home_commune.name if beneficiary.home_commune else "")
+        groups.append(("Domicile", [("home", f"Domicile de la personne ({where})")]))
+    query = db.select(Place).order_by(Place.kind, Place.name)
+    if territory:
+        query = query.where(Place.territory == territory)
+    by_kind: dict[str, list[tuple[str, str]]] = {}
+    for place in db.session.execute(query).scalars():
+        if place.kind == "commune":
+            continue
+        by_kind.setdefault(place.kind, []).append((f"place:{place.id}", place_label(place)))
+    for kind in PLACE_KIND_FR:
+        if kind in by_kind:
+            groups.append((PLACE_KIND_FR[kind], by_kind[kind]))
+    commune_query = db.select(Commune).order_by(Commune.name)
+    if territory:
+        commune_query = commune_query.where(Commune.territory == territory)
+    communes = list(db.session.execute(commune_query).scalars())
+    names = {c.insee: c.name for c in communes}
+    groups.append(("Communes (centre-bourg)", [
+        (f"commune:{c.insee}",
+         c.name + (f" (aujourd'hui {names[c.merged_into_insee]})" if c.merged_into_insee in names else ""))
+        for c in communes
+    ]))
+    return groups
+
+
+def resolve_endpoint(value: str, beneficiary: Beneficiary | None) -> Endpoint | None:
+    """The Endpoint for a catalogue choice ('home', 'place:<id>', 'commune:<insee>'), or None."""
+    from ..models import Commune, Place
+
+    kind, _, key = (value or "").partition(":")
+    if kind == "home" and beneficiary is not None:
+        home = beneficiary.home_lat_lon
+        if home is None:
+            return None
+        where = beneficiary.home_address or (beneficiary.home_commune.name if beneficiary.home_commune else "")
+        return Endpoint(f"Domicile ({where})" if where else "Domicile", home[0], home[1])
+    if kind == "place" and key.isdigit():
+        place = db.session.get(Place, int(key))
+        if place is None or place.lat_lon is None:
+            return None
+        town = f", {place.commune.name}" if place.commune and place.commune.name not in place.name else ""
+        return Endpoint(place.name + town, place.lat_lon[0], place.lat_lon[1], place.id)
+    if kind == "commune":
+        commune = db.session.get(Commune, key)
+        if commune is None or commune.lat_lon is None:
+            return None
+        return Endpoint(commune.name, commune.lat_lon[0], commune.lat_lon[1])
+    return None

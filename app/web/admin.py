@@ -1,0 +1,67 @@
+"""Accounts and structures: administrators manage structures; coordinators their aidants."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response as BaseResponse
+
+from ..extensions import db
+from ..models import Commune, Structure, User
+from ..services import access
+from ..services.accounts import create_user
+from ..services.audit import record_audit
+from . import bp
+from .common import commune_choices
+from .forms import StructureForm, UserForm
+
+
+@bp.route("/administration", methods=["GET", "POST"])
+@login_required
+@access.roles_required("coordinator", "admin")
+def admin() -> tuple[str, int] | BaseResponse:
+    form = UserForm(prefix="user")
+    structures = access.structures_visible(current_user)
+    form.structure.choices = [(str(s.id), s.name) for s in structures]
+    if not access.is_admin(current_user):
+        form.role.choices = [("aidant", "Aidant"), ("coordinator", "Coordinateur")]
+    if form.validate_on_submit():
+        exists = db.session.execute(db.select(User).filter_by(email=form.email.data.lower())).scalar_one_or_none()
+        structure = db.session.get(Structure, int(form.structure.data)) if form.structure.data else None
+        if exists is not None:
+            form.email.errors = ["Un compte existe déjà avec cette adresse."]
+        elif form.role.data != "admin" and (structure is None or structure not in structures):
+            form.structure.errors = ["Choisissez la structure du compte."]
+        else:
+            user = create_user(form.email.data, form.name.data, form.password.data, form.role.data,
+                               structure if form.role.data != "admin" else None)
+            db.session.flush()
+            record_audit("create", "user", user.id, user=current_user, detail={"role": user.role})
+            db.session.commit()
+            flash(f"Le compte de {user.name} est créé.", "success")
+            return redirect(url_for("web.admin"))
+    users = db.session.execute(
+        db.select(User).where(User.structure_id.in_([s.id for s in structures]) if not access.is_admin(current_user) else db.true())
+        .order_by(User.name)).scalars().all()
+    return render_template("web/admin.html", form=form, users=users, structures=structures), (400 if form.errors else 200)
+
+
+@bp.route("/administration/structures/nouvelle", methods=["GET", "POST"])
+@login_required
+@access.roles_required("admin")
+def structure_new() -> tuple[str, int] | BaseResponse:
+    form = StructureForm()
+    form.communes.choices = [c for c in commune_choices() if c[0]]
+    if form.validate_on_submit():
+        if db.session.execute(db.select(Structure).filter_by(name=form.name.data)).scalar_one_or_none():
+            form.name.errors = ["Une structure porte déjà ce nom."]
+        else:
+            communes = db.session.execute(db.select(Commune).where(Commune.insee.in_(form.communes.data))).scalars().all()
+            structure = Structure(name=form.name.data, kind=form.kind.data, communes=list(communes))
+            db.session.add(structure)
+            db.session.flush()
+            record_audit("create", "structure", structure.id, user=current_user)
+            db.session.commit()
+            flash(f"La structure {structure.name} est créée.", "success")
+            return redirect(url_for("web.admin"))
+    return render_template("web/structure_form.html", form=form), (400 if form.errors else 200)

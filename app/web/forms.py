@@ -1,0 +1,251 @@
+"""The aidants' forms (WTForms): server-side validation, French messages next to each field."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..services.people import SLOTS_FR, WEEKDAYS_FR, InvalidPhone, normalize_phone
+from ..services.rides import PURPOSE_FR
+
+REQUIRED = "Ce champ est obligatoire."
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _comma_decimal(value: Any) -> Any:
+    return value.replace(",", ".") if isinstance(value, str) else value
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class PhoneField(StringField):
+    """A French phone number, normalised to E.164 in ``e164`` on validation."""
+
+    def __init__(self, *args: Any, mobile_only: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.mobile_only = mobile_only
+        self.e164: str | None = None
+
+    def pre_validate(self, form: Any) -> None:
+        self.e164 = None
+        if self.data:
+            try:
+                self.e164 = normalize_phone(self.data, mobile_only=self.mobile_only)
+            except InvalidPhone as exc:
+                raise ValidationError(str(exc)) from exc
+
+
+class PersonFields(FlaskForm):
+    """Fields shared by beneficiaries and drivers."""
+
+    first_name = StringField("Prénom", filters=[_strip], validators=[
+        DataRequired("Indiquez le prénom."), Length(max=100, message="100 caractères au plus.")])
+    last_name = StringField("Nom", filters=[_strip], validators=[
+        DataRequired("Indiquez le nom."), Length(max=100, message="100 caractères au plus.")])
+    home_commune = SelectField("Commune du domicile", validators=[DataRequired("Choisissez la commune du domicile.")])
+    home_address = StringField("Adresse (facultatif)", filters=[_strip],
+                               validators=[Optional(), Length(max=300, message="300 caractères au plus.")])
+    home_lat = DecimalField("Latitude du domicile (facultatif)", places=6, filters=[_comma_decimal],
+                            validators=[Optional(), NumberRange(-90, 90, "Latitude entre -90 et 90.")])
+    home_lon = DecimalField("Longitude du domicile (facultatif)", places=6, filters=[_comma_decimal],
+                            validators=[Optional(), NumberRange(-180, 180, "Longitude entre -180 et 180.")])
+    notes = TextAreaField("Remarques (facultatif)", filters=[_strip],
+                          validators=[Optional(), Length(max=2000, message="2 000 caractères au plus.")])
+
+    def validate_home_lon(self, field: Any) -> None:
+        if (self.home_lat.data is None) != (field.data is None):
+            raise ValidationError("Indiquez la latitude et la longitude, ou aucune des deux.")
+
+
+class BeneficiaryForm(PersonFields):
+    phone = PhoneField("Téléphone (facultatif)", filters=[_strip], validators=[Optional()])
+    needs_accompaniment = BooleanField("A besoin d'être accompagnée (aide à la marche, jusqu'à la porte…)")
+    needs_wheelchair = BooleanField("Se déplace en fauteuil roulant (véhicule adapté)")
+    needs_shopping_help = BooleanField("A besoin d'aide pour les courses")
+    no_front_seat = BooleanField("Ne peut pas s'asseoir à l'avant")
+    receives_social_benefits = BooleanField("Perçoit des minima sociaux (RSA, ASPA, AAH…)")
+    consent_sms = BooleanField("La personne accepte d'être contactée par SMS")
+    consent_sharing = BooleanField("La personne accepte que son dossier soit partagé avec les structures partenaires de sa commune")
+
+
+class DriverForm(PersonFields):
+    phone = PhoneField("Téléphone portable", filters=[_strip], mobile_only=True,
+                       validators=[DataRequired("Indiquez le numéro de portable du bénévole.")])
+    vehicle_seats = IntegerField("Places passagers dans le véhicule", default=3, validators=[
+        InputRequired(REQUIRED), NumberRange(1, 8, "Entre 1 et 8 places.")])
+    wheelchair_accessible = BooleanField("Véhicule adapté aux fauteuils roulants")
+    can_accompany = BooleanField("Peut accompagner la personne (attendre, aider)", default=True)
+    max_distance_km = IntegerField("Distance maximale depuis le domicile (km)", default=20, validators=[
+        InputRequired(REQUIRED), NumberRange(1, 100, "Entre 1 et 100 km.")])
+    max_rides_per_day = IntegerField("Trajets par jour au plus", default=2, validators=[
+        InputRequired(REQUIRED), NumberRange(1, 6, "Entre 1 et 6 trajets.")])
+    licence_valid_until = DateField("Permis de conduire attesté valide jusqu'au", validators=[Optional()])
+    insurance_valid_until = DateField("Assurance attestée valide jusqu'au", validators=[Optional()])
+    availability = MultiCheckboxField("Disponibilités habituelles", choices=[
+        (f"{d}-{slot}", f"{WEEKDAYS_FR[d]} {label.lower()}") for d in range(7) for slot, label in SLOTS_FR.items()
+    ], validate_choice=True)
+    active = BooleanField("Bénévole actif (décocher pour une pause)", default=True)
+
+    def availability_cells(self) -> tuple[tuple[int, str], ...]:
+        cells = []
+        for value in self.availability.data or []:
+            day, _, slot = value.partition("-")
+            cells.append((int(day), slot))
+        return tuple(cells)
+
+
+class NeedForm(FlaskForm):
+    pickup = SelectField("Départ", validators=[DataRequired("Choisissez le lieu de départ.")])
+    dropoff = SelectField("Destination", validators=[DataRequired("Choisissez la destination.")])
+    time_mode = RadioField("Horaire", choices=[
+        ("arrive_by", "Arriver pour un rendez-vous à"), ("depart_after", "Partir à partir de")],
+        default="arrive_by", validators=[InputRequired("Choisissez le type d'horaire.")])
+    day = DateField("Date", validators=[InputRequired("Indiquez la date (jj/mm/aaaa).")])
+    at = TimeField("Heure", validators=[InputRequired("Indiquez l'heure (hh:mm).")])
+    return_choice = SelectField("Retour", choices=[
+        ("none", "Pas de retour"), ("60", "Retour 1 h après"), ("120", "Retour 2 h après"),
+        ("180", "Retour 3 h après"), ("at_time", "Retour à une heure précise")], default="none")
+    return_time = TimeField("Heure du retour (si « heure précise »)", validators=[Optional()])
+    purpose = SelectField("Motif", choices=list(PURPOSE_FR.items()),
+                          validators=[DataRequired("Choisissez le motif.")])
+    passengers = IntegerField("Nombre de passagers", default=1, validators=[
+        InputRequired(REQUIRED), NumberRange(1, 4, "Entre 1 et 4 passagers.")])
+    needs_accompaniment = BooleanField("Besoin d'accompagnement")
+    needs_wheelchair = BooleanField("Fauteuil roulant (véhicule adapté)")
+    no_front_seat = BooleanField("Pas de place à l'avant")
+    notes = TextAreaField("Remarques pour le conducteur (facultatif)", filters=[_strip],
+                          validators=[Optional(), Length(max=1000, message="1 000 caractères au plus.")])
+
+    def validate_dropoff(self, field: Any) -> None:
+        if field.data and field.data == self.pickup.data:
+            raise ValidationError("La destination doit être différente du départ.")
+
+    def validate_day(self, field: Any) -> None:
+        if field.data and field.data < date.today():
+            raise ValidationError("La date est passée : choisissez aujourd'hui ou un jour à venir.")
+
+    def validate_return_time(self, field: Any) -> None:
+        if self.return_choice.data == "at_time":
+            if field.data is None:
+                raise ValidationError("Indiquez l'heure du retour.")
+            if self.at.data is not None and field.data <= self.at.data:
+                raise ValidationError("Le retour doit être après l'heure de l'aller.")
+
+
+class OfferForm(FlaskForm):
+    kind = RadioField("Type de trajet", choices=[("one_off", "Trajet ponctuel"), ("regular", "Trajet régulier")],
+                      default="one_off", validators=[InputRequired("Choisissez le type de trajet.")])
+    origin = SelectField("Départ", validators=[DataRequired("Choisissez le départ.")])
+    destination = SelectField("Arrivée", validators=[DataRequired("Choisissez l'arrivée.")])
+    day = DateField("Date (trajet ponctuel)", validators=[Optional()])
+    at = TimeField("Heure de départ", validators=[InputRequired("Indiquez l'heure de départ (hh:mm).")])
+    weekdays = MultiCheckboxField("Jours (trajet régulier)", choices=[(str(d), WEEKDAYS_FR[d]) for d in range(7)])
+    seats = IntegerField("Places offertes", default=1, validators=[InputRequired(REQUIRED), NumberRange(1, 8, "Entre 1 et 8.")])
+    max_detour_min = IntegerField("Détour accepté (minutes)", default=15, validators=[
+        InputRequired(REQUIRED), NumberRange(0, 60, "Entre 0 et 60 minutes.")])
+
+    def validate_destination(self, field: Any) -> None:
+        if field.data and field.data == self.origin.data:
+            raise ValidationError("L'arrivée doit être différente du départ.")
+
+    def validate_day(self, field: Any) -> None:
+        if self.kind.data == "one_off":
+            if field.data is None:
+                raise ValidationError("Indiquez la date du trajet.")
+            if field.data < date.today():
+                raise ValidationError("La date est passée.")
+
+    def validate_weekdays(self, field: Any) -> None:
+        if self.kind.data == "regular" and not field.data:
+            raise ValidationError("Cochez au moins un jour.")
+
+
+class VersionedActionForm(FlaskForm):
+    """A button acting on a need: carries the version the aidant saw."""
+
+    version = HiddenField(validators=[DataRequired()])
+
+
+class ProposeForm(VersionedActionForm):
+    driver_id = HiddenField(validators=[DataRequired()])
+
+
+class AnswerForm(FlaskForm):
+    answer = RadioField("Réponse du bénévole", choices=[("accept", "Il ou elle accepte"), ("decline", "Il ou elle refuse")],
+                        validators=[InputRequired("Choisissez la réponse.")])
+
+
+class UnservedForm(VersionedActionForm):
+    reason = StringField("Pourquoi aucune solution ?", filters=[_strip], validators=[
+        DataRequired("Indiquez la raison."), Length(max=300, message="300 caractères au plus.")])
+
+
+class CancelForm(VersionedActionForm):
+    reason = StringField("Motif de l'annulation (facultatif)", filters=[_strip],
+                         validators=[Optional(), Length(max=300, message="300 caractères au plus.")])
+
+
+class ConfirmForm(FlaskForm):
+    """A bare POST with its CSRF token (erase, export…)."""
+
+
+class UserForm(FlaskForm):
+    name = StringField("Nom et prénom", filters=[_strip], validators=[DataRequired("Indiquez le nom."), Length(max=200)])
+    email = EmailField("Adresse électronique", filters=[_strip], validators=[
+        DataRequired("Indiquez l'adresse électronique."), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Adresse électronique invalide.")])
+    role = SelectField("Rôle", choices=[("aidant", "Aidant"), ("coordinator", "Coordinateur"), ("admin", "Administrateur")])
+    structure = SelectField("Structure", validators=[Optional()])
+    password = PasswordField("Mot de passe provisoire (10 caractères au moins)", validators=[
+        DataRequired("Indiquez un mot de passe."), Length(min=10, message="10 caractères au moins.")])
+
+
+class StructureForm(FlaskForm):
+    name = StringField("Nom de la structure", filters=[_strip], validators=[DataRequired("Indiquez le nom."), Length(max=200)])
+    kind = SelectField("Type", choices=[
+        ("france_services", "France Services"), ("msap", "MSAP"), ("association", "Association"),
+        ("ccas", "CCAS"), ("mairie", "Mairie"), ("udaf", "UDAF"), ("other", "Autre")])
+    communes = MultiCheckboxField("Communes couvertes")
+
+    def validate_communes(self, field: Any) -> None:
+        if not field.data:
+            raise ValidationError("Cochez au moins une commune.")
+
+
+def combine_local(day: date, at: time, tz_name: str) -> datetime:
+    """A local date and time as an aware datetime in the given zone."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.combine(day, at, ZoneInfo(tz_name))

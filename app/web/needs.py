@@ -1,0 +1,225 @@
+"""Ride needs: posting a need, candidates and transit alternative, proposals, follow-up."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, time, timedelta
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response as BaseResponse
+
+from ..errors import TerritoryNotBuilt
+from ..extensions import db
+from ..models import Driver, RideNeed
+from ..services import access
+from ..services import rides as rides_service
+from ..services.audit import record_audit
+from ..services.rides import NeedData, RideError, endpoint_choices, resolve_endpoint
+from . import bp
+from .forms import (
+    AnswerForm,
+    CancelForm,
+    NeedForm,
+    ProposeForm,
+    UnservedForm,
+    VersionedActionForm,
+    combine_local,
+)
+
+log = logging.getLogger(__name__)
+
+
+@bp.get("/besoins")
+@login_required
+def needs() -> str:
+    status = request.args.get("statut") or "actifs"
+    query = db.select(RideNeed).where(access.need_filter(current_user))
+    if status == "actifs":
+        query = query.where(RideNeed.status.in_(rides_service.ACTIVE_STATUSES)).order_by(RideNeed.requested_at)
+    elif status in rides_service.STATUS_FR:
+        query = query.where(RideNeed.status == status).order_by(RideNeed.requested_at.desc())
+    else:
+        query = query.order_by(RideNeed.requested_at.desc())
+    rows = db.session.execute(query.limit(300)).scalars().all()
+    return render_template("web/needs.html", needs=rows, status=status, statuses=rides_service.STATUS_FR)
+
+
+def _tz() -> str:
+    return str(current_app.config.get("TIMEZONE", "Europe/Paris"))
+
+
+@bp.route("/personnes/<int:beneficiary_id>/besoins/nouveau", methods=["GET", "POST"])
+@login_required
+def need_new(beneficiary_id: int) -> tuple[str, int] | BaseResponse:
+    person = access.beneficiary_or_404(current_user, beneficiary_id)
+    form = NeedForm()
+    choices = endpoint_choices(person)
+    form.pickup.choices = form.dropoff.choices = [("", "— Choisir —")] + choices  # type: ignore[assignment]
+    if request.method == "GET":
+        form.pickup.data = "home" if person.home_lat_lon is not None else ""
+        form.day.data = date.today() + timedelta(days=1)
+        form.at.data = time(10, 0)
+        form.needs_accompaniment.data = person.needs_accompaniment
+        form.needs_wheelchair.data = person.needs_wheelchair
+        form.no_front_seat.data = person.no_front_seat
+    if form.validate_on_submit():
+        pickup = resolve_endpoint(form.pickup.data, person)
+        dropoff = resolve_endpoint(form.dropoff.data, person)
+        if pickup is None:
+            form.pickup.errors = ["Lieu de départ inconnu."]
+        elif dropoff is None:
+            form.dropoff.errors = ["Destination inconnue."]
+        else:
+            requested_at = combine_local(form.day.data, form.at.data, _tz())
+            return_wait = int(form.return_choice.data) if form.return_choice.data.isdigit() else None
+            return_at = (combine_local(form.day.data, form.return_time.data, _tz())
+                         if form.return_choice.data == "at_time" else None)
+            need = rides_service.create_need(NeedData(
+                beneficiary=person, pickup=pickup, dropoff=dropoff, time_mode=form.time_mode.data,
+                requested_at=requested_at, purpose=form.purpose.data,
+                return_mode="after_wait" if return_wait else ("at_time" if return_at else "none"),
+                return_wait_min=return_wait, return_at=return_at, passengers=form.passengers.data,
+                needs_accompaniment=form.needs_accompaniment.data, needs_wheelchair=form.needs_wheelchair.data,
+                no_front_seat=form.no_front_seat.data, notes=form.notes.data), current_user)
+            flash("Le besoin est enregistré. Voici les solutions possibles.", "success")
+            return redirect(url_for("web.need", need_id=need.id))
+    return render_template("web/need_form.html", form=form, person=person), (400 if form.errors else 200)
+
+
+def _matching(need: RideNeed) -> tuple[Any, str | None]:
+    """The engine's outcome for an open need, or an explanation of why there is none."""
+    from ..services.matching import candidates_for_need
+
+    try:
+        return candidates_for_need(need), None
+    except TerritoryNotBuilt:
+        return None, "Le territoire n'est pas construit : le moteur de recherche de conducteurs est indisponible."
+
+
+def _transit(need: RideNeed) -> tuple[Any, str | None]:
+    """The public-transport alternative (issue of the API engineer), when the service exists."""
+    try:
+        from ..services.journeys import transit_alternative
+    except ImportError:
+        return None, None
+    try:
+        return transit_alternative(need), None
+    except TerritoryNotBuilt:
+        return None, "Horaires des transports en commun indisponibles."
+
+
+@bp.get("/besoins/<int:need_id>")
+@login_required
+def need(need_id: int) -> str:
+    ride = access.need_or_404(current_user, need_id)
+    record_audit("view", "ride_need", ride.id, user=current_user, detail={"beneficiary": ride.beneficiary_id})
+    db.session.commit()
+    outcome, engine_error = (None, None)
+    transit, transit_error = (None, None)
+    if ride.status in rides_service.OPEN_STATUSES:
+        rides_service.start_search(ride, current_user)
+        outcome, engine_error = _matching(ride)
+        transit, transit_error = _transit(ride)
+    pending_drivers = {p.driver_id for p in ride.proposals if p.status == "pending"}
+    return render_template(
+        "web/need.html", need=ride, outcome=outcome, engine_error=engine_error, transit=transit,
+        transit_error=transit_error, pending_drivers=pending_drivers,
+        confirmed=rides_service.confirmed_proposal(ride),
+        propose_form=ProposeForm(), answer_form=AnswerForm(), unserved_form=UnservedForm(),
+        cancel_form=CancelForm(), done_form=VersionedActionForm(),
+        open_statuses=rides_service.OPEN_STATUSES)
+
+
+def _version(form: Any) -> int | None:
+    try:
+        return int(form.version.data)
+    except (TypeError, ValueError):
+        return None
+
+
+@bp.post("/besoins/<int:need_id>/proposer")
+@login_required
+def need_propose(need_id: int) -> BaseResponse:
+    ride = access.need_or_404(current_user, need_id)
+    form = ProposeForm()
+    if not form.validate_on_submit() or not str(form.driver_id.data).isdigit():
+        flash("Demande invalide : rechargez la page.", "error")
+        return redirect(url_for("web.need", need_id=ride.id))
+    driver = db.session.get(Driver, int(form.driver_id.data))
+    outcome, error = _matching(ride)
+    candidate = None
+    if outcome is not None:
+        candidate = next((c for c in outcome.candidates if driver is not None and c.driver.id == driver.id), None)
+    if driver is None or candidate is None:
+        flash(error or "Ce bénévole ne fait plus partie des solutions pour ce trajet : voici la liste à jour.", "error")
+        return redirect(url_for("web.need", need_id=ride.id))
+    try:
+        proposal = rides_service.propose_ride(ride, driver, by_user=current_user, candidate=candidate,
+                                              expected_version=_version(form))
+    except RideError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"Trajet proposé à {driver.first_name} par SMS (code {proposal.code}). "
+              "Notez sa réponse ici s'il ou elle vous appelle.", "success")
+    return redirect(url_for("web.need", need_id=ride.id, _anchor="propositions"))
+
+
+@bp.post("/propositions/<int:proposal_id>/reponse")
+@login_required
+def proposal_answer(proposal_id: int) -> BaseResponse:
+    proposal = access.proposal_or_404(current_user, proposal_id)
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        flash("Choisissez la réponse du bénévole.", "error")
+    elif form.answer.data == "accept":
+        if rides_service.accept_proposal(proposal, via="phone", by_user=current_user):
+            flash(f"{proposal.driver.first_name} a accepté : le trajet est confirmé.", "success")
+        else:
+            flash("Trop tard : ce trajet a déjà été pris par un autre bénévole ou clos.", "error")
+    elif rides_service.decline_proposal(proposal, via="phone", by_user=current_user):
+        flash(f"Refus de {proposal.driver.first_name} enregistré. Proposez à quelqu'un d'autre.", "info")
+    else:
+        flash("Cette proposition n'attend plus de réponse.", "error")
+    return redirect(url_for("web.need", need_id=proposal.need_id))
+
+
+def _act(need_id: int, form_class: type, action: Any, success: str) -> BaseResponse:
+    ride = access.need_or_404(current_user, need_id)
+    form = form_class()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for message in errors:
+                flash(message, "error")
+        return redirect(url_for("web.need", need_id=ride.id, _anchor="suivi"))
+    try:
+        action(ride, form)
+    except RideError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(success, "success")
+    return redirect(url_for("web.need", need_id=ride.id))
+
+
+@bp.post("/besoins/<int:need_id>/annuler")
+@login_required
+def need_cancel(need_id: int) -> BaseResponse:
+    return _act(need_id, CancelForm, lambda need, form: rides_service.cancel_need(
+        need, by_user=current_user, reason=form.reason.data or None, expected_version=_version(form)),
+        "Le besoin est annulé.")
+
+
+@bp.post("/besoins/<int:need_id>/effectue")
+@login_required
+def need_done(need_id: int) -> BaseResponse:
+    return _act(need_id, VersionedActionForm, lambda need, form: rides_service.mark_done(
+        need, current_user, expected_version=_version(form)), "Le trajet est noté comme effectué.")
+
+
+@bp.post("/besoins/<int:need_id>/sans-solution")
+@login_required
+def need_unserved(need_id: int) -> BaseResponse:
+    return _act(need_id, UnservedForm, lambda need, form: rides_service.mark_unserved(
+        need, form.reason.data, current_user, expected_version=_version(form)),
+        "Le besoin est classé sans solution ; il compte dans les manques du territoire.")
