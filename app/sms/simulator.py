@@ -18,9 +18,13 @@ from werkzeug.wrappers import Response
 from ..extensions import db
 from ..models import Beneficiary, Driver, SmsMessage
 from ..services.access import beneficiary_filter, driver_filter
-from ..services.conversations import handle_inbound
-from ..services.notifications import fr_phone
 from . import bp
+
+
+def _fr_phone(e164: str) -> str:
+    from ..services.notifications import fr_phone
+
+    return fr_phone(e164)
 
 
 def _phones() -> list[tuple[str, str, str]]:
@@ -55,7 +59,7 @@ def simulator() -> str:
                                       .order_by(SmsMessage.created_at, SmsMessage.id)).scalars().all()
     label = next((lbl for p, lbl, _ in phones if p == phone), "numéro inconnu" if phone else "")
     return render_template("sms/simulator.html", phones=phones, phone=phone, label=label, messages=messages,
-                           fr_phone=fr_phone, unknown_phone="+33999000001")
+                           fr_phone=_fr_phone, unknown_phone="+33999000001")
 
 
 @bp.post("/simulateur")
@@ -70,5 +74,7 @@ def simulator_send() -> Response:
     if not body:
         flash("Écrivez un message avant d'envoyer.", "error")
     else:
+        from ..services.conversations import handle_inbound
+
         handle_inbound(phone, body, message_sid=f"SIM{uuid.uuid4().hex}")
     return redirect(url_for("sms.simulator", tel=phone) + "#fil")

@@ -17,9 +17,10 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from ..extensions import csrf, limiter
-from ..services.conversations import handle_inbound
-from ..services.notifications import record_status_callback
 from . import bp
+
+# Services are imported inside the views: app.services.notifications imports app.sms.encoding,
+# which loads this package.
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ def _twiml(replies: list[str]) -> Response:
 @twilio_signed
 def inbound() -> Response:
     """A text arrived: handle it once per MessageSid, answer in TwiML."""
+    from ..services.conversations import handle_inbound
+
     sid = request.form.get("MessageSid") or request.form.get("SmsSid") or ""
     sender = request.form.get("From", "")
     if not sid or not sender:
@@ -75,6 +78,8 @@ def inbound() -> Response:
 @twilio_signed
 def status() -> tuple[str, int]:
     """Delivery report for a message we sent."""
+    from ..services.notifications import record_status_callback
+
     record_status_callback(
         reference=request.args.get("ref"),
         message_sid=request.form.get("MessageSid") or request.form.get("SmsSid"),
