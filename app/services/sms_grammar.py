@@ -295,7 +295,7 @@ _TIME = re.compile(r"\b(\d{1,2}) ?(?:h|heures?|:) ?(\d{2})?\b|\b(midi|minuit)\b"
 _SEATS = re.compile(r"\b(\d|un|une|deux|trois|quatre|cinq|six|sept|huit) ?(?:places?|pl|p|passagers?|pers|personnes?)\b")
 _DATE = re.compile(r"\b(?:le )?(\d{1,2}) ?[/.-] ?(\d{1,2})(?: ?[/.-] ?(\d{2,4}))?\b")
 _DAY_MONTH = re.compile(r"\b(?:le )?(\d{1,2}) (" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\b")
-_RELATIVE = re.compile(r"\b(aujourd hui|aujourdhui|auj|ce (?:matin|soir|midi)|apres demain|demain)\b")
+_RELATIVE = re.compile(r"\b(aujourd hui|aujourdhui|auj|ce (?:matin|soir|midi)|apres demain|demain|hier)\b")
 _WEEKDAY = re.compile(r"\b(?:le |ce )?(" + "|".join(sorted(_WEEKDAY_WORDS, key=len, reverse=True)) + r")\b(?: (prochain))?")
 
 
@@ -353,7 +353,8 @@ def parse_trip(text: str, index: CommuneIndex, now: datetime) -> TripRequest:
         if m:
             take(m)
             word = m.group(1)
-            day = today + timedelta(days=2 if word.startswith("apres") else 1 if word == "demain" else 0)
+            offset = {"demain": 1, "hier": -1}.get(word, 2 if word.startswith("apres") else 0)
+            day = today + timedelta(days=offset)
     by_weekday = False
     if day is None:
         m = _WEEKDAY.search(folded)
@@ -404,7 +405,9 @@ def _resolve_day_month(day: int, month: int, year: str | None, today: date) -> d
             y = int(year) + (2000 if len(year) == 2 else 0)
             return date(y, month, day)
         candidate = date(today.year, month, day)
-        if candidate < today:
+        # "02/01" written in December means next January; a date a few weeks back is a mistake
+        # to report, not a trip in eleven months.
+        if (today - candidate).days > 180:
             candidate = date(today.year + 1, month, day)
         return candidate
     except ValueError as exc:
@@ -421,6 +424,17 @@ def _strip_connectors(words: list[str]) -> list[str]:
     return words[start:end]
 
 
+def _lookup_side(words: list[str], index: CommuneIndex) -> tuple[CommuneEntry | None, int, int]:
+    """Best reading of one side: as written, or without its connector words ("vers", "à"…),
+    which are also parts of names ("Saint Géry-Vers")."""
+    best: tuple[CommuneEntry | None, int, int] = (None, 99, 0)
+    for candidate in (words, _strip_connectors(words)):
+        entry, distance = index.lookup(candidate)
+        if entry is not None and (best[0] is None or (distance, -len(candidate)) < (best[1], -best[2])):
+            best = (entry, distance, len(candidate))
+    return best
+
+
 def _split_places(words: list[str], index: CommuneIndex) -> tuple[CommuneEntry, CommuneEntry]:
     """The split of the words into departure and destination that reads best."""
     if not words:
@@ -428,19 +442,19 @@ def _split_places(words: list[str], index: CommuneIndex) -> tuple[CommuneEntry, 
     best: tuple[int, int, CommuneEntry, CommuneEntry] | None = None
     seen_origin: CommuneEntry | None = None
     for i in range(1, len(words)):
-        left = _strip_connectors(words[:i])
-        right = _strip_connectors(words[i:])
-        origin, d1 = index.lookup(left)
+        origin, d1, kept1 = _lookup_side(words[:i], index)
         if origin is not None and seen_origin is None:
             seen_origin = origin
-        destination, d2 = index.lookup(right)
+        destination, d2, kept2 = _lookup_side(words[i:], index)
         if origin is None or destination is None:
             continue
         # Fewest typos first; then the fewest words thrown away as connectors.
-        score = (d1 + d2, len(words) - len(left) - len(right))
+        score = (d1 + d2, len(words) - kept1 - kept2)
         if best is None or score < best[:2]:
             best = (*score, origin, destination)
     if best is None:
+        if seen_origin is None:
+            seen_origin = index.lookup(_strip_connectors(words))[0]
         if seen_origin is not None:
             raise TripParseError(f"Départ compris : {seen_origin.label}. Commune d'arrivée non reconnue.")
         raise TripParseError("Communes non reconnues : écrivez par exemple TRAJET Lalbenque Cahors jeudi 8h.")
