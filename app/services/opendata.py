@@ -121,7 +121,7 @@ def build_gtfs(
                                        "location_type": 0})
         route_id = f"covoiturage-{a.insee}-{b.insee}"
         routes.setdefault(route_id, {
-            "route_id": route_id, "agency_id": AGENCY_ID, "route_short_name": "Covoiturage",
+            "route_id": route_id, "agency_id": AGENCY_ID, "route_short_name": f"Covoit. {len(routes)}",
             "route_long_name": f"{a.name} → {b.name}",
             "route_desc": "Trajet régulier d'un conducteur bénévole, place réservée par téléphone.",
             "route_type": CARPOOL_ROUTE_TYPE,
