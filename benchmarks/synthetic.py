@@ -22,6 +22,14 @@ from scipy.sparse.csgraph import minimum_spanning_tree
 from scipy.spatial import Delaunay
 
 from matching.graph import RoadGraph, graph_from_edges, largest_strongly_connected
+from matching.model import (
+    DriverTrip,
+    Purpose,
+    Requirement,
+    ReturnMode,
+    RideNeed,
+    VolunteerAvailability,
+)
 from matching.snap import haversine_m
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -272,3 +280,137 @@ def generate_territory(
         lon,
     )
     return Territory(largest_strongly_connected(g), places)
+
+
+# --------------------------------------------------------------------------- workloads
+
+PARIS_OFFSET_S = 3600  # winter time; the workload day is in January
+
+
+@dataclass(frozen=True)
+class Workload:
+    """Needs and offers of one day on a territory."""
+
+    needs: list[RideNeed]
+    trips: list[DriverTrip]
+    volunteers: list[VolunteerAvailability]
+
+
+def _jitter(rng: np.random.Generator, lat: float, lon: float, km: float) -> tuple[float, float]:
+    return (
+        float(lat + rng.normal(0, km / 111.2)),
+        float(lon + rng.normal(0, km / (111.2 * math.cos(math.radians(lat))))),
+    )
+
+
+def generate_workload(
+    places: Places,
+    n_needs: int,
+    n_trips: int,
+    n_volunteers: int,
+    *,
+    seed: int = 1,
+    day_start_s: int = 1_737_936_000,  # Monday 27 January 2025, 00:00 UTC
+) -> Workload:
+    """A day of needs and offers: villagers to the towns' services, commuters, volunteers.
+
+    Needs go from a village (weighted by population) to one of the largest towns, with an
+    appointment between 8:30 and 17:30 local time, a pickup window opening 90 minutes
+    before it, and a return after a wait for half of them. Trips are commutes from a
+    village to a town (morning) or back (evening). Volunteers live in villages and are
+    available one slot of the day (a few two), within 15 to 25 km (road) of home.
+    """
+    rng = np.random.default_rng(seed)
+    weights = places.population / places.population.sum()
+    towns = np.argsort(-places.population)[:6]
+    town_w = places.population[towns] / places.population[towns].sum()
+    local0 = day_start_s - PARIS_OFFSET_S  # local midnight in UNIX seconds
+    purposes = [Purpose.MEDICAL, Purpose.EMPLOYMENT, Purpose.SHOPPING, Purpose.SOCIAL_SERVICES]
+    needs = []
+    for i in range(n_needs):
+        home = int(rng.choice(places.population.shape[0], p=weights))
+        dest = int(rng.choice(towns, p=town_w))
+        p_lat, p_lon = _jitter(rng, places.lat[home], places.lon[home], 0.8)
+        d_lat, d_lon = _jitter(rng, places.lat[dest], places.lon[dest], 1.0)
+        appt = local0 + int(rng.integers(8 * 60 + 30, 17 * 60 + 30)) * 60
+        mode = ReturnMode.AFTER_WAIT if rng.random() < 0.5 else ReturnMode.NONE
+        req = Requirement.NONE
+        if rng.random() < 0.15:
+            req |= Requirement.ACCOMPANIMENT
+        if rng.random() < 0.03:
+            req |= Requirement.WHEELCHAIR
+        needs.append(
+            RideNeed(
+                need_id=f"need-{i}",
+                pickup_lat=p_lat,
+                pickup_lon=p_lon,
+                dropoff_lat=d_lat,
+                dropoff_lon=d_lon,
+                earliest_pickup_s=appt - 90 * 60,
+                latest_arrival_s=appt,
+                return_mode=mode,
+                return_wait_s=int(rng.integers(30, 120)) * 60 if mode != ReturnMode.NONE else 0,
+                seats=1 if rng.random() < 0.9 else 2,
+                requirements=req,
+                purpose=purposes[int(rng.integers(0, len(purposes)))],
+            )
+        )
+    trips = []
+    for i in range(n_trips):
+        home = int(rng.choice(places.population.shape[0], p=weights))
+        work = int(rng.choice(towns, p=town_w))
+        h = _jitter(rng, places.lat[home], places.lon[home], 0.8)
+        w = _jitter(rng, places.lat[work], places.lon[work], 1.0)
+        morning = rng.random() < 0.5
+        start = (
+            local0
+            + (
+                int(rng.integers(7 * 60, 9 * 60))
+                if morning
+                else int(rng.integers(12 * 60, 18 * 60 + 30))
+            )
+            * 60
+        )
+        o, d = (h, w) if morning else (w, h)
+        trips.append(
+            DriverTrip(
+                offer_id=f"trip-{i}",
+                driver_id=f"commuter-{i}",
+                origin_lat=o[0],
+                origin_lon=o[1],
+                destination_lat=d[0],
+                destination_lon=d[1],
+                departure_earliest_s=start,
+                departure_latest_s=start + int(rng.integers(10, 45)) * 60,
+                seats=int(rng.integers(1, 4)),
+                max_detour_s=int(rng.integers(8, 25)) * 60,
+                capabilities=Requirement.NO_FRONT_SEAT if rng.random() < 0.6 else Requirement.NONE,
+            )
+        )
+    volunteers = []
+    for i in range(n_volunteers):
+        home = int(rng.choice(places.population.shape[0], p=weights))
+        h = _jitter(rng, places.lat[home], places.lon[home], 0.8)
+        # One availability slot of the day's grid each (morning, afternoon or evening),
+        # as volunteers tick them in Mobicoop's weekday x slot grid; a few tick two.
+        slot = int(rng.choice(3, p=[0.45, 0.45, 0.10]))
+        h0, h1 = ((8, 12), (12, 18), (18, 21))[slot]
+        if slot == 0 and rng.random() < 0.2:
+            h1 = 18
+        windows = ((local0 + h0 * 3600, local0 + h1 * 3600),)
+        caps = Requirement.ACCOMPANIMENT | Requirement.NO_FRONT_SEAT
+        if rng.random() < 0.05:
+            caps |= Requirement.WHEELCHAIR
+        volunteers.append(
+            VolunteerAvailability(
+                driver_id=f"volunteer-{i}",
+                home_lat=h[0],
+                home_lon=h[1],
+                windows=windows,
+                max_distance_km=float(rng.choice([15.0, 20.0, 20.0, 25.0])),
+                seats=3,
+                capabilities=caps,
+                max_rides_per_day=int(rng.integers(1, 4)),
+            )
+        )
+    return Workload(needs, trips, volunteers)

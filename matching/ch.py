@@ -137,8 +137,11 @@ def _csr(
     )
 
 
-def check_ch(ch: CHIndex, g: RoadGraph) -> None:
+def check_ch(ch: CHIndex, g: RoadGraph, *, full: bool = True) -> None:
     """Verify the invariants of a CH index and that it was built on ``g``.
+
+    With ``full=False`` only the cheap, vectorised checks run (graph key, permutation,
+    shapes, upward edges): enough for a cache this package wrote itself.
 
     Checks dtypes and shapes; that ``rank`` and ``order`` are inverse permutations; that
     every upward edge goes to a higher rank, once per pair; that every road edge of ``g``
@@ -181,6 +184,8 @@ def check_ch(ch: CHIndex, g: RoadGraph) -> None:
             raise CHError(f"{side} edges must be sorted and unique per pair")
         if np.any((middle >= 0) & ((middle >= np.minimum(tails, head)) | (middle >= n))):
             raise CHError(f"{side} shortcut whose middle node is not lower than its ends")
+    if not full:
+        return
     edges = _ch_edge_dict(ch)
     g_tails = ch.rank[g.edge_tails()]
     g_heads = ch.rank[g.indices]
@@ -856,6 +861,13 @@ class BucketIndex:
             raise ValueError("this BucketIndex stores sources: use times_to")
         return self._table(sources, parallel)
 
+    def times_from_point(self, targets: npt.ArrayLike, *, parallel: bool = True) -> Table:
+        """Table ``[len(targets), len(self.nodes)]``: row ``i`` holds the times from every
+        stored source to ``targets[i]`` (toward=False; the transpose of :meth:`times_to`)."""
+        if self.toward:
+            raise ValueError("this BucketIndex stores targets: use times_from")
+        return self._table(targets, parallel)
+
     def times_to(self, targets: npt.ArrayLike, *, parallel: bool = True) -> Table:
         """Table ``[len(self.nodes), len(targets)]`` of times to ``targets`` (toward=False)."""
         if self.toward:
@@ -890,3 +902,25 @@ def many_to_many(
 ) -> npt.NDArray[np.int32]:
     """Travel-time table (int32 seconds, INF_TIME when unreachable); see many_to_many_table."""
     return many_to_many_table(ch, sources, targets, bound_s).time_s
+
+
+def pairwise_table(
+    ch: CHIndex, sources: npt.ArrayLike, targets: npt.ArrayLike, block: int = 256
+) -> Table:
+    """Travel time and length from ``sources[i]`` to ``targets[i]`` for every ``i``.
+
+    Computed block by block as the diagonal of small bucket tables, so memory stays
+    ``O(block^2)`` whatever the number of pairs.
+    """
+    src = validate_nodes(ch.rank.shape[0], sources, "sources")
+    tgt = validate_nodes(ch.rank.shape[0], targets, "targets")
+    if src.shape != tgt.shape:
+        raise ValueError("sources and targets must have the same length")
+    times = np.empty(src.shape[0], dtype=np.int32)
+    lengths = np.empty(src.shape[0], dtype=np.float64)
+    for start in range(0, src.shape[0], block):
+        stop = min(start + block, src.shape[0])
+        tab = many_to_many_table(ch, src[start:stop], tgt[start:stop])
+        times[start:stop] = np.diagonal(tab.time_s)
+        lengths[start:stop] = np.diagonal(tab.length_m)
+    return Table(times, lengths)

@@ -1,0 +1,59 @@
+"""A tiny, exactly known road network for the ride tests: a grid of 1-minute, 1-km roads."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from matching.engine import Engine
+from matching.graph import RoadGraph, graph_from_edges
+
+ROWS = 8
+COLS = 8
+EDGE_S = 60
+EDGE_M = 1000.0
+T0 = 1_737_964_800  # Monday 27 January 2025, 08:00 UTC (09:00 in Paris)
+
+
+def grid_network() -> RoadGraph:
+    """An 8 x 8 two-way grid; node ``r * COLS + c`` at (44.4 + r * 0.009, 1.4 + c * 0.0126)."""
+    tails, heads = [], []
+    for r in range(ROWS):
+        for c in range(COLS):
+            u = r * COLS + c
+            if c + 1 < COLS:
+                tails += [u, u + 1]
+                heads += [u + 1, u]
+            if r + 1 < ROWS:
+                tails += [u, u + COLS]
+                heads += [u + COLS, u]
+    rr, cc = np.divmod(np.arange(ROWS * COLS), COLS)
+    return graph_from_edges(
+        ROWS * COLS,
+        np.array(tails),
+        np.array(heads),
+        np.full(len(tails), EDGE_S),
+        np.full(len(tails), EDGE_M),
+        44.4 + rr * 0.009,
+        1.4 + cc * 0.0126,
+    )
+
+
+def at(r: int, c: int) -> tuple[float, float]:
+    """Coordinates of the grid node (r, c)."""
+    return 44.4 + r * 0.009, 1.4 + c * 0.0126
+
+
+def hops(a: tuple[int, int], b: tuple[int, int]) -> int:
+    """Grid distance (number of 1-minute edges) between two nodes."""
+    return abs(a[0] - b[0]) + abs(a[1] - b[1])
+
+
+_ENGINE: Engine | None = None
+
+
+def grid_engine() -> Engine:
+    """One engine on the grid for the whole test session."""
+    global _ENGINE
+    if _ENGINE is None:
+        _ENGINE = Engine.from_graph(grid_network())
+    return _ENGINE
