@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
 from .errors import TerritoryBuildError, TerritoryNotBuilt
 
@@ -17,7 +18,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(demo)
 
 
-@click.group(help="Build and inspect the territory (road graph, communes, places, transit).")
+@click.group(cls=AppGroup, help="Build and inspect the territory (road graph, communes, places, transit).")
 def territory() -> None:
     pass
 
@@ -25,18 +26,20 @@ def territory() -> None:
 @territory.command("build")
 @click.option("--osm", type=click.Path(path_type=Path), help="OSM XML road network (.osm or .osm.bz2).")
 @click.option("--gtfs", type=click.Path(path_type=Path), multiple=True, help="GTFS zip (repeatable).")
-@click.option("--communes", type=click.Path(path_type=Path), help="Communes CSV (lot46_communes.csv format).")
+@click.option("--communes", type=click.Path(path_type=Path), multiple=True,
+              help="Communes CSV (lot46_communes.csv format); repeatable, and a table of old "
+                   "merged communes (lot46_communes_deleguees_2026.csv format) adds their names.")
 @click.option("--places", type=click.Path(path_type=Path), multiple=True,
               help="Places: JSON list, or the public-services bus timetable CSV (repeatable).")
 @click.option("--name", help="Territory name (default: the OSM file's name, or 'demo').")
-def territory_build(osm: Path | None, gtfs: tuple[Path, ...], communes: Path | None,
-                    places: tuple[Path, ...], name: str | None) -> None:
+def territory_build(osm: Path | None, gtfs: tuple[Path, ...], communes: tuple[Path, ...],
+                    places: tuple[Path, ...], name: str | None) -> None:  # noqa: PLR0913
     """Build a territory; with no source, the generated demo territory."""
     from .services.territory import build_territory
 
     root = Path(current_app.config["TERRITORY_DIR"])
     try:
-        final = build_territory(root, name=name, osm=osm, gtfs=list(gtfs), communes=communes, places=list(places))
+        final = build_territory(root, name=name, osm=osm, gtfs=list(gtfs), communes=list(communes), places=list(places))
     except TerritoryBuildError as exc:
         raise click.ClickException(f"territory not built, nothing changed: {exc}") from exc
     manifest = json.loads((final / "manifest.json").read_text(encoding="utf-8"))
@@ -74,7 +77,7 @@ def territory_ensure() -> None:
         click.echo(f"Demo territory built: {final}")
 
 
-@click.group(help="Demo accounts and sample data.")
+@click.group(cls=AppGroup, help="Demo accounts and sample data.")
 def demo() -> None:
     pass
 

@@ -241,8 +241,10 @@ def _check_stops(feed: gtfs_kit.Feed, bbox: BBox | None, out: _Collector) -> Non
     swapped = ok & ~inside & swapped_inside
     outside = ok & ~inside & ~swapped_inside
     if swapped.any():
+        # An error, not a warning: a stop thousands of kilometres off would be snapped to the
+        # wrong road and give wrong journeys. The feed must be fixed before it is imported.
         out.add_many(
-            "warning",
+            "error",
             "stops.txt",
             _lines(stops, swapped),
             "stop_lat",

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Table
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -86,6 +86,20 @@ class Commune(db.Model):
     def is_rural_for_tus(self) -> bool:
         """Eligible ground for "transport d'utilité sociale": under 12,000 inhabitants."""
         return self.population is not None and self.population < 12_000
+
+
+class CommuneAlias(db.Model):
+    """A name people still use for a commune: an old commune merged into a new one."""
+
+    __tablename__ = "commune_aliases"
+    __table_args__ = (UniqueConstraint("name", "commune_insee"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), index=True)
+    commune_insee: Mapped[str] = mapped_column(ForeignKey("communes.insee", ondelete="CASCADE"), index=True)
+    old_insee: Mapped[str | None] = mapped_column(String(5))
+
+    commune: Mapped[Commune] = relationship()
 
 
 PLACE_KINDS = (
@@ -193,6 +207,7 @@ class AuditLog(db.Model):
 __all__ = [
     "AuditLog",
     "Commune",
+    "CommuneAlias",
     "PLACE_KINDS",
     "Place",
     "ROLES",

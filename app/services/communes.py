@@ -10,6 +10,8 @@ from pathlib import Path
 from ..errors import TerritoryBuildError
 
 REQUIRED_COLUMNS = ("insee", "nom", "lat_centroid", "lon_centroid")
+NUMERIC_COLUMNS = ("lat_centroid", "lon_centroid", "lat_bdcarto_pt", "lon_bdcarto_pt",
+                   "population_cog_2026", "population_bdcarto_2021")
 
 
 @dataclass(frozen=True)
@@ -55,13 +57,22 @@ def read_communes_csv(path: Path) -> list[CommuneRecord]:
     for line_no, row in enumerate(reader, start=2):
         insee = (row.get("insee") or "").strip()
         name = (row.get("nom") or "").strip()
-        try:
-            lat = _number(row.get("lat_bdcarto_pt")) or _number(row.get("lat_centroid"))
-            lon = _number(row.get("lon_bdcarto_pt")) or _number(row.get("lon_centroid"))
-            population = _number(row.get("population_cog_2026")) or _number(row.get("population_bdcarto_2021"))
-        except ValueError as exc:
-            problems.append(f"line {line_no}: not a number ({exc})")
+        numbers: dict[str, float | None] = {}
+        bad = []
+        for column in NUMERIC_COLUMNS:
+            try:
+                numbers[column] = _number(row.get(column))
+            except ValueError:
+                bad.append(f"{column}={row.get(column)!r}")
+        if bad:
+            problems.append(f"line {line_no}: not a number: {', '.join(bad)}")
             continue
+        # The IGN interior point when present, else the centroid.
+        lat = numbers["lat_bdcarto_pt"] if numbers["lat_bdcarto_pt"] is not None else numbers["lat_centroid"]
+        lon = numbers["lon_bdcarto_pt"] if numbers["lon_bdcarto_pt"] is not None else numbers["lon_centroid"]
+        population = numbers["population_cog_2026"]
+        if population is None:
+            population = numbers["population_bdcarto_2021"]
         if len(insee) != 5 or not insee[:2].isalnum() or not insee[2:].isdigit():
             problems.append(f"line {line_no}: bad INSEE code {insee!r}")
             continue
@@ -97,3 +108,42 @@ def read_communes_csv(path: Path) -> list[CommuneRecord]:
     if not records:
         raise TerritoryBuildError(f"{path}: no commune in the file")
     return records
+
+
+ALIAS_COLUMNS = ("insee_deleguee", "nom_deleguee", "insee_chef_lieu")
+
+
+@dataclass(frozen=True)
+class CommuneAlias:
+    """Another name people use for a commune: an old commune merged into a new one."""
+
+    name: str
+    commune_insee: str
+    old_insee: str | None
+
+
+def is_alias_file(path: Path) -> bool:
+    """Whether a CSV is a table of old (delegated) communes rather than of communes."""
+    with Path(path).open(encoding="utf-8-sig") as f:
+        header = f.readline().strip().split(",")
+    return all(c in header for c in ALIAS_COLUMNS)
+
+
+def read_commune_aliases_csv(path: Path) -> list[CommuneAlias]:
+    """Read old commune → current commune (lot46_communes_deleguees_2026.csv format)."""
+    path = Path(path)
+    if not path.is_file():
+        raise TerritoryBuildError(f"{path}: communes file not found")
+    reader = csv.DictReader(path.read_text(encoding="utf-8-sig").splitlines())
+    aliases: list[CommuneAlias] = []
+    problems: list[str] = []
+    for line_no, row in enumerate(reader, start=2):
+        name = (row.get("nom_deleguee") or "").strip()
+        target = (row.get("insee_chef_lieu") or "").strip()
+        if not name or len(target) != 5:
+            problems.append(f"line {line_no}: needs nom_deleguee and a 5-character insee_chef_lieu")
+            continue
+        aliases.append(CommuneAlias(name, target, (row.get("insee_deleguee") or "").strip() or None))
+    if problems:
+        raise TerritoryBuildError(f"{path}: {len(problems)} bad row(s): {'; '.join(problems[:10])}")
+    return aliases

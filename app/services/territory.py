@@ -23,7 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import TerritoryBuildError, TerritoryNotBuilt
-from .communes import CommuneRecord, read_communes_csv
+from .communes import (
+    CommuneAlias,
+    CommuneRecord,
+    is_alias_file,
+    read_commune_aliases_csv,
+    read_communes_csv,
+)
 
 FORMAT_VERSION = 1
 CURRENT_LINK = "current"
@@ -39,6 +45,7 @@ class StagedTerritory:
     communes: list[CommuneRecord]
     places: list[dict[str, Any]]
     feeds: list[Path] = field(default_factory=list)
+    aliases: list[CommuneAlias] = field(default_factory=list)
 
 
 def _sha256(path: Path) -> str:
@@ -58,7 +65,8 @@ def fold(text: str) -> str:
     return " ".join(ascii_text.split())
 
 
-def read_places(path: Path, communes: list[CommuneRecord]) -> list[dict[str, Any]]:
+def read_places(path: Path, communes: list[CommuneRecord],
+                aliases: list[CommuneAlias] = ()) -> list[dict[str, Any]]:  # type: ignore[assignment]
     """Read a places file: our JSON list, or the itinerant public-services bus timetable CSV.
 
     The CSV (``week_parity,weekday,commune,place,start,end``) names communes, old names of
@@ -86,7 +94,9 @@ def read_places(path: Path, communes: list[CommuneRecord]) -> list[dict[str, Any
             except (KeyError, TypeError, ValueError) as exc:
                 raise TerritoryBuildError(f"{path}: place #{k + 1} is incomplete ({exc})") from exc
         return out
-    by_name = {fold(c.name): c for c in communes}
+    by_insee = {c.insee: c for c in communes}
+    by_name = {fold(a.name): by_insee[a.commune_insee] for a in aliases if a.commune_insee in by_insee}
+    by_name.update({fold(c.name): c for c in communes})
     out = []
     with path.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.DictReader(f)
@@ -113,7 +123,7 @@ def stage_territory(
     name: str | None = None,
     osm: Path | None = None,
     gtfs: list[Path] | tuple[Path, ...] = (),
-    communes: Path | None = None,
+    communes: Path | list[Path] | tuple[Path, ...] | None = None,
     places: list[Path] | tuple[Path, ...] = (),
 ) -> StagedTerritory:
     """Build a territory into a temporary folder under ``root``.
@@ -129,16 +139,23 @@ def stage_territory(
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".build-", dir=root))
     try:
-        is_demo = osm is None and not gtfs and communes is None and not places
+        is_demo = osm is None and not gtfs and not communes and not places
         if is_demo:
             from data.demo import write_demo_sources
 
             demo = write_demo_sources(staging / "sources")
             name = name or "demo"
             osm, gtfs, communes, places = demo.osm_path, [demo.gtfs_path], demo.communes_path, [demo.places_path]
+        given = [osm, *gtfs, *([communes] if isinstance(communes, str | Path) else communes or ()), *places]
+        missing = [str(p) for p in given if p is not None and not Path(p).is_file()]
+        if missing:
+            raise TerritoryBuildError(f"file(s) not found: {', '.join(missing)}")
         if osm is None:
             raise TerritoryBuildError("a road network is needed: give --osm FILE (.osm or .osm.bz2)")
-        if communes is None:
+        commune_files = [Path(communes)] if isinstance(communes, str | Path) else [Path(c) for c in communes or ()]
+        alias_files = [p for p in commune_files if p.is_file() and is_alias_file(p)]
+        commune_files = [p for p in commune_files if p not in alias_files]
+        if not commune_files:
             raise TerritoryBuildError("the communes are needed: give --communes FILE (CSV)")
         name = name or Path(osm).name.split(".")[0]
         try:
@@ -148,10 +165,11 @@ def stage_territory(
         save_graph(graph, staging / "graph.npz")
         # The contraction hierarchy is built once here, not at each process start.
         save_ch(build_ch(graph), staging / "ch.npz")
-        commune_records = read_communes_csv(Path(communes))
+        commune_records = _read_all_communes(commune_files)
+        aliases = _aliases(commune_records, alias_files)
         place_records: list[dict[str, Any]] = []
         for p in places:
-            place_records.extend(read_places(Path(p), commune_records))
+            place_records.extend(read_places(Path(p), commune_records, aliases))
         feeds_dir = staging / "gtfs"
         feeds_dir.mkdir()
         feed_entries = []
@@ -183,13 +201,14 @@ def stage_territory(
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "sources": {
                 "osm": {"path": str(osm), "sha256": _sha256(Path(osm))},
-                "communes": {"path": str(communes), "sha256": _sha256(Path(communes))},
+                "communes": [{"path": str(p), "sha256": _sha256(p)} for p in commune_files + alias_files],
                 "places": [str(p) for p in places],
             },
             "graph": {"nodes": graph.n_nodes, "edges": graph.n_edges},
             "bbox": [min(lats), min(lons), max(lats), max(lons)],
             "feeds": feed_entries,
             "communes": len(commune_records),
+            "commune_aliases": len(aliases),
             "places": len(place_records),
         }
         (staging / "communes.json").write_text(
@@ -199,10 +218,33 @@ def stage_territory(
         if is_demo:
             shutil.rmtree(staging / "sources")
         return StagedTerritory(staging, manifest, commune_records, place_records,
-                               [feeds_dir / e["file"] for e in feed_entries])
+                               [feeds_dir / e["file"] for e in feed_entries], aliases)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _read_all_communes(paths: list[Path]) -> list[CommuneRecord]:
+    records: list[CommuneRecord] = []
+    seen: set[str] = set()
+    for path in paths:
+        for rec in read_communes_csv(path):
+            if rec.insee in seen:
+                raise TerritoryBuildError(f"{path}: INSEE code {rec.insee} already given by another file")
+            seen.add(rec.insee)
+            records.append(rec)
+    return records
+
+
+def _aliases(records: list[CommuneRecord], alias_files: list[Path]) -> list[CommuneAlias]:
+    """Old names of merged communes: from the alias files, and from commune rows that now
+    belong to another commune of the territory."""
+    known = {r.insee for r in records}
+    found = {(a.name, a.commune_insee): a for p in alias_files for a in read_commune_aliases_csv(p)}
+    for r in records:
+        if r.merged_into_insee:
+            found.setdefault((r.name, r.merged_into_insee), CommuneAlias(r.name, r.merged_into_insee, r.insee))
+    return [a for a in found.values() if a.commune_insee in known]
 
 
 def activate_territory(root: Path, staged: StagedTerritory) -> Path:
@@ -252,7 +294,7 @@ def store_territory(staged: StagedTerritory) -> None:
     from gtfs_import import read_feed, routes_table, stops_table
 
     from ..extensions import db
-    from ..models import Commune, Place, TransitFeed, TransitRoute, TransitStop, point
+    from ..models import Commune, CommuneAlias, Place, TransitFeed, TransitRoute, TransitStop, point
 
     name = staged.manifest["name"]
     session = db.session
@@ -269,7 +311,12 @@ def store_territory(staged: StagedTerritory) -> None:
             commune.territory = name
             session.add(commune)
         session.flush()
-        valid_insee = set(existing) | {c.insee for c in staged.communes}
+        territory_insee = [c.insee for c in staged.communes]
+        session.query(CommuneAlias).filter(CommuneAlias.commune_insee.in_(territory_insee)).delete(
+            synchronize_session="fetch")
+        session.add_all(CommuneAlias(name=a.name, commune_insee=a.commune_insee, old_insee=a.old_insee)
+                        for a in staged.aliases)
+        valid_insee = set(existing) | set(territory_insee)
         known_places = {(p.kind, p.name): p for p in session.query(Place).filter_by(territory=name)}
         keep: set[int] = set()
         for rec in staged.places:
@@ -287,9 +334,9 @@ def store_territory(staged: StagedTerritory) -> None:
                 session.delete(place)
         old_feeds = [f.id for f in session.query(TransitFeed).filter_by(territory=name)]
         if old_feeds:
-            session.query(TransitStop).filter(TransitStop.feed_id.in_(old_feeds)).delete(synchronize_session=False)
-            session.query(TransitRoute).filter(TransitRoute.feed_id.in_(old_feeds)).delete(synchronize_session=False)
-            session.query(TransitFeed).filter(TransitFeed.id.in_(old_feeds)).delete(synchronize_session=False)
+            session.query(TransitStop).filter(TransitStop.feed_id.in_(old_feeds)).delete(synchronize_session="fetch")
+            session.query(TransitRoute).filter(TransitRoute.feed_id.in_(old_feeds)).delete(synchronize_session="fetch")
+            session.query(TransitFeed).filter(TransitFeed.id.in_(old_feeds)).delete(synchronize_session="fetch")
         for entry, feed_path in zip(staged.manifest["feeds"], staged.feeds, strict=True):
             feed = read_feed(feed_path)
             dates = sorted(feed.calendar_dates["date"].astype(str)) if feed.calendar_dates is not None else []

@@ -50,7 +50,9 @@ def test_2019_swapped_coordinates_are_named(feed_2019):
     swapped = [p for p in problems if "swapped" in p.message]
     ids = {p.message.split("'")[1] for p in swapped}
     assert {"StopArea:OCE87686378", "StopPoint:OCECar TER-87686378"} <= ids
-    assert not [p for p in problems if p.severity == "error"]
+    # Swapped coordinates block an import (and nothing else in this feed does).
+    assert {p.severity for p in swapped} == {"error"}
+    assert [p for p in problems if p.severity == "error"] == swapped
     # The line number points at the right line of stops.txt.
     with zipfile.ZipFile(shared_file(TER_2019)) as zf:
         text = zf.read("export-ter-gtfs-last/stops.txt").decode("utf-8-sig")
@@ -59,7 +61,7 @@ def test_2019_swapped_coordinates_are_named(feed_2019):
         assert p.file == "stops.txt" and p.field == "stop_lat"
         row = next(csv.reader(io.StringIO(lines[p.row - 1])))
         assert row[0] in p.message
-    assert "swapped" in str(swapped[0]) and str(swapped[0]).startswith("WARNING stops.txt:")
+    assert "swapped" in str(swapped[0]) and str(swapped[0]).startswith("ERROR stops.txt:")
 
 
 def test_outside_territory_is_a_warning(feed_2019):
@@ -93,7 +95,7 @@ def test_defects_are_reported():
     assert ("error", "stop_times.txt", 3, "departure_time") in found  # line 3: 8h11
     assert ("error", "stop_times.txt", 4, "stop_id") in found  # line 4: ghost
     assert ("error", "stops.txt", 5, "stop_id") in found  # duplicate id
-    assert ("warning", "stops.txt", 3, "stop_lat") in found  # swapped
+    assert ("error", "stops.txt", 3, "stop_lat") in found  # swapped
     assert ("error", "trips.txt", 3, "route_id") in found
     assert ("warning", "calendar_dates.txt", "never", "service_id") in found  # empty service
     assert ("warning", "trips.txt", 3, "trip_id") in found  # trip without stop times
