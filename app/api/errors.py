@@ -75,7 +75,6 @@ def _standard_bad_parameter(exc: ParameterError) -> tuple[Response, int]:
     return _standard_error(400, str(exc))
 
 
-@bp.errorhandler(HTTPException)
 def _api_http_error(exc: HTTPException) -> tuple[Response, int]:
     status = exc.code or 500
     message = "Too many requests: slow down and retry later." if status == 429 else (exc.description or exc.name)
@@ -85,7 +84,6 @@ def _api_http_error(exc: HTTPException) -> tuple[Response, int]:
     return response, status
 
 
-@standard_bp.errorhandler(HTTPException)
 def _standard_http_error(exc: HTTPException) -> tuple[Response, int]:
     status = exc.code or 500
     message = exc.description or exc.name
@@ -97,16 +95,25 @@ def _standard_http_error(exc: HTTPException) -> tuple[Response, int]:
     return response, status
 
 
-@bp.errorhandler(InternalServerError)
 def _api_internal(exc: InternalServerError) -> tuple[Response, int]:
     log.error("API error on %s: %s", request.path, exc.original_exception or exc)
     return _api_error(500, "Internal error: the search could not be completed.")
 
 
-@standard_bp.errorhandler(InternalServerError)
 def _standard_internal(exc: InternalServerError) -> tuple[Response, int]:
     log.error("standard API error on %s: %s", request.path, exc.original_exception or exc)
     return _standard_error(500, "Internal error.")
+
+
+# Code-specific handlers too: Flask prefers an application's handler for a code (the web
+# blueprint's HTML 404/429 pages) over a blueprint's generic HTTPException handler.
+_CODES = (400, 401, 403, 404, 405, 406, 413, 414, 429, 431)
+for _code in (HTTPException, *_CODES):
+    bp.register_error_handler(_code, _api_http_error)
+    standard_bp.register_error_handler(_code, _standard_http_error)
+for _code in (InternalServerError, 500):
+    bp.register_error_handler(_code, _api_internal)
+    standard_bp.register_error_handler(_code, _standard_internal)
 
 
 def _cors(response: Response) -> Response:
