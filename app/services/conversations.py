@@ -109,10 +109,10 @@ def _dispatch(phone: str, command: grammar.Command) -> tuple[str, list[str]]:
     riders = list(db.session.execute(select(Beneficiary).where(Beneficiary.phone_e164 == phone)).scalars())
     if driver is not None and (command.keyword in (grammar.YES, grammar.NO, grammar.TRIP) or not riders):
         return _driver_command(driver, command)
-    if riders:
-        return _rider_command(riders, command)
     if command.keyword == grammar.TRIP:
         return "trip_not_driver", [_render("trip_not_driver", service_phone=_service_phone())]
+    if riders:
+        return _rider_command(riders, command)
     return "unknown_number", [_unknown_number_text(command.raw)]
 
 
