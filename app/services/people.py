@@ -111,11 +111,11 @@ class BeneficiaryData:
 def save_beneficiary(beneficiary: Beneficiary | None, data: BeneficiaryData, user: User,
                      structure_id: int | None = None) -> Beneficiary:
     """Create (``beneficiary`` None) or update a beneficiary; record consent changes; commit."""
+    commune = db.session.get(Commune, data.home_commune_insee) if data.home_commune_insee else None
     creating = beneficiary is None
     if beneficiary is None:
         beneficiary = Beneficiary(structure_id=structure_id or user.structure_id, created_by_id=user.id)
         db.session.add(beneficiary)
-    commune = db.session.get(Commune, data.home_commune_insee) if data.home_commune_insee else None
     beneficiary.first_name = data.first_name.strip()
     beneficiary.last_name = data.last_name.strip()
     beneficiary.phone_e164 = data.phone or None

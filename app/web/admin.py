@@ -13,7 +13,7 @@ from ..services.accounts import create_user
 from ..services.audit import record_audit
 from . import bp
 from .common import commune_choices
-from .forms import StructureForm, UserForm
+from .forms import StructureForm, UserForm, as_choices
 
 
 @bp.route("/administration", methods=["GET", "POST"])
@@ -22,9 +22,9 @@ from .forms import StructureForm, UserForm
 def admin() -> tuple[str, int] | BaseResponse:
     form = UserForm(prefix="user")
     structures = access.structures_visible(current_user)
-    form.structure.choices = [(str(s.id), s.name) for s in structures]
+    form.structure.choices = as_choices([(str(s.id), s.name) for s in structures])
     if not access.is_admin(current_user):
-        form.role.choices = [("aidant", "Aidant"), ("coordinator", "Coordinateur")]
+        form.role.choices = as_choices([("aidant", "Aidant"), ("coordinator", "Coordinateur")])
     if form.validate_on_submit():
         exists = db.session.execute(db.select(User).filter_by(email=form.email.data.lower())).scalar_one_or_none()
         structure = db.session.get(Structure, int(form.structure.data)) if form.structure.data else None
@@ -51,7 +51,7 @@ def admin() -> tuple[str, int] | BaseResponse:
 @access.roles_required("admin")
 def structure_new() -> tuple[str, int] | BaseResponse:
     form = StructureForm()
-    form.communes.choices = [c for c in commune_choices() if c[0]]
+    form.communes.choices = as_choices([c for c in commune_choices() if c[0]])
     if form.validate_on_submit():
         if db.session.execute(db.select(Structure).filter_by(name=form.name.data)).scalar_one_or_none():
             form.name.errors = ["Une structure porte déjà ce nom."]

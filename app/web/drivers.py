@@ -27,7 +27,7 @@ from ..services.people import (
 from ..services.rides import endpoint_choices, resolve_endpoint
 from . import bp
 from .common import commune_choices, fill_person_form, float_or_none
-from .forms import ConfirmForm, DriverForm, OfferForm, combine_local
+from .forms import ConfirmForm, DriverForm, OfferForm, as_choices, combine_local
 
 
 @bp.get("/benevoles")
@@ -65,7 +65,7 @@ def driver_new() -> tuple[str, int] | BaseResponse:
         flash("Un compte sans structure ne peut pas inscrire de bénévole.", "error")
         return redirect(url_for("web.drivers"))
     form = DriverForm()
-    form.home_commune.choices = commune_choices()
+    form.home_commune.choices = as_choices(commune_choices())
     if form.validate_on_submit():
         try:
             driver = save_driver(None, _data(form), current_user)
@@ -100,7 +100,7 @@ def driver_edit(driver_id: int) -> tuple[str, int] | BaseResponse:
     if not access.can_edit_driver(current_user, volunteer):
         abort(404)
     form = DriverForm()
-    form.home_commune.choices = commune_choices()
+    form.home_commune.choices = as_choices(commune_choices())
     if form.validate_on_submit():
         try:
             save_driver(volunteer, _data(form), current_user)
@@ -128,7 +128,7 @@ def offer_new(driver_id: int) -> tuple[str, int] | BaseResponse:
     choices = endpoint_choices(None)
     if volunteer.home_lat_lon is not None:
         choices.insert(0, ("Domicile", [("driver_home", "Domicile du bénévole")]))
-    form.origin.choices = form.destination.choices = [("", "— Choisir —")] + choices  # type: ignore[assignment]
+    form.origin.choices = form.destination.choices = as_choices([("", "— Choisir —"), *choices])
     if form.validate_on_submit():
         ends = []
         for value in (form.origin.data, form.destination.data):

@@ -15,12 +15,14 @@ from wtforms import (
     IntegerField,
     PasswordField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
     TimeField,
 )
+from wtforms import i18n as wtforms_i18n
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -38,12 +40,39 @@ from ..services.rides import PURPOSE_FR
 REQUIRED = "Ce champ est obligatoire."
 
 
+def as_choices(items: Any) -> list[SelectChoice]:
+    """WTForms choices from (value, label) pairs, or from (group label, [pairs]) groups."""
+    out: list[SelectChoice] = []
+    for item in items:
+        if isinstance(item, SelectChoice):
+            out.append(item)
+        elif isinstance(item[1], list):
+            out.extend(SelectChoice(value, label, optgroup=item[0]) for value, label in item[1])
+        else:
+            out.append(SelectChoice(item[0], item[1]))
+    return out
+
+
+_FRENCH = wtforms_i18n.get_translations(["fr_FR", "fr"])
+
+
+class FrenchForm(FlaskForm):
+    """A Flask-WTF form whose built-in messages (invalid choice, number, date…) are French."""
+
+    class Meta:
+        def get_translations(self, form: Any) -> Any:
+            return _FRENCH
+
+
 def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-def _comma_decimal(value: Any) -> Any:
-    return value.replace(",", ".") if isinstance(value, str) else value
+class CommaDecimalField(DecimalField):
+    """A decimal typed the French way (44,45) or the English way (44.45)."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata([v.replace(",", ".").strip() if isinstance(v, str) else v for v in valuelist])
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -68,7 +97,7 @@ class PhoneField(StringField):
                 raise ValidationError(str(exc)) from exc
 
 
-class PersonFields(FlaskForm):
+class PersonFields(FrenchForm):
     """Fields shared by beneficiaries and drivers."""
 
     first_name = StringField("Prénom", filters=[_strip], validators=[
@@ -78,16 +107,20 @@ class PersonFields(FlaskForm):
     home_commune = SelectField("Commune du domicile", validators=[DataRequired("Choisissez la commune du domicile.")])
     home_address = StringField("Adresse (facultatif)", filters=[_strip],
                                validators=[Optional(), Length(max=300, message="300 caractères au plus.")])
-    home_lat = DecimalField("Latitude du domicile (facultatif)", places=6, filters=[_comma_decimal],
+    home_lat = CommaDecimalField("Latitude du domicile (facultatif)", places=6,
                             validators=[Optional(), NumberRange(-90, 90, "Latitude entre -90 et 90.")])
-    home_lon = DecimalField("Longitude du domicile (facultatif)", places=6, filters=[_comma_decimal],
+    home_lon = CommaDecimalField("Longitude du domicile (facultatif)", places=6,
                             validators=[Optional(), NumberRange(-180, 180, "Longitude entre -180 et 180.")])
     notes = TextAreaField("Remarques (facultatif)", filters=[_strip],
                           validators=[Optional(), Length(max=2000, message="2 000 caractères au plus.")])
 
-    def validate_home_lon(self, field: Any) -> None:
-        if (self.home_lat.data is None) != (field.data is None):
-            raise ValidationError("Indiquez la latitude et la longitude, ou aucune des deux.")
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = super().validate(extra_validators)
+        if not (self.home_lat.errors or self.home_lon.errors) and \
+                (self.home_lat.data is None) != (self.home_lon.data is None):
+            self.home_lon.errors = [*self.home_lon.errors, "Indiquez la latitude et la longitude, ou aucune des deux."]
+            return False
+        return ok
 
 
 class BeneficiaryForm(PersonFields):
@@ -114,9 +147,9 @@ class DriverForm(PersonFields):
         InputRequired(REQUIRED), NumberRange(1, 6, "Entre 1 et 6 trajets.")])
     licence_valid_until = DateField("Permis de conduire attesté valide jusqu'au", validators=[Optional()])
     insurance_valid_until = DateField("Assurance attestée valide jusqu'au", validators=[Optional()])
-    availability = MultiCheckboxField("Disponibilités habituelles", choices=[
+    availability = MultiCheckboxField("Disponibilités habituelles", choices=as_choices([
         (f"{d}-{slot}", f"{WEEKDAYS_FR[d]} {label.lower()}") for d in range(7) for slot, label in SLOTS_FR.items()
-    ], validate_choice=True)
+    ]), validate_choice=True)
     active = BooleanField("Bénévole actif (décocher pour une pause)", default=True)
 
     def availability_cells(self) -> tuple[tuple[int, str], ...]:
@@ -127,19 +160,19 @@ class DriverForm(PersonFields):
         return tuple(cells)
 
 
-class NeedForm(FlaskForm):
+class NeedForm(FrenchForm):
     pickup = SelectField("Départ", validators=[DataRequired("Choisissez le lieu de départ.")])
     dropoff = SelectField("Destination", validators=[DataRequired("Choisissez la destination.")])
-    time_mode = RadioField("Horaire", choices=[
-        ("arrive_by", "Arriver pour un rendez-vous à"), ("depart_after", "Partir à partir de")],
+    time_mode = RadioField("Horaire", choices=as_choices([
+        ("arrive_by", "Arriver pour un rendez-vous à"), ("depart_after", "Partir à partir de")]),
         default="arrive_by", validators=[InputRequired("Choisissez le type d'horaire.")])
     day = DateField("Date", validators=[InputRequired("Indiquez la date (jj/mm/aaaa).")])
     at = TimeField("Heure", validators=[InputRequired("Indiquez l'heure (hh:mm).")])
-    return_choice = SelectField("Retour", choices=[
+    return_choice = SelectField("Retour", choices=as_choices([
         ("none", "Pas de retour"), ("60", "Retour 1 h après"), ("120", "Retour 2 h après"),
-        ("180", "Retour 3 h après"), ("at_time", "Retour à une heure précise")], default="none")
+        ("180", "Retour 3 h après"), ("at_time", "Retour à une heure précise")]), default="none")
     return_time = TimeField("Heure du retour (si « heure précise »)", validators=[Optional()])
-    purpose = SelectField("Motif", choices=list(PURPOSE_FR.items()),
+    purpose = SelectField("Motif", choices=as_choices(list(PURPOSE_FR.items())),
                           validators=[DataRequired("Choisissez le motif.")])
     passengers = IntegerField("Nombre de passagers", default=1, validators=[
         InputRequired(REQUIRED), NumberRange(1, 4, "Entre 1 et 4 passagers.")])
@@ -157,22 +190,29 @@ class NeedForm(FlaskForm):
         if field.data and field.data < date.today():
             raise ValidationError("La date est passée : choisissez aujourd'hui ou un jour à venir.")
 
-    def validate_return_time(self, field: Any) -> None:
-        if self.return_choice.data == "at_time":
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = super().validate(extra_validators)
+        field = self.return_time
+        if self.return_choice.data == "at_time" and not field.errors:
+            problem = None
             if field.data is None:
-                raise ValidationError("Indiquez l'heure du retour.")
-            if self.at.data is not None and field.data <= self.at.data:
-                raise ValidationError("Le retour doit être après l'heure de l'aller.")
+                problem = "Indiquez l'heure du retour."
+            elif self.at.data is not None and field.data <= self.at.data:
+                problem = "Le retour doit être après l'heure de l'aller."
+            if problem:
+                field.errors = [*field.errors, problem]
+                return False
+        return ok
 
 
-class OfferForm(FlaskForm):
-    kind = RadioField("Type de trajet", choices=[("one_off", "Trajet ponctuel"), ("regular", "Trajet régulier")],
+class OfferForm(FrenchForm):
+    kind = RadioField("Type de trajet", choices=as_choices([("one_off", "Trajet ponctuel"), ("regular", "Trajet régulier")]),
                       default="one_off", validators=[InputRequired("Choisissez le type de trajet.")])
     origin = SelectField("Départ", validators=[DataRequired("Choisissez le départ.")])
     destination = SelectField("Arrivée", validators=[DataRequired("Choisissez l'arrivée.")])
     day = DateField("Date (trajet ponctuel)", validators=[Optional()])
     at = TimeField("Heure de départ", validators=[InputRequired("Indiquez l'heure de départ (hh:mm).")])
-    weekdays = MultiCheckboxField("Jours (trajet régulier)", choices=[(str(d), WEEKDAYS_FR[d]) for d in range(7)])
+    weekdays = MultiCheckboxField("Jours (trajet régulier)", choices=as_choices([(str(d), WEEKDAYS_FR[d]) for d in range(7)]))
     seats = IntegerField("Places offertes", default=1, validators=[InputRequired(REQUIRED), NumberRange(1, 8, "Entre 1 et 8.")])
     max_detour_min = IntegerField("Détour accepté (minutes)", default=15, validators=[
         InputRequired(REQUIRED), NumberRange(0, 60, "Entre 0 et 60 minutes.")])
@@ -193,7 +233,7 @@ class OfferForm(FlaskForm):
             raise ValidationError("Cochez au moins un jour.")
 
 
-class VersionedActionForm(FlaskForm):
+class VersionedActionForm(FrenchForm):
     """A button acting on a need: carries the version the aidant saw."""
 
     version = HiddenField(validators=[DataRequired()])
@@ -203,8 +243,8 @@ class ProposeForm(VersionedActionForm):
     driver_id = HiddenField(validators=[DataRequired()])
 
 
-class AnswerForm(FlaskForm):
-    answer = RadioField("Réponse du bénévole", choices=[("accept", "Il ou elle accepte"), ("decline", "Il ou elle refuse")],
+class AnswerForm(FrenchForm):
+    answer = RadioField("Réponse du bénévole", choices=as_choices([("accept", "Il ou elle accepte"), ("decline", "Il ou elle refuse")]),
                         validators=[InputRequired("Choisissez la réponse.")])
 
 
@@ -218,25 +258,25 @@ class CancelForm(VersionedActionForm):
                          validators=[Optional(), Length(max=300, message="300 caractères au plus.")])
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(FrenchForm):
     """A bare POST with its CSRF token (erase, export…)."""
 
 
-class UserForm(FlaskForm):
+class UserForm(FrenchForm):
     name = StringField("Nom et prénom", filters=[_strip], validators=[DataRequired("Indiquez le nom."), Length(max=200)])
     email = EmailField("Adresse électronique", filters=[_strip], validators=[
         DataRequired("Indiquez l'adresse électronique."), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Adresse électronique invalide.")])
-    role = SelectField("Rôle", choices=[("aidant", "Aidant"), ("coordinator", "Coordinateur"), ("admin", "Administrateur")])
+    role = SelectField("Rôle", choices=as_choices([("aidant", "Aidant"), ("coordinator", "Coordinateur"), ("admin", "Administrateur")]))
     structure = SelectField("Structure", validators=[Optional()])
     password = PasswordField("Mot de passe provisoire (10 caractères au moins)", validators=[
         DataRequired("Indiquez un mot de passe."), Length(min=10, message="10 caractères au moins.")])
 
 
-class StructureForm(FlaskForm):
+class StructureForm(FrenchForm):
     name = StringField("Nom de la structure", filters=[_strip], validators=[DataRequired("Indiquez le nom."), Length(max=200)])
-    kind = SelectField("Type", choices=[
+    kind = SelectField("Type", choices=as_choices([
         ("france_services", "France Services"), ("msap", "MSAP"), ("association", "Association"),
-        ("ccas", "CCAS"), ("mairie", "Mairie"), ("udaf", "UDAF"), ("other", "Autre")])
+        ("ccas", "CCAS"), ("mairie", "Mairie"), ("udaf", "UDAF"), ("other", "Autre")]))
     communes = MultiCheckboxField("Communes couvertes")
 
     def validate_communes(self, field: Any) -> None:

@@ -25,6 +25,7 @@ from .forms import (
     ProposeForm,
     UnservedForm,
     VersionedActionForm,
+    as_choices,
     combine_local,
 )
 
@@ -56,7 +57,7 @@ def need_new(beneficiary_id: int) -> tuple[str, int] | BaseResponse:
     person = access.beneficiary_or_404(current_user, beneficiary_id)
     form = NeedForm()
     choices = endpoint_choices(person)
-    form.pickup.choices = form.dropoff.choices = [("", "— Choisir —")] + choices  # type: ignore[assignment]
+    form.pickup.choices = form.dropoff.choices = as_choices([("", "— Choisir —"), *choices])
     if request.method == "GET":
         form.pickup.data = "home" if person.home_lat_lon is not None else ""
         form.day.data = date.today() + timedelta(days=1)

@@ -21,7 +21,7 @@ from ..services.people import (
 )
 from . import bp
 from .common import commune_choices, fill_person_form, float_or_none
-from .forms import BeneficiaryForm, ConfirmForm
+from .forms import BeneficiaryForm, ConfirmForm, as_choices
 
 
 @bp.get("/personnes")
@@ -54,7 +54,7 @@ def beneficiary_new() -> str | BaseResponse:
         flash("Un compte sans structure ne peut pas inscrire de personne.", "error")
         return redirect(url_for("web.beneficiaries"))
     form = BeneficiaryForm()
-    form.home_commune.choices = commune_choices()
+    form.home_commune.choices = as_choices(commune_choices())
     if form.validate_on_submit():
         person = save_beneficiary(None, _data(form), current_user)
         flash(f"{person.display_name} est inscrite.", "success")
@@ -80,7 +80,7 @@ def beneficiary(beneficiary_id: int) -> str:
 def beneficiary_edit(beneficiary_id: int) -> str | BaseResponse:
     person = access.beneficiary_or_404(current_user, beneficiary_id)
     form = BeneficiaryForm()
-    form.home_commune.choices = commune_choices()
+    form.home_commune.choices = as_choices(commune_choices())
     if form.validate_on_submit():
         save_beneficiary(person, _data(form), current_user)
         flash("Les modifications sont enregistrées.", "success")

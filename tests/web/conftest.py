@@ -1,0 +1,100 @@
+"""Fixtures of the aidants' web platform: demo accounts, signed-in clients, a live server."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from app.extensions import db
+from app.models import Beneficiary, Driver, Structure, User
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+
+AIDANT = ("aidant@demo.mobilite-lot.fr", "aidant-demo-46")  # France Services de Valbourg
+CCAS = ("ccas@demo.mobilite-lot.fr", "ccas-demo-46")  # CCAS de Combelongue
+COORDINATOR = ("coordination@demo.mobilite-lot.fr", "coord-demo-46")
+ADMIN = ("admin@demo.mobilite-lot.fr", "admin-demo-46")
+
+
+@dataclass
+class Demo:
+    valbourg: Structure
+    ccas: Structure
+    aidant: User
+    ccas_aidant: User
+    roseline: Beneficiary  # France Services, Lacombe-Haute, shares with partners
+    sarah: Beneficiary  # CCAS, Combelongue, no sharing consent
+    jeanne: Driver  # Valbourg, available every day
+
+
+def seed() -> Demo:
+    from app.services.demo_data import seed_demo
+
+    seed_demo()
+    one = lambda model, **kw: db.session.execute(db.select(model).filter_by(**kw)).scalar_one()  # noqa: E731
+    return Demo(
+        valbourg=one(Structure, name="France Services de Valbourg"),
+        ccas=one(Structure, name="CCAS de Combelongue"),
+        aidant=one(User, email=AIDANT[0]),
+        ccas_aidant=one(User, email=CCAS[0]),
+        roseline=one(Beneficiary, first_name="Roseline"),
+        sarah=one(Beneficiary, first_name="Sarah"),
+        jeanne=one(Driver, first_name="Jeanne"),
+    )
+
+
+@pytest.fixture
+def demo(app) -> Demo:  # type: ignore[no-untyped-def]
+    """The demo structures, accounts, people and needs, on each back-end."""
+    return seed()
+
+
+@pytest.fixture
+def sdemo(sapp) -> Demo:  # type: ignore[no-untyped-def]
+    return seed()
+
+
+def login(client, account: tuple[str, str]) -> None:  # type: ignore[no-untyped-def]
+    response = client.post("/connexion", data={"email": account[0], "password": account[1]})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
+def local_moment(days_ahead: int, at: time, tz: str = "Europe/Paris") -> datetime:
+    return datetime.combine(date.today() + timedelta(days=days_ahead), at, ZoneInfo(tz))
+
+
+def sibling_app(base, **overrides):  # type: ignore[no-untyped-def]
+    """Another application on the same database and territory (no rebuild), with overrides."""
+    from app import create_app
+
+    config = {key: base.config[key] for key in (
+        "SQLALCHEMY_DATABASE_URI", "TERRITORY_DIR", "SECRET_KEY", "TASK_QUEUE_URL", "TASK_QUEUE_IMMEDIATE",
+        "ENGINE_WARM_UP", "WTF_CSRF_ENABLED", "RATELIMIT_ENABLED")}
+    config.update(TESTING=True, INSTANCE_PATH=str(Path(base.instance_path).parent / "instance-sibling"))
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture
+def live_server(sapp) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The SpatiaLite app served by a real HTTP server thread on 127.0.0.1, CSRF enabled."""
+    from werkzeug.serving import make_server
+
+    previous = sapp.config["WTF_CSRF_ENABLED"]
+    sapp.config["WTF_CSRF_ENABLED"] = True  # read per request by Flask-WTF
+    server = make_server("127.0.0.1", 0, sapp, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        sapp.config["WTF_CSRF_ENABLED"] = previous

@@ -1,0 +1,102 @@
+"""Who sees what: an aidant never reads nor changes another structure's people, URLs included."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.extensions import db
+from app.models import AuditLog, Beneficiary, RideNeed
+from tests.web.conftest import ADMIN, AIDANT, CCAS, COORDINATOR, login
+
+
+def _need_of(person: Beneficiary) -> RideNeed:
+    return db.session.execute(db.select(RideNeed).filter_by(beneficiary_id=person.id)).scalars().first()
+
+
+def test_pages_need_sign_in(client, demo):
+    for url in ("/personnes", f"/personnes/{demo.roseline.id}", "/besoins", "/benevoles", "/tableau-de-bord"):
+        response = client.get(url)
+        assert response.status_code == 302 and "/connexion" in response.headers["Location"], url
+
+
+def test_aidant_cannot_read_another_structures_person_by_url(client, demo):
+    login(client, AIDANT)
+    sarah, need = demo.sarah, _need_of(demo.sarah)
+    listing = client.get("/personnes").get_data(as_text=True)
+    assert "Roseline" in listing and "Garcia" not in listing
+    assert "Garcia" not in client.get("/besoins?statut=tous").get_data(as_text=True)
+    for url in (f"/personnes/{sarah.id}", f"/personnes/{sarah.id}/modifier", f"/personnes/{sarah.id}/export.json",
+                f"/personnes/{sarah.id}/effacer", f"/personnes/{sarah.id}/besoins/nouveau", f"/besoins/{need.id}",
+                "/personnes/999999"):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert "Garcia" not in response.get_data(as_text=True)
+
+
+def test_aidant_cannot_change_another_structures_person(client, demo):
+    login(client, AIDANT)
+    sarah, need = demo.sarah, _need_of(demo.sarah)
+    version, status = need.version, need.status
+    attempts = [
+        (f"/personnes/{sarah.id}/modifier", {"first_name": "Pirate", "last_name": "X", "home_commune": "99001"}),
+        (f"/personnes/{sarah.id}/effacer", {}),
+        (f"/personnes/{sarah.id}/besoins/nouveau", {"pickup": "commune:99001", "dropoff": "commune:99002"}),
+        (f"/besoins/{need.id}/annuler", {"version": str(version)}),
+        (f"/besoins/{need.id}/sans-solution", {"version": str(version), "reason": "x"}),
+        (f"/besoins/{need.id}/proposer", {"version": str(version), "driver_id": str(demo.jeanne.id)}),
+    ]
+    for proposal in need.proposals:
+        attempts.append((f"/propositions/{proposal.id}/reponse", {"answer": "accept"}))
+    for url, data in attempts:
+        assert client.post(url, data=data).status_code == 404, url
+    db.session.expire_all()
+    assert db.session.get(Beneficiary, sarah.id).first_name == "Sarah"
+    assert db.session.get(RideNeed, need.id).status == status
+
+
+def test_the_ccas_sees_its_own_people_and_partners_who_consented(client, demo):
+    login(client, CCAS)
+    assert client.get(f"/personnes/{demo.sarah.id}").status_code == 200
+    # Roseline lives in a commune the CCAS does not cover: hidden despite her consent.
+    assert client.get(f"/personnes/{demo.roseline.id}").status_code == 404
+
+
+def test_sharing_consent_opens_the_record_to_the_structure_covering_the_commune(client, demo):
+    # Sarah (CCAS) moves to Le Mas-Vieux, covered by both structures; sharing needs her consent.
+    sarah = demo.sarah
+    sarah.home_commune_insee = "99050"
+    db.session.commit()
+    login(client, AIDANT)
+    assert client.get(f"/personnes/{sarah.id}").status_code == 404
+    sarah.consent_sharing_at = db.func.now()
+    db.session.commit()
+    assert client.get(f"/personnes/{sarah.id}").status_code == 200
+    # Seeing is not owning: only her own structure may erase her record.
+    assert client.get(f"/personnes/{sarah.id}/effacer").status_code == 404
+
+
+def test_every_access_to_a_record_is_audited(client, demo):
+    login(client, AIDANT)
+    person = demo.roseline
+    client.get(f"/personnes/{person.id}")
+    client.get(f"/personnes/{person.id}/export.json")
+    client.get(f"/besoins/{_need_of(person).id}")
+    actions = db.session.execute(
+        db.select(AuditLog.action, AuditLog.object_type).where(AuditLog.user_id == demo.aidant.id)
+    ).all()
+    assert ("view", "beneficiary") in actions
+    assert ("export", "beneficiary") in actions
+    assert ("view", "ride_need") in actions
+
+
+@pytest.mark.parametrize("account,status", [(AIDANT, 404), (COORDINATOR, 200), (ADMIN, 200)])
+def test_dashboard_is_for_coordinators(client, demo, account, status):
+    login(client, account)
+    assert client.get("/tableau-de-bord").status_code == status
+    assert client.get("/administration").status_code == status
+
+
+def test_admin_sees_every_structure(client, demo):
+    login(client, ADMIN)
+    listing = client.get("/personnes").get_data(as_text=True)
+    assert "Roseline" in listing and "Garcia" in listing

@@ -1,0 +1,111 @@
+"""The aidant's whole path in Chromium: sign in, register a person, post a need, see candidates,
+propose the ride, record the driver's acceptance, see it confirmed. axe-core checks every page;
+screenshots go to test-artifacts/screenshots/."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from tests.web.conftest import AIDANT, SCREENSHOTS, ROOT
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def _check_accessibility(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Run axe-core (served by the app itself) and fail on serious or critical violations."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(url="/static/vendor/axe.min.js")
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
+    bad = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    assert not bad, f"{name}: " + "; ".join(
+        f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes'][:3]]}" for v in bad)
+
+
+@pytest.fixture
+def page(live_server):  # type: ignore[no-untyped-def]
+    playwright_sync = pytest.importorskip("playwright.sync_api")
+    if not (ROOT / "app" / "static" / "vendor" / "axe.min.js").exists():
+        pytest.skip("front-end packages not installed: run `make front`")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with playwright_sync.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        context = browser.new_context(base_url=live_server, locale="fr-FR", viewport={"width": 1280, "height": 900})
+        # Loopback only: map tiles and anything else outside the app are refused.
+        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(live_server)
+                      else route.abort())
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+def test_aidant_registers_a_person_and_gets_a_ride_confirmed(page, sdemo):
+    # Sign in.
+    page.goto("/connexion")
+    _check_accessibility(page, "01-connexion")
+    page.get_by_label("Adresse électronique").fill(AIDANT[0])
+    page.get_by_label("Mot de passe").fill(AIDANT[1])
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url("**/")
+    assert "Amélie Aidante" in page.content()
+    _check_accessibility(page, "02-accueil")
+
+    # Register a beneficiary; a first try with a bad phone shows the error next to the field.
+    page.goto("/personnes/nouvelle")
+    page.locator("#first_name").fill("Germaine")
+    page.locator("#last_name").fill("Lacoste")
+    page.locator("#phone").fill("06 12")
+    page.locator("#home_commune").select_option(label="Montbrun-les-Pins")
+    page.locator("label[for=needs_accompaniment]").click()
+    page.locator("label[for=consent_sms]").click()
+    _check_accessibility(page, "03-inscription")
+    page.get_by_role("button", name="Enregistrer").click()
+    assert "Numéro de téléphone invalide" in page.locator("#phone-messages").inner_text()
+    assert page.locator("#first_name").input_value() == "Germaine"
+    _check_accessibility(page, "04-inscription-erreurs")
+    page.locator("#phone").fill("06 12 34 56 78")
+    page.get_by_role("button", name="Enregistrer").click()
+    page.wait_for_url("**/personnes/*")
+    assert page.get_by_role("heading", level=1).inner_text() == "Germaine Lacoste"
+    _check_accessibility(page, "05-fiche-personne")
+
+    # Post a need for an appointment in town.
+    page.get_by_role("link", name="Déposer un besoin de trajet").click()
+    page.locator("#pickup").select_option("home")
+    page.locator("#dropoff").select_option(label="Maison de santé du Foirail")
+    page.locator("label[for=time_mode-0]").click()
+    page.locator("#day").fill((date.today() + timedelta(days=1)).isoformat())
+    page.locator("#at").fill("10:00")
+    page.locator("#return_choice").select_option("60")
+    page.locator("#purpose").select_option("medical")
+    _check_accessibility(page, "06-besoin")
+    page.get_by_role("button", name="Enregistrer et chercher un conducteur").click()
+    page.wait_for_url("**/besoins/*")
+
+    # Candidates appear at once.
+    candidates = page.locator("#candidats tbody tr")
+    assert candidates.count() >= 1
+    assert "Jeanne" in page.locator("#candidats").inner_text()
+    _check_accessibility(page, "07-candidats")
+
+    # Propose the ride to Jeanne, then record her acceptance given over the phone.
+    page.get_by_role("button", name="Proposer à Jeanne").click()
+    page.wait_for_load_state()
+    assert "Proposé à un bénévole" in page.locator("#statut-besoin").text_content()
+    _check_accessibility(page, "08-propose")
+    page.get_by_role("button", name="Jeanne accepte").click()
+    page.wait_for_load_state()
+    assert page.locator("#statut-besoin").text_content().strip() == "Confirmé"
+    assert "Conducteur confirmé : Jeanne Martin" in page.locator("#confirmation").inner_text()
+    assert "a accepté par téléphone" in page.locator("#historique + ol").inner_text()
+    _check_accessibility(page, "09-confirme")
