@@ -1,13 +1,13 @@
 """Assigning a batch of needs to offers, exactly, with a MILP on the feasible pairs.
 
-Levels, solved one after the other (lexicographic optimum, each level fixed for the next):
+Levels, in lexicographic order (see :func:`solve_problem` for how the optimum is proven):
 
 1. serve as many needs as possible, and among those as many priority needs (medical,
    employment) as possible: weight ``K + priority`` per served need, ``K`` larger than the
    number of priority needs;
 2. add as little driving as possible (sum of added driving seconds);
-3. spread the volunteers' load: minimise the largest number of rides given to one
-   volunteer in the batch.
+3. optionally, spread the volunteers' load: minimise the largest number of rides given to
+   one volunteer in the batch.
 
 Constraints: a need is served at most once; a need with a return served by a trip has its
 return served by another trip; a driver's trip carries at most one rider (one insertion);
@@ -80,7 +80,8 @@ class Assignment:
     n_feasible_pairs: int
     timings_s: dict[str, float] = field(default_factory=dict)
     solver_levels: dict[str, int] = field(default_factory=dict)
-    """How many levels were settled by an integral LP and how many by branch and bound."""
+    """How many solves were settled by an integral LP (``lp``) or by branch and bound
+    (``mip``)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ class Problem:
     lower: npt.NDArray[np.float64]
     upper: npt.NDArray[np.float64]
     volunteer_rows: dict[int, list[int]]
+    row_need: npt.NDArray[np.int64]
+    row_leg: npt.NDArray[np.int64]
 
 
 def _maximal_cliques(leave: npt.NDArray[np.int64], end: npt.NDArray[np.int64]) -> list[list[int]]:
@@ -227,35 +230,28 @@ def build_problem(
         np.concatenate(lo_parts),
         np.concatenate(up_parts),
         volunteer_rows,
+        need,
+        leg,
     )
 
 
 _INTEGRAL_TOL = 1e-6
 
 
-class _Lexicographic:
-    """Lexicographic optimisation with HiGHS, LP first.
-
-    Each level is first solved as an LP (warm-started from the previous level's basis).
-    When the LP optimum is integral it is also the MILP optimum of that level (the LP is a
-    relaxation); otherwise the level is solved as a MILP by branch and bound. The optimum
-    of each level is then fixed by a constraint for the next ones.
-    """
+class _HighsModel:
+    """The batch model in HiGHS, solved as an LP (warm-started between levels) or a MILP."""
 
     def __init__(self, problem: Problem, time_limit_s: float | None) -> None:
         import highspy
 
         self.hs = highspy
-        self.problem = problem
         self.n = problem.weight.shape[0]
-        self.time_limit_s = time_limit_s
         self.h = highspy.Highs()  # type: ignore[no-untyped-call]
         self.h.setOptionValue("output_flag", False)
         self.h.setOptionValue("mip_rel_gap", 0.0)
         self.h.setOptionValue("mip_abs_gap", 1e-9)
         if time_limit_s is not None:
             self.h.setOptionValue("time_limit", float(time_limit_s))
-        self.integer = False
         inf = highspy.kHighsInf
         mat = problem.matrix.tocsc()
         lp = highspy.HighsLp()
@@ -271,72 +267,102 @@ class _Lexicographic:
         lp.a_matrix_.index_ = mat.indices.astype(np.int32)
         lp.a_matrix_.value_ = mat.data.astype(np.float64)
         self.h.passModel(lp)
-        self.levels_lp = 0
-        self.levels_mip = 0
+        self.integer = False
+
+    def make_integer(self) -> None:
+        """Declare the assignment columns integer (binary): later solves branch and bound."""
+        kinds = np.full(self.n, self.hs.HighsVarType.kInteger)
+        self.h.changeColsIntegrality(self.n, np.arange(self.n, dtype=np.int32), kinds)
+        self.integer = True
 
     def minimize(self, cost: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], float]:
-        """Minimise ``cost . x`` over the current model; return the solution and optimum."""
+        """Minimise ``cost . x``; return the solution and the optimum."""
         n_cols = self.h.getNumCol()
         self.h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), cost)
-        if not self.integer:
-            x = self._run()
-            frac = np.abs(x[: self.n] - np.round(x[: self.n]))
-            if frac.size == 0 or frac.max() <= _INTEGRAL_TOL:
-                self.levels_lp += 1
-                return x, float(cost @ x)
-            # Fractional LP optimum: branch and bound from here on.
-            self.integer = True
-            kinds = np.full(self.n, self.hs.HighsVarType.kInteger)
-            self.h.changeColsIntegrality(self.n, np.arange(self.n, dtype=np.int32), kinds)
-        x = self._run()
-        self.levels_mip += 1
-        return x, float(cost @ x)
-
-    def _run(self) -> npt.NDArray[np.float64]:
         self.h.run()
         status = self.h.getModelStatus()
         if status != self.hs.HighsModelStatus.kOptimal:
             raise SolverError(
                 f"the assignment solver stopped with status {self.h.modelStatusToString(status)}"
             )
-        return np.asarray(self.h.getSolution().col_value, dtype=np.float64)
+        x = np.asarray(self.h.getSolution().col_value, dtype=np.float64)
+        return x, float(cost @ x)
 
-    def fix(self, cost: npt.NDArray[np.float64], optimum: float) -> None:
-        """Keep ``cost . x <= optimum`` (integer costs: the optimum is integral)."""
+    def at_most(self, cost: npt.NDArray[np.float64], bound: float) -> None:
+        """Add the row ``cost . x <= bound``."""
         idx = np.flatnonzero(cost).astype(np.int32)
-        bound = float(np.round(optimum))
-        self.h.addRow(-self.hs.kHighsInf, bound + 1e-7, idx.shape[0], idx, cost[idx])
+        self.h.addRow(-self.hs.kHighsInf, bound, idx.shape[0], idx, cost[idx])
 
     def add_max_load(self, groups: list[list[int]]) -> None:
         """Add a continuous column ``L >= sum of each group``; its index is ``self.n``."""
         inf = self.hs.kHighsInf
         self.h.addCol(0.0, 0.0, inf, 0, np.empty(0, dtype=np.int32), np.empty(0))
         for ks in groups:
-            idx = np.array(ks + [self.n], dtype=np.int32)
+            idx = np.array([*ks, self.n], dtype=np.int32)
             vals = np.append(np.ones(len(ks)), -1.0)
             self.h.addRow(-inf, 0.0, idx.shape[0], idx, vals)
 
 
+def _integral(x: npt.NDArray[np.float64]) -> bool:
+    return bool(x.size == 0 or np.abs(x - np.round(x)).max() <= _INTEGRAL_TOL)
+
+
 def solve_problem(
-    problem: Problem, *, spread_load: bool = True, time_limit_s: float | None = None
+    problem: Problem, *, spread_load: bool = False, time_limit_s: float | None = None
 ) -> tuple[npt.NDArray[np.bool_], dict[str, int]]:
-    """Solve the levels; return which rows are chosen and how each level was solved."""
+    """Solve the levels exactly; return the chosen rows and how the optimum was proven.
+
+    Fast path: level 1 as an LP, then level 2 as an LP under ``weight . x >=
+    floor(LP1)`` (warm start). An integral level-2 optimum is the exact lexicographic
+    optimum: no integer point weighs more than ``floor(LP1)``, and the LP minimises added
+    driving over a superset of the integer optima. Otherwise both levels are solved in one
+    MILP with the combined integer objective ``W * weight - added``, ``W`` exceeding any
+    total added driving, which orders solutions lexicographically.
+    """
     n = problem.weight.shape[0]
+    how = {"lp": 0, "mip": 0}
     if n == 0:
-        return np.zeros(0, dtype=bool), {"levels_lp": 0, "levels_mip": 0}
-    lex = _Lexicographic(problem, time_limit_s)
-    _, best = lex.minimize(-problem.weight)
-    lex.fix(-problem.weight, best)
-    x, best = lex.minimize(problem.added)
+        return np.zeros(0, dtype=bool), how
+    model = _HighsModel(problem, time_limit_s)
+    x, neg_best = model.minimize(-problem.weight)
+    model.at_most(-problem.weight, -float(np.floor(-neg_best + 1e-6)) + 1e-7)
+    x, best_added = model.minimize(problem.added)
+    if _integral(x[:n]):
+        how["lp"] += 1
+        if spread_load and problem.volunteer_rows:
+            model.at_most(problem.added, float(np.round(best_added)) + 1e-7)
+    else:
+        model = _HighsModel(problem, time_limit_s)
+        model.make_integer()
+        w_big = 1.0 + _max_total_added(problem)
+        combined = -(w_big * problem.weight - problem.added)
+        x, best = model.minimize(combined)
+        how["mip"] += 1
+        if spread_load and problem.volunteer_rows:
+            model.at_most(combined, float(np.round(best)) + 0.5)
     if spread_load and problem.volunteer_rows:
-        lex.fix(problem.added, best)
-        lex.add_max_load(list(problem.volunteer_rows.values()))
+        model.add_max_load(list(problem.volunteer_rows.values()))
         cost = np.zeros(n + 1)
         cost[n] = 1.0
-        x, _ = lex.minimize(cost)
+        x, _ = model.minimize(cost)
+        if _integral(x[:n]):
+            how["lp"] += 1
+        else:
+            model.make_integer()
+            x, _ = model.minimize(cost)
+            how["mip"] += 1
     chosen = np.round(x[:n]) > 0.5
     _verify(problem, chosen)
-    return chosen, {"levels_lp": lex.levels_lp, "levels_mip": lex.levels_mip}
+    return chosen, how
+
+
+def _max_total_added(problem: Problem) -> float:
+    """An upper bound of the total added driving of any assignment (integer): each need
+    uses at most one outbound and one return row."""
+    n_needs = int(problem.row_need.max()) + 1 if problem.row_need.size else 0
+    worst = np.zeros((n_needs, 2))
+    np.maximum.at(worst, (problem.row_need, problem.row_leg), problem.added)
+    return float(worst.sum())
 
 
 def _verify(problem: Problem, chosen: npt.NDArray[np.bool_]) -> None:

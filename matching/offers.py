@@ -218,13 +218,21 @@ def evaluate(needs: NeedArrays, offers: OfferSet) -> Evaluation:
     # backward search; every table comes out indexed [need, offer].
     a = offers.starts.times_from_point(needs.pickup_node, parallel=par)
     b = offers.ends.times_from(needs.dropoff_node, parallel=par)
-    any_return = bool((needs.ret >= 0).any())
-    if any_return:
+    # Return legs need pickup -> offer end and offer start -> drop-off, only for the needs
+    # with a return; the other rows are never read by the kernel.
+    has_ret = needs.ret >= 0
+    c = Table(np.empty((n_n, n_o), dtype=np.int32), np.empty((n_n, n_o)))
+    e = Table(np.empty((n_n, n_o), dtype=np.int32), np.empty((n_n, n_o)))
+    if has_ret.all():
         c = offers.ends.times_from(needs.pickup_node, parallel=par)
         e = offers.starts.times_from_point(needs.dropoff_node, parallel=par)
-    else:
-        c = Table(np.empty((n_n, n_o), dtype=np.int32), np.empty((n_n, n_o)))
-        e = c
+    elif has_ret.any():
+        sub_c = offers.ends.times_from(needs.pickup_node[has_ret], parallel=par)
+        sub_e = offers.starts.times_from_point(needs.dropoff_node[has_ret], parallel=par)
+        c.time_s[has_ret] = sub_c.time_s
+        c.length_m[has_ret] = sub_c.length_m
+        e.time_s[has_ret] = sub_e.time_s
+        e.length_m[has_ret] = sub_e.length_m
     kernel = kernels.evaluate_pairs if par else kernels.evaluate_pairs_serial
     status, status_ret, rows, indptr, lengths = kernel(
         offers.n_trips,

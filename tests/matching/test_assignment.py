@@ -205,3 +205,25 @@ def test_batch_input_errors() -> None:
     assert empty.served == 0 and empty.rides == ()
     alone = assign_batch(grid_engine(), [need], [], [])
     assert alone.unserved[0].reasons[0].code == "no_offer"
+
+
+def test_fractional_lp_falls_back_to_branch_and_bound() -> None:
+    # An odd cycle of pairwise conflicts: the LP takes every variable at 1/2.
+    from scipy.sparse import csr_matrix
+
+    from matching.assignment import Problem, solve_problem
+
+    matrix = csr_matrix(np.array([[1, 1, 0], [0, 1, 1], [1, 0, 1]], dtype=float))
+    problem = Problem(
+        weight=np.array([2.0, 2.0, 2.0]),
+        added=np.array([30.0, 10.0, 20.0]),
+        matrix=matrix,
+        lower=np.full(3, -np.inf),
+        upper=np.ones(3),
+        volunteer_rows={},
+        row_need=np.arange(3),
+        row_leg=np.zeros(3, dtype=np.int64),
+    )
+    chosen, how = solve_problem(problem)
+    assert how == {"lp": 0, "mip": 1}
+    assert chosen.tolist() == [False, True, False]
