@@ -56,11 +56,6 @@ def demo(app) -> Demo:  # type: ignore[no-untyped-def]
     return seed()
 
 
-@pytest.fixture
-def sdemo(sapp) -> Demo:  # type: ignore[no-untyped-def]
-    return seed()
-
-
 def login(client, account: tuple[str, str]) -> None:  # type: ignore[no-untyped-def]
     response = client.post("/connexion", data={"email": account[0], "password": account[1]})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
@@ -83,10 +78,17 @@ def sibling_app(base, **overrides):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def live_server(sapp) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """The SpatiaLite app served by a real HTTP server thread on 127.0.0.1, CSRF enabled."""
+def live_server(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The SpatiaLite app served by a real HTTP server thread on 127.0.0.1, CSRF enabled.
+
+    It reuses the SpatiaLite instance of the ``app`` fixture (the PostGIS run is skipped):
+    building a third application and territory would double the run time for nothing.
+    """
     from werkzeug.serving import make_server
 
+    if app.config["DATABASE_BACKEND"] != "spatialite":
+        pytest.skip("the browser test runs on SpatiaLite")
+    sapp = app
     previous = sapp.config["WTF_CSRF_ENABLED"]
     sapp.config["WTF_CSRF_ENABLED"] = True  # read per request by Flask-WTF
     server = make_server("127.0.0.1", 0, sapp, threaded=True)

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.web.conftest import AIDANT, SCREENSHOTS, ROOT
+from tests.web.conftest import AIDANT, COORDINATOR, ROOT, SCREENSHOTS
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +49,7 @@ def page(live_server):  # type: ignore[no-untyped-def]
             browser.close()
 
 
-def test_aidant_registers_a_person_and_gets_a_ride_confirmed(page, sdemo):
+def test_aidant_registers_a_person_and_gets_a_ride_confirmed(page, demo):
     # Sign in.
     page.goto("/connexion")
     _check_accessibility(page, "01-connexion")
@@ -109,3 +109,20 @@ def test_aidant_registers_a_person_and_gets_a_ride_confirmed(page, sdemo):
     assert "Conducteur confirmé : Jeanne Martin" in page.locator("#confirmation").inner_text()
     assert "a accepté par téléphone" in page.locator("#historique + ol").inner_text()
     _check_accessibility(page, "09-confirme")
+
+
+def test_coordinator_pages_are_accessible(page, demo):
+    page.goto("/connexion")
+    page.get_by_label("Adresse électronique").fill(COORDINATOR[0])
+    page.get_by_label("Mot de passe").fill(COORDINATOR[1])
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url("**/")
+    for name, url in (("10-tableau-de-bord", "/tableau-de-bord"), ("11-benevoles", "/benevoles"),
+                      ("12-benevole", f"/benevoles/{demo.jeanne.id}"), ("13-benevole-modifier", f"/benevoles/{demo.jeanne.id}/modifier"),
+                      ("14-trajet-benevole", f"/benevoles/{demo.jeanne.id}/trajets/nouveau"),
+                      ("15-besoins", "/besoins"), ("16-personnes", "/personnes"), ("17-comptes", "/administration")):
+        page.goto(url)
+        _check_accessibility(page, name)
+    # The dashboard map is drawn by Leaflet from the page's JSON (no inline script).
+    page.goto("/tableau-de-bord")
+    assert page.locator("#dashboard-map .leaflet-interactive").count() >= 1

@@ -93,8 +93,8 @@ def test_need_form_rejects_past_dates_and_identical_ends(client, demo):
     assert db.session.query(RideNeed).filter_by(beneficiary_id=person.id).count() == 2  # the seeded ones
 
 
-def test_forms_refuse_posts_without_csrf_token(sapp, sdemo):
-    csrf_app = sibling_app(sapp, WTF_CSRF_ENABLED=True)
+def test_forms_refuse_posts_without_csrf_token(app, demo):
+    csrf_app = sibling_app(app, WTF_CSRF_ENABLED=True)
     client = csrf_app.test_client()
     response = client.post("/connexion", data={"email": AIDANT[0], "password": AIDANT[1]})
     assert response.status_code == 400
@@ -106,11 +106,19 @@ def test_forms_refuse_posts_without_csrf_token(sapp, sdemo):
                                                     "home_commune": "99001"}).status_code == 400
 
 
-def test_sign_in_is_rate_limited(sapp, sdemo):
-    limited = sibling_app(sapp, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://")
-    client = limited.test_client()
-    codes = [client.post("/connexion", data={"email": AIDANT[0], "password": "mauvais-mot"}).status_code
-             for _ in range(11)]
+def test_sign_in_is_rate_limited(app, demo):
+    from app.extensions import limiter
+
+    # The limiter is one object shared by every app of the process: restore it afterwards.
+    was_enabled = limiter.enabled
+    try:
+        limited = sibling_app(app, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://")
+        client = limited.test_client()
+        codes = [client.post("/connexion", data={"email": AIDANT[0], "password": "mauvais-mot"}).status_code
+                 for _ in range(11)]
+    finally:
+        limiter.reset()
+        limiter.enabled = was_enabled
     assert codes[:10] == [200] * 10
     assert codes[10] == 429
 

@@ -6,7 +6,16 @@ import json
 from datetime import timedelta
 
 from app.extensions import db
-from app.models import AuditLog, Beneficiary, Driver, NeedEvent, Proposal, RideNeed, SmsMessage, utcnow
+from app.models import (
+    AuditLog,
+    Beneficiary,
+    Driver,
+    NeedEvent,
+    Proposal,
+    RideNeed,
+    SmsMessage,
+    utcnow,
+)
 from app.services.people import purge_old_data
 from tests.web.conftest import AIDANT, login
 
