@@ -6,11 +6,10 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
 
-
-@click.group(help="Check GTFS feeds and import them into the active territory.")
-def gtfs() -> None:
-    pass
+#: Register with ``app.cli.add_command(gtfs)``; each command runs in the app context.
+gtfs = AppGroup("gtfs", help="Check GTFS feeds and import them into the active territory.")
 
 
 def _print_problems(path: Path, problems: list) -> None:  # type: ignore[type-arg]
@@ -23,8 +22,13 @@ def _print_problems(path: Path, problems: list) -> None:  # type: ignore[type-ar
 
 @gtfs.command("check")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--bbox", type=click.Choice(["auto", "lot", "france"]), default="auto", show_default=True,
-              help="Territory the stops should lie in (auto: where most of the feed's stops are).")
+@click.option(
+    "--bbox",
+    type=click.Choice(["auto", "lot", "france"]),
+    default="auto",
+    show_default=True,
+    help="Territory the stops should lie in (auto: where most of the feed's stops are).",
+)
 def gtfs_check(files: tuple[Path, ...], bbox: str) -> None:
     """Print each feed's validation report (errors and warnings, with file, row and message).
 

@@ -77,7 +77,11 @@ def _standard_bad_parameter(exc: ParameterError) -> tuple[Response, int]:
 
 def _api_http_error(exc: HTTPException) -> tuple[Response, int]:
     status = exc.code or 500
-    message = "Too many requests: slow down and retry later." if status == 429 else (exc.description or exc.name)
+    message = (
+        "Too many requests: slow down and retry later."
+        if status == 429
+        else (exc.description or exc.name)
+    )
     response, status = _api_error(status, message)
     if status == 429:
         response.headers["Retry-After"] = str(_retry_after_s())

@@ -18,6 +18,7 @@ from flask import Response, current_app, jsonify, request
 from ..services.journeys import (
     OfferMatch,
     OfferView,
+    drive_seconds,
     load_offer_views,
     match_offer,
     memoised,
@@ -39,13 +40,23 @@ def status() -> Response:
 
 def _common(args: Any) -> dict[str, Any]:
     return {
-        "origin": (params.number(args, "departureLat", minimum=-90, maximum=90),
-                   params.number(args, "departureLng", minimum=-180, maximum=180)),
-        "destination": (params.number(args, "arrivalLat", minimum=-90, maximum=90),
-                        params.number(args, "arrivalLng", minimum=-180, maximum=180)),
-        "time_delta_s": params.integer(args, "timeDelta", default=900, minimum=0, maximum=MAX_TIME_DELTA_S),
-        "departure_radius_km": params.number(args, "departureRadius", default=1.0, minimum=0, maximum=MAX_RADIUS_KM),
-        "arrival_radius_km": params.number(args, "arrivalRadius", default=1.0, minimum=0, maximum=MAX_RADIUS_KM),
+        "origin": (
+            params.number(args, "departureLat", minimum=-90, maximum=90),
+            params.number(args, "departureLng", minimum=-180, maximum=180),
+        ),
+        "destination": (
+            params.number(args, "arrivalLat", minimum=-90, maximum=90),
+            params.number(args, "arrivalLng", minimum=-180, maximum=180),
+        ),
+        "time_delta_s": params.integer(
+            args, "timeDelta", default=900, minimum=0, maximum=MAX_TIME_DELTA_S
+        ),
+        "departure_radius_km": params.number(
+            args, "departureRadius", default=1.0, minimum=0, maximum=MAX_RADIUS_KM
+        ),
+        "arrival_radius_km": params.number(
+            args, "arrivalRadius", default=1.0, minimum=0, maximum=MAX_RADIUS_KM
+        ),
         "count": params.integer(args, "count", minimum=0, maximum=1000),
     }
 
@@ -79,10 +90,7 @@ def _drive() -> Any:
 
 
 def _ride_s(q: dict[str, Any], drive: Any) -> int | None:
-    if drive is None:
-        return None
-    (t,) = drive(q["origin"], [q["destination"]])
-    return None if t is None or t != t or t < 0 else int(round(t))
+    return None if drive is None else drive_seconds(drive, q["origin"], q["destination"])
 
 
 @standard_bp.get("/driver_journeys")
@@ -90,8 +98,9 @@ def driver_journeys() -> Response:
     """One-off volunteer trips that can take the passenger around ``departureDate``."""
     args = request.args
     q = _common(args)
-    departure = params.integer(args, "departureDate", required=True, minimum=params.MIN_UNIX_S,
-                               maximum=params.MAX_UNIX_S)
+    departure = params.integer(
+        args, "departureDate", required=True, minimum=params.MIN_UNIX_S, maximum=params.MAX_UNIX_S
+    )
     target = dt.datetime.fromtimestamp(int(departure or 0), dt.UTC)
     delta = dt.timedelta(seconds=int(q["time_delta_s"]))
     drive = _drive()
@@ -110,12 +119,14 @@ def driver_journeys() -> Response:
     out = []
     for _, _, m in found[: q["count"]] if q["count"] is not None else found:
         item = _trip_fields(m.offer, q, m.ride_s, operator)
-        item.update({
-            "id": f"offer-{m.offer.id}-{int(m.pickup_at.timestamp())}",
-            "passengerPickupDate": int(m.pickup_at.timestamp()),
-            "driverDepartureDate": int(m.driver_departure_at.timestamp()),
-            "type": "PLANNED",
-        })
+        item.update(
+            {
+                "id": f"offer-{m.offer.id}-{int(m.pickup_at.timestamp())}",
+                "passengerPickupDate": int(m.pickup_at.timestamp()),
+                "driverDepartureDate": int(m.driver_departure_at.timestamp()),
+                "type": "PLANNED",
+            }
+        )
         out.append(item)
     return cacheable(jsonify(out), MAX_AGE_S)
 
@@ -127,22 +138,38 @@ def driver_regular_trips() -> Response:
     q = _common(args)
     tod_s = params.time_of_day(args, "departureTimeOfDay")
     days = params.csv_choices(args, "departureWeekdays", params.WEEKDAYS, upper=True)
-    min_date = params.integer(args, "minDepartureDate", minimum=params.MIN_UNIX_S, maximum=params.MAX_UNIX_S)
-    max_date = params.integer(args, "maxDepartureDate", minimum=params.MIN_UNIX_S, maximum=params.MAX_UNIX_S)
+    min_date = params.integer(
+        args, "minDepartureDate", minimum=params.MIN_UNIX_S, maximum=params.MAX_UNIX_S
+    )
+    max_date = params.integer(
+        args, "maxDepartureDate", minimum=params.MIN_UNIX_S, maximum=params.MAX_UNIX_S
+    )
     if min_date is not None and max_date is not None and min_date > max_date:
-        raise ParameterError("minDepartureDate", "parameter 'minDepartureDate' is after 'maxDepartureDate'")
+        raise ParameterError(
+            "minDepartureDate", "parameter 'minDepartureDate' is after 'maxDepartureDate'"
+        )
     tz = ZoneInfo(current_app.config.get("TIMEZONE", "Europe/Paris"))
     drive = _drive()
     ride_s = _ride_s(q, drive)
     operator = str(current_app.config.get("OPERATOR_DOMAIN", "mobilite-solidaire.lot.fr"))
     delta_s = int(q["time_delta_s"])
     wanted = {params.WEEKDAYS.index(d) for d in days}
-    start = dt.datetime.fromtimestamp(min_date, dt.UTC) if min_date is not None else dt.datetime.now(dt.UTC)
-    end = dt.datetime.fromtimestamp(max_date, dt.UTC) if max_date is not None else start + dt.timedelta(days=28)
+    start = (
+        dt.datetime.fromtimestamp(min_date, dt.UTC)
+        if min_date is not None
+        else dt.datetime.now(dt.UTC)
+    )
+    end = (
+        dt.datetime.fromtimestamp(max_date, dt.UTC)
+        if max_date is not None
+        else start + dt.timedelta(days=28)
+    )
     results: list[tuple[int, int, dict[str, Any]]] = []
     if drive is not None and ride_s is not None and q["count"] != 0:
         for offer in load_offer_views(kind="regular"):
-            trip = _regular_trip(offer, q, tod_s, wanted, delta_s, start, end, tz, drive, ride_s, operator)
+            trip = _regular_trip(
+                offer, q, tod_s, wanted, delta_s, start, end, tz, drive, ride_s, operator
+            )
             if trip is not None:
                 results.append(trip)
     results.sort(key=lambda x: (x[0], x[1]))
@@ -152,9 +179,19 @@ def driver_regular_trips() -> Response:
     return cacheable(jsonify(items), MAX_AGE_S)
 
 
-def _regular_trip(offer: OfferView, q: dict[str, Any], tod_s: int, wanted: set[int], delta_s: int,
-                  start: dt.datetime, end: dt.datetime, tz: ZoneInfo, drive: Any, ride_s: int,
-                  operator: str) -> tuple[int, int, dict[str, Any]] | None:
+def _regular_trip(
+    offer: OfferView,
+    q: dict[str, Any],
+    tod_s: int,
+    wanted: set[int],
+    delta_s: int,
+    start: dt.datetime,
+    end: dt.datetime,
+    tz: ZoneInfo,
+    drive: Any,
+    ride_s: int,
+    operator: str,
+) -> tuple[int, int, dict[str, Any]] | None:
     """The trip with its schedules on the wanted weekdays, or None when it does not fit."""
     days = sorted(offer.weekdays & wanted)
     if not days or offer.time_of_day_s is None:
@@ -171,7 +208,9 @@ def _regular_trip(offer: OfferView, q: dict[str, Any], tod_s: int, wanted: set[i
             if noon - dt.timedelta(hours=12) > end:
                 break
             target = dt.datetime.combine(day, dt.time(), tzinfo=tz) + dt.timedelta(seconds=tod_s)
-            m = match_offer(offer, q["origin"], q["destination"], target, drive, ride_s=ride_s, day=day, tz=tz)
+            m = match_offer(
+                offer, q["origin"], q["destination"], target, drive, ride_s=ride_s, day=day, tz=tz
+            )
             if m is None:  # not on that day (validity period), or too long a detour
                 day += dt.timedelta(days=7)
                 continue
@@ -179,20 +218,26 @@ def _regular_trip(offer: OfferView, q: dict[str, Any], tod_s: int, wanted: set[i
             if this_gap <= delta_s and start <= m.pickup_at <= end:
                 gap = this_gap if gap is None else min(gap, this_gap)
                 detour = m.detour_s
-                journeys.append({
-                    "id": f"offer-{offer.id}-{int(m.pickup_at.timestamp())}",
-                    "passengerPickupDate": int(m.pickup_at.timestamp()),
-                    "driverDepartureDate": int(m.driver_departure_at.timestamp()),
-                    "type": "PLANNED",
-                })
+                journeys.append(
+                    {
+                        "id": f"offer-{offer.id}-{int(m.pickup_at.timestamp())}",
+                        "passengerPickupDate": int(m.pickup_at.timestamp()),
+                        "driverDepartureDate": int(m.driver_departure_at.timestamp()),
+                        "type": "PLANNED",
+                    }
+                )
             day += dt.timedelta(days=7)
         if journeys:
             first = dt.datetime.fromtimestamp(journeys[0]["passengerPickupDate"], tz)
-            schedules.append({
-                "passengerPickupDay": ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")[weekday],
-                "passengerPickupTimeOfDay": first.strftime("%H:%M:%S"),
-                "journeySchedules": journeys,
-            })
+            schedules.append(
+                {
+                    "passengerPickupDay": ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")[
+                        weekday
+                    ],
+                    "passengerPickupTimeOfDay": first.strftime("%H:%M:%S"),
+                    "journeySchedules": journeys,
+                }
+            )
     if not schedules or gap is None:
         return None
     trip = _trip_fields(offer, q, ride_s, operator)

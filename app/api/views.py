@@ -25,7 +25,9 @@ def journeys() -> Response:
         destination=params.latlon(args, "to"),
         when=params.iso_datetime(args, "datetime", tz),
         arrive_by=params.boolean(args, "arrive_by"),
-        max_transfers=int(params.integer(args, "max_transfers", default=4, minimum=0, maximum=8) or 0),
+        max_transfers=int(
+            params.integer(args, "max_transfers", default=4, minimum=0, maximum=8) or 0
+        ),
         modes=frozenset(params.csv_choices(args, "modes", MODES)),
     )
     result = find_journeys(query)
@@ -69,5 +71,7 @@ def gtfs_zip() -> Response:
 
     data = export_gtfs()
     response = Response(data, mimetype="application/zip")
-    response.headers["Content-Disposition"] = 'attachment; filename="mobilite-solidaire-lot-gtfs.zip"'
+    response.headers["Content-Disposition"] = (
+        'attachment; filename="mobilite-solidaire-lot-gtfs.zip"'
+    )
     return cacheable(response, 3600)

@@ -133,7 +133,7 @@ class Roads:
         """Drive times from each source to ``target``."""
         if self.times_to is not None:
             raw = list(self.times_to(list(sources), target))
-            return [None if t is None or not math.isfinite(float(t)) or t < 0 else int(round(float(t))) for t in raw]
+            return [_plausible(t, a, target) for t, a in zip(raw, sources, strict=True)]
         return [_drive(self.times, s, [target])[0] for s in sources]
 
 
@@ -151,7 +151,10 @@ class SearchResult:
 def haversine_m(a: LatLon, b: LatLon) -> float:
     """Great-circle distance in metres."""
     la1, lo1, la2, lo2 = map(math.radians, (a[0], a[1], b[0], b[1]))
-    h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
+    h = (
+        math.sin((la2 - la1) / 2) ** 2
+        + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
+    )
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
 
@@ -177,14 +180,33 @@ def _iso(when: dt.datetime) -> str:
     return when.isoformat(timespec="seconds")
 
 
+#: No drive is faster than this on average; a faster answer means a point lies off the road
+#: graph (snapped to a far node), and is treated as unreachable.
+MAX_PLAUSIBLE_SPEED_M_S = 130 / 3.6
+SNAP_TOLERANCE_M = 1500.0
+
+
+def _plausible(t: float | None, a: LatLon, b: LatLon) -> int | None:
+    if t is None or not math.isfinite(float(t)) or t < 0:
+        return None
+    if haversine_m(a, b) - SNAP_TOLERANCE_M > float(t) * MAX_PLAUSIBLE_SPEED_M_S:
+        return None
+    return int(round(float(t)))
+
+
 def _drive(drive_times: DriveTimes, source: LatLon, targets: Sequence[LatLon]) -> list[int | None]:
-    """Drive times as ints, None where unreachable (whatever the engine's sentinel)."""
+    """Drive times as ints, None where unreachable (whatever the engine's sentinel) or implausible."""
     if not targets:
         return []
-    out: list[int | None] = []
-    for t in drive_times(source, list(targets)):
-        out.append(None if t is None or not math.isfinite(float(t)) or t < 0 else int(round(float(t))))
-    return out
+    return [
+        _plausible(t, source, b)
+        for t, b in zip(drive_times(source, list(targets)), targets, strict=True)
+    ]
+
+
+def drive_seconds(drive_times: DriveTimes, a: LatLon, b: LatLon) -> int | None:
+    """Road time from ``a`` to ``b`` in seconds, None when unreachable or off the road graph."""
+    return _drive(drive_times, a, [b])[0]
 
 
 # -- volunteer trips --------------------------------------------------------------------
@@ -228,18 +250,29 @@ def match_offer(
     else:
         leave = min(max(target - dt.timedelta(seconds=a_o), earliest), latest)
     pickup = leave + dt.timedelta(seconds=a_o)
-    return OfferMatch(offer, leave, pickup, pickup + dt.timedelta(seconds=ride_s), ride_s, max(0, detour))
+    return OfferMatch(
+        offer, leave, pickup, pickup + dt.timedelta(seconds=ride_s), ride_s, max(0, detour)
+    )
 
 
 def _window(
     offer: OfferView, day: dt.date | None, tz: dt.tzinfo | None
 ) -> tuple[dt.datetime, dt.datetime] | None:
     if offer.kind == "regular":
-        if day is None or tz is None or offer.time_of_day_s is None or day.weekday() not in offer.weekdays:
+        if (
+            day is None
+            or tz is None
+            or offer.time_of_day_s is None
+            or day.weekday() not in offer.weekdays
+        ):
             return None
-        if (offer.valid_from and day < offer.valid_from) or (offer.valid_until and day > offer.valid_until):
+        if (offer.valid_from and day < offer.valid_from) or (
+            offer.valid_until and day > offer.valid_until
+        ):
             return None
-        start = dt.datetime.combine(day, dt.time(), tzinfo=tz) + dt.timedelta(seconds=offer.time_of_day_s)
+        start = dt.datetime.combine(day, dt.time(), tzinfo=tz) + dt.timedelta(
+            seconds=offer.time_of_day_s
+        )
         flex = dt.timedelta(seconds=offer.flexibility_s)
         return start - flex, start + flex
     if offer.departure_earliest is None:
@@ -254,40 +287,62 @@ def load_offer_views(
     from ..extensions import db
     from ..models import Driver, DriverOffer
 
-    q = db.session.query(DriverOffer).join(Driver).filter(
-        DriverOffer.status == "active", DriverOffer.kind == kind, Driver.active.is_(True)
+    q = (
+        db.session.query(DriverOffer)
+        .join(Driver)
+        .filter(DriverOffer.status == "active", DriverOffer.kind == kind, Driver.active.is_(True))
     )
     if kind == "one_off" and start is not None and end is not None:
         # Wide on purpose: SQLite compares timestamps as text; the exact window is checked later.
-        q = q.filter(DriverOffer.departure_earliest <= end + dt.timedelta(hours=3),
-                     DriverOffer.departure_earliest >= start - dt.timedelta(days=1))
+        q = q.filter(
+            DriverOffer.departure_earliest <= end + dt.timedelta(hours=3),
+            DriverOffer.departure_earliest >= start - dt.timedelta(days=1),
+        )
     today = dt.date.today()
     out = []
     for offer in q.order_by(DriverOffer.id).limit(2000):
         driver = offer.driver
-        if not driver.is_cleared_on(today) or offer.origin_lat_lon is None or offer.destination_lat_lon is None:
+        if (
+            not driver.is_cleared_on(today)
+            or offer.origin_lat_lon is None
+            or offer.destination_lat_lon is None
+        ):
             continue
-        weekdays = frozenset(int(x) for x in (offer.weekdays or "").split(",") if x.strip().isdigit())
+        weekdays = frozenset(
+            int(x) for x in (offer.weekdays or "").split(",") if x.strip().isdigit()
+        )
         tod = None
         if offer.time_of_day:
             h, _, m = offer.time_of_day.partition(":")
             tod = int(h) * 3600 + int(m or 0) * 60
-        out.append(OfferView(
-            id=offer.id, kind=offer.kind, origin=offer.origin_lat_lon, destination=offer.destination_lat_lon,
-            seats=offer.seats, max_detour_s=offer.max_detour_min * 60,
-            driver_key=driver_key(driver.id), driver_alias=driver_alias(driver.first_name, driver.last_name),
-            departure_earliest=_aware(offer.departure_earliest), departure_latest=_aware(offer.departure_latest),
-            weekdays=weekdays, time_of_day_s=tod, flexibility_s=offer.flexibility_min * 60,
-            valid_from=offer.valid_from.date() if offer.valid_from else None,
-            valid_until=offer.valid_until.date() if offer.valid_until else None,
-        ))
+        out.append(
+            OfferView(
+                id=offer.id,
+                kind=offer.kind,
+                origin=offer.origin_lat_lon,
+                destination=offer.destination_lat_lon,
+                seats=offer.seats,
+                max_detour_s=offer.max_detour_min * 60,
+                driver_key=driver_key(driver.id),
+                driver_alias=driver_alias(driver.first_name, driver.last_name),
+                departure_earliest=_aware(offer.departure_earliest),
+                departure_latest=_aware(offer.departure_latest),
+                weekdays=weekdays,
+                time_of_day_s=tod,
+                flexibility_s=offer.flexibility_min * 60,
+                valid_from=offer.valid_from.date() if offer.valid_from else None,
+                valid_until=offer.valid_until.date() if offer.valid_until else None,
+            )
+        )
     return out
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
     if value is None:
         return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)  # SQLite drops the zone
+    return (
+        value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+    )  # SQLite drops the zone
 
 
 def driver_alias(first_name: str, last_name: str) -> str:
@@ -319,7 +374,9 @@ class PlaceIndex:
 
     def __call__(self, point: LatLon) -> PlaceRef:
         if not self.places:
-            return PlaceRef("Point de rendez-vous à convenir", round(point[0], 2), round(point[1], 2), "area")
+            return PlaceRef(
+                "Point de rendez-vous à convenir", round(point[0], 2), round(point[1], 2), "area"
+            )
         return min(self.places, key=lambda p: haversine_m(point, (p.lat, p.lon)))
 
 
@@ -346,10 +403,39 @@ def place_index_from_db(territory: str | None = None) -> PlaceIndex:
     return PlaceIndex(refs)
 
 
+def _cached_place_index(territory: str | None) -> PlaceIndex:
+    """The place index, read once per territory build (places only change with a build)."""
+    from flask import current_app
+
+    from ..errors import TerritoryNotBuilt
+    from .runtime import loaded_territory
+
+    try:
+        key: object = loaded_territory().path
+    except TerritoryNotBuilt:
+        return place_index_from_db(territory)
+    cached = current_app.extensions.get("lot_place_index")
+    if cached is not None and cached[0] == key:
+        return cached[1]  # type: ignore[no-any-return]
+    index = place_index_from_db(territory)
+    current_app.extensions["lot_place_index"] = (key, index)
+    return index
+
+
 # -- transit ----------------------------------------------------------------------------
 
-_MODE_OF_ROUTE_TYPE = {0: "tram", 1: "subway", 2: "rail", 3: "bus", 4: "ferry", 5: "cable_car",
-                       6: "aerial_lift", 7: "funicular", 11: "trolleybus", 12: "monorail"}
+_MODE_OF_ROUTE_TYPE = {
+    0: "tram",
+    1: "subway",
+    2: "rail",
+    3: "bus",
+    4: "ferry",
+    5: "cable_car",
+    6: "aerial_lift",
+    7: "funicular",
+    11: "trolleybus",
+    12: "monorail",
+}
 
 
 def transit_mode(route_type: int) -> str:
@@ -382,7 +468,13 @@ def _place_of_stop(service: Any, router: Any, stop_id: str) -> dict[str, Any]:
     if s.parent_id:
         parent = service.stop(router, s.parent_id)
         name = parent.name or name
-    return {"name": name, "lat": round(s.lat, 6), "lon": round(s.lon, 6), "stop_id": stop_id, "kind": "stop"}
+    return {
+        "name": name,
+        "lat": round(s.lat, 6),
+        "lon": round(s.lon, 6),
+        "stop_id": stop_id,
+        "kind": "stop",
+    }
 
 
 def _point(name: str, ll: LatLon, kind: str) -> dict[str, Any]:
@@ -390,8 +482,13 @@ def _point(name: str, ll: LatLon, kind: str) -> dict[str, Any]:
 
 
 def _generalised(place: PlaceRef) -> dict[str, Any]:
-    return {"name": place.name, "lat": round(place.lat, 6), "lon": round(place.lon, 6), "kind": place.kind,
-            "generalised": True}
+    return {
+        "name": place.name,
+        "lat": round(place.lat, 6),
+        "lon": round(place.lon, 6),
+        "kind": place.kind,
+        "generalised": True,
+    }
 
 
 def _itinerary_of(
@@ -412,18 +509,33 @@ def _itinerary_of(
             route = service.route(router, leg.route_id)
             stops = [leg.from_stop_id, *leg.intermediate_stop_ids, leg.to_stop_id]
             places = [_place_of_stop(service, router, s) for s in stops]
-            legs.append({
-                "mode": transit_mode(route.route_type),
-                "from": places[0], "to": places[-1], "departure": _iso(dep), "arrival": _iso(arr),
-                "duration_s": leg.duration_s,
-                "route": {"id": route.route_id, "short_name": route.short_name, "long_name": route.long_name,
-                          "type": route.route_type, "agency": route.agency},
-                "trip_id": leg.trip_id, "headsign": leg.headsign,
-                "intermediate_stops": places[1:-1],
-                "distance_m": int(sum(haversine_m((a["lat"], a["lon"]), (b["lat"], b["lon"]))
-                                      for a, b in zip(places, places[1:], strict=False))),
-                "geometry": _line((p["lat"], p["lon"]) for p in places),
-            })
+            legs.append(
+                {
+                    "mode": transit_mode(route.route_type),
+                    "from": places[0],
+                    "to": places[-1],
+                    "departure": _iso(dep),
+                    "arrival": _iso(arr),
+                    "duration_s": leg.duration_s,
+                    "route": {
+                        "id": route.route_id,
+                        "short_name": route.short_name,
+                        "long_name": route.long_name,
+                        "type": route.route_type,
+                        "agency": route.agency,
+                    },
+                    "trip_id": leg.trip_id,
+                    "headsign": leg.headsign,
+                    "intermediate_stops": places[1:-1],
+                    "distance_m": int(
+                        sum(
+                            haversine_m((a["lat"], a["lon"]), (b["lat"], b["lon"]))
+                            for a, b in zip(places, places[1:], strict=False)
+                        )
+                    ),
+                    "geometry": _line((p["lat"], p["lon"]) for p in places),
+                }
+            )
             continue
         # A walk, or the access/egress of a stop reached by car.
         start = _place_of_stop(service, router, leg.from_stop_id) if leg.from_stop_id else None
@@ -445,20 +557,37 @@ def _itinerary_of(
             continue
         start = start or _point("Départ", query.origin, "origin")
         end = end or _point("Arrivée", query.destination, "destination")
-        legs.append({
-            "mode": "walk", "from": start, "to": end, "departure": _iso(dep), "arrival": _iso(arr),
-            "duration_s": leg.duration_s, "distance_m": int(round(leg.duration_s * WALK_SPEED_M_S)),
-            "geometry": _line([(start["lat"], start["lon"]), (end["lat"], end["lon"])]),
-        })
+        legs.append(
+            {
+                "mode": "walk",
+                "from": start,
+                "to": end,
+                "departure": _iso(dep),
+                "arrival": _iso(arr),
+                "duration_s": leg.duration_s,
+                "distance_m": int(round(leg.duration_s * WALK_SPEED_M_S)),
+                "geometry": _line([(start["lat"], start["lon"]), (end["lat"], end["lon"])]),
+            }
+        )
     return _finish(legs, journey.transfers)
 
 
-def _car_leg(start: dict[str, Any], end: dict[str, Any], dep: dt.datetime, arr: dt.datetime,
-             booking: dict[str, Any] | None, roads: Roads | None = None) -> dict[str, Any]:
+def _car_leg(
+    start: dict[str, Any],
+    end: dict[str, Any],
+    dep: dt.datetime,
+    arr: dt.datetime,
+    booking: dict[str, Any] | None,
+    roads: Roads | None = None,
+) -> dict[str, Any]:
     a, b = (start["lat"], start["lon"]), (end["lat"], end["lon"])
     found = roads.route(a, b) if roads is not None and roads.route is not None else None
     leg = {
-        "mode": "car", "from": start, "to": end, "departure": _iso(dep), "arrival": _iso(arr),
+        "mode": "car",
+        "from": start,
+        "to": end,
+        "departure": _iso(dep),
+        "arrival": _iso(arr),
         "duration_s": int((arr - dep).total_seconds()),
         "distance_m": int(found[1]) if found else int(haversine_m(a, b)),
         "geometry": _line([a, *(found[2] if found else []), b]),
@@ -534,9 +663,13 @@ def _transit_itineraries(
     day, t_s = clock_of(query.when, service.tz)
     router = service.router_for(day)
     if router is None:
-        result.notices.append({"code": "no_transit_service",
-                               "message": f"No line of the territory runs on {day.isoformat()} "
-                                          f"(timetables cover {service.first_day} to {service.last_day})."})
+        result.notices.append(
+            {
+                "code": "no_transit_service",
+                "message": f"No line of the territory runs on {day.isoformat()} "
+                f"(timetables cover {service.first_day} to {service.last_day}).",
+            }
+        )
         return
     walk_o = router.walks_from_point(*query.origin, max_walk_m=query.max_walk_m)
     walk_d = router.walks_from_point(*query.destination, max_walk_m=query.max_walk_m)
@@ -547,28 +680,40 @@ def _transit_itineraries(
             egr = {s: _Access("walk", w) for s, w in walk_d.items()}
             for j in search(walk_o, walk_d, t_s, query.max_transfers):
                 if j.trips:
-                    result.itineraries.append(_itinerary_of(service, router, j, query, acc, egr, generalise, None))
+                    result.itineraries.append(
+                        _itinerary_of(service, router, j, query, acc, egr, generalise, None)
+                    )
         else:
             which = "origin" if not walk_o else "destination"
-            result.notices.append({"code": f"no_stop_near_{which}",
-                                   "message": f"No stop within {int(query.max_walk_m)} m of the {which}."})
+            result.notices.append(
+                {
+                    "code": f"no_stop_near_{which}",
+                    "message": f"No stop within {int(query.max_walk_m)} m of the {which}.",
+                }
+            )
     if "combined" not in query.modes or roads is None:
         return
     acc = {s: _Access("walk", w) for s, w in walk_o.items()}
     egr = {s: _Access("walk", w) for s, w in walk_d.items()}
-    for s, a in _drive_accesses(service, router, query.origin, roads, towards_point=False,
-                                skip_m=query.max_walk_m).items():
+    for s, a in _drive_accesses(
+        service, router, query.origin, roads, towards_point=False, skip_m=query.max_walk_m
+    ).items():
         if s not in acc or a.seconds < acc[s].seconds:
             acc[s] = a
-    for s, a in _drive_accesses(service, router, query.destination, roads, towards_point=True,
-                                skip_m=query.max_walk_m).items():
+    for s, a in _drive_accesses(
+        service, router, query.destination, roads, towards_point=True, skip_m=query.max_walk_m
+    ).items():
         if s not in egr or a.seconds < egr[s].seconds:
             egr[s] = a
     if not acc or not egr:
         return
     seen = {tuple(leg.get("trip_id") for leg in it["legs"]) for it in result.itineraries}
-    journeys = search({s: a.seconds for s, a in acc.items()}, {s: a.seconds for s, a in egr.items()},
-                      t_s, query.max_transfers)
+    journeys = search(
+        {s: a.seconds for s, a in acc.items()},
+        {s: a.seconds for s, a in egr.items()},
+        t_s,
+        query.max_transfers,
+    )
     for j in journeys:
         it = _itinerary_of(service, router, j, query, acc, egr, generalise, booking, roads)
         key = tuple(leg.get("trip_id") for leg in it["legs"])
@@ -587,19 +732,34 @@ def _solidarity_itineraries(
     result: SearchResult,
 ) -> None:
     if haversine_m(query.origin, query.destination) > MAX_SOLIDARITY_M:
-        result.notices.append({"code": "too_far_for_solidarity",
-                               "message": "Volunteer rides are limited to 100 km."})
+        result.notices.append(
+            {"code": "too_far_for_solidarity", "message": "Volunteer rides are limited to 100 km."}
+        )
         return
     drive_times = roads.times
     (ride_s,) = _drive(drive_times, query.origin, [query.destination])
     if ride_s is None:
-        result.notices.append({"code": "no_road", "message": "No road route between the origin and the destination."})
+        result.notices.append(
+            {"code": "no_road", "message": "No road route between the origin and the destination."}
+        )
         return
-    pickup, dropoff = _generalised(generalise(query.origin)), _generalised(generalise(query.destination))
+    pickup, dropoff = (
+        _generalised(generalise(query.origin)),
+        _generalised(generalise(query.destination)),
+    )
     day = query.when.astimezone(tz).date()
     for offer in offers:
-        m = match_offer(offer, query.origin, query.destination, query.when, drive_times, ride_s=ride_s,
-                        target_is_arrival=query.arrive_by, day=day, tz=tz)
+        m = match_offer(
+            offer,
+            query.origin,
+            query.destination,
+            query.when,
+            drive_times,
+            ride_s=ride_s,
+            target_is_arrival=query.arrive_by,
+            day=day,
+            tz=tz,
+        )
         if m is None:
             continue
         if query.arrive_by:
@@ -607,7 +767,9 @@ def _solidarity_itineraries(
                 continue
         elif abs((m.pickup_at - query.when).total_seconds()) > CARPOOL_WINDOW_S:
             continue
-        leg = _car_leg(pickup, dropoff, m.pickup_at.astimezone(tz), m.dropoff_at.astimezone(tz), booking, roads)
+        leg = _car_leg(
+            pickup, dropoff, m.pickup_at.astimezone(tz), m.dropoff_at.astimezone(tz), booking, roads
+        )
         leg["operator"] = "volunteer_trip"
         leg["seats"] = offer.seats
         it = _finish([leg], 0)
@@ -644,22 +806,40 @@ def search_journeys(
     """
     result = SearchResult()
     gen = generalise or PlaceIndex([])
-    roads = drive_times if isinstance(drive_times, Roads) or drive_times is None else Roads(drive_times)
+    roads = (
+        drive_times if isinstance(drive_times, Roads) or drive_times is None else Roads(drive_times)
+    )
     if transit is not None and transit.has_feeds and ({"transit", "combined"} & query.modes):
         _transit_itineraries(query, transit, roads, gen, booking, result)
     elif {"transit", "combined"} & query.modes:
-        result.notices.append({"code": "no_transit_data", "message": "The territory has no timetable."})
+        result.notices.append(
+            {"code": "no_transit_data", "message": "The territory has no timetable."}
+        )
     if roads is None and ({"solidarity", "combined"} & query.modes):
-        result.notices.append({"code": "road_routing_unavailable",
-                               "message": "Road travel times are unavailable: volunteer rides are not searched."})
+        result.notices.append(
+            {
+                "code": "road_routing_unavailable",
+                "message": "Road travel times are unavailable: volunteer rides are not searched.",
+            }
+        )
     if roads is not None and "solidarity" in query.modes:
         _solidarity_itineraries(query, roads, offers, gen, booking, tz, result)
     if query.arrive_by:
-        result.itineraries.sort(key=lambda it: (-dt.datetime.fromisoformat(it["departure"]).timestamp(),
-                                                it["transfers"], it["walking_m"]))
+        result.itineraries.sort(
+            key=lambda it: (
+                -dt.datetime.fromisoformat(it["departure"]).timestamp(),
+                it["transfers"],
+                it["walking_m"],
+            )
+        )
     else:
-        result.itineraries.sort(key=lambda it: (dt.datetime.fromisoformat(it["arrival"]).timestamp(),
-                                                it["transfers"], it["walking_m"]))
+        result.itineraries.sort(
+            key=lambda it: (
+                dt.datetime.fromisoformat(it["arrival"]).timestamp(),
+                it["transfers"],
+                it["walking_m"],
+            )
+        )
     return result
 
 
@@ -682,7 +862,11 @@ def app_roads() -> Roads | None:
         return None
     from . import matching
 
-    return Roads(memoised(times), getattr(matching, "drive_times_to", None), getattr(matching, "drive_route", None))
+    return Roads(
+        memoised(times),
+        getattr(matching, "drive_times_to", None),
+        getattr(matching, "drive_route", None),
+    )
 
 
 def memoised(drive_times: DriveTimes) -> DriveTimes:
@@ -703,7 +887,10 @@ def service_booking() -> dict[str, Any]:
     """How the public books a volunteer ride: the solidarity service's phone."""
     from flask import current_app
 
-    booking: dict[str, Any] = {"method": "phone", "phone": current_app.config.get("SERVICE_PHONE", "")}
+    booking: dict[str, Any] = {
+        "method": "phone",
+        "phone": current_app.config.get("SERVICE_PHONE", ""),
+    }
     url = current_app.config.get("PUBLIC_BASE_URL")
     if url:
         booking["url"] = url
@@ -734,7 +921,16 @@ def find_journeys(query: JourneyQuery) -> SearchResult:
         start = query.when - dt.timedelta(hours=3)
         end = query.when + dt.timedelta(hours=3)
         if "solidarity" in query.modes:
-            offers = load_offer_views(kind="one_off", start=start, end=end) + load_offer_views(kind="regular")
-        generalise = place_index_from_db(territory_name)
-    return search_journeys(query, transit=service, drive_times=drive, offers=offers, generalise=generalise,
-                           booking=service_booking(), tz=tz)
+            offers = load_offer_views(kind="one_off", start=start, end=end) + load_offer_views(
+                kind="regular"
+            )
+        generalise = _cached_place_index(territory_name)
+    return search_journeys(
+        query,
+        transit=service,
+        drive_times=drive,
+        offers=offers,
+        generalise=generalise,
+        booking=service_booking(),
+        tz=tz,
+    )

@@ -89,7 +89,9 @@ def build_gtfs(
     stops: dict[str, dict[str, Any]] = {}
     routes: dict[str, dict[str, Any]] = {
         SOLIDARITY_ROUTE_ID: {
-            "route_id": SOLIDARITY_ROUTE_ID, "agency_id": AGENCY_ID, "route_short_name": "Solidaire",
+            "route_id": SOLIDARITY_ROUTE_ID,
+            "agency_id": AGENCY_ID,
+            "route_short_name": "Solidaire",
             "route_long_name": "Transport solidaire par des conducteurs bénévoles, sur réservation",
             "route_desc": f"Trajets à la demande, réservés par téléphone au {service.phone}.",
             "route_type": CARPOOL_ROUTE_TYPE,
@@ -98,7 +100,12 @@ def build_gtfs(
     trips, stop_times, calendar, shapes = [], [], [], []
     horizon = today + dt.timedelta(days=HORIZON_DAYS)
     for offer in sorted(offers, key=lambda o: o.id):
-        if offer.kind != "regular" or offer.time_of_day_s is None or not offer.weekdays or not communes:
+        if (
+            offer.kind != "regular"
+            or offer.time_of_day_s is None
+            or not offer.weekdays
+            or not communes
+        ):
             continue
         start = max(today, offer.valid_from or today)
         end = min(horizon, offer.valid_until or horizon)
@@ -115,80 +122,221 @@ def build_gtfs(
             ride_s, line = int(haversine_m(a_ll, b_ll) * 1.3 / FALLBACK_SPEED_M_S), [a_ll, b_ll]
         ride_s = max(ride_s, 60)
         for c in (a, b):
-            stops.setdefault(c.insee, {"stop_id": f"commune-{c.insee}", "stop_name": c.name,
-                                       "stop_desc": "Centre de la commune (lieu de rendez-vous à convenir)",
-                                       "stop_lat": round(c.lat, 6), "stop_lon": round(c.lon, 6),
-                                       "location_type": 0})
+            stops.setdefault(
+                c.insee,
+                {
+                    "stop_id": f"commune-{c.insee}",
+                    "stop_name": c.name,
+                    "stop_desc": "Centre de la commune (lieu de rendez-vous à convenir)",
+                    "stop_lat": round(c.lat, 6),
+                    "stop_lon": round(c.lon, 6),
+                    "location_type": 0,
+                },
+            )
         route_id = f"covoiturage-{a.insee}-{b.insee}"
-        routes.setdefault(route_id, {
-            "route_id": route_id, "agency_id": AGENCY_ID, "route_short_name": f"Covoit. {len(routes)}",
-            "route_long_name": f"{a.name} → {b.name}",
-            "route_desc": "Trajet régulier d'un conducteur bénévole, place réservée par téléphone.",
-            "route_type": CARPOOL_ROUTE_TYPE,
-        })
+        routes.setdefault(
+            route_id,
+            {
+                "route_id": route_id,
+                "agency_id": AGENCY_ID,
+                "route_short_name": f"Covoit. {len(routes)}",
+                "route_long_name": f"{a.name} → {b.name}",
+                "route_desc": "Trajet régulier d'un conducteur bénévole, place réservée par téléphone.",
+                "route_type": CARPOOL_ROUTE_TYPE,
+            },
+        )
         trip_id = f"trajet-{offer.id}"
         service_id = f"jours-{offer.id}"
         shape_id = f"trace-{offer.id}"
         days = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-        calendar.append({"service_id": service_id, **{d: int(i in offer.weekdays) for i, d in enumerate(days)},
-                         "start_date": start.strftime("%Y%m%d"), "end_date": end.strftime("%Y%m%d")})
-        trips.append({"route_id": route_id, "service_id": service_id, "trip_id": trip_id,
-                      "trip_headsign": b.name, "direction_id": 0, "shape_id": shape_id})
+        calendar.append(
+            {
+                "service_id": service_id,
+                **{d: int(i in offer.weekdays) for i, d in enumerate(days)},
+                "start_date": start.strftime("%Y%m%d"),
+                "end_date": end.strftime("%Y%m%d"),
+            }
+        )
+        trips.append(
+            {
+                "route_id": route_id,
+                "service_id": service_id,
+                "trip_id": trip_id,
+                "trip_headsign": b.name,
+                "direction_id": 0,
+                "shape_id": shape_id,
+            }
+        )
         thin = _thin(line)
         total_km = sum(haversine_m(p, q) for p, q in zip(thin, thin[1:], strict=False)) / 1000
         depart = offer.time_of_day_s
-        for seq, (c, t, pickup, drop) in enumerate(((a, depart, 2, 1), (b, depart + ride_s, 1, 2)), start=1):
-            stop_times.append({
-                "trip_id": trip_id, "arrival_time": _gtfs_time(t), "departure_time": _gtfs_time(t),
-                "stop_id": f"commune-{c.insee}", "stop_sequence": seq, "pickup_type": pickup,
-                "drop_off_type": drop, "timepoint": 0, "shape_dist_traveled": round(0.0 if seq == 1 else total_km, 3),
-                "pickup_booking_rule_id": BOOKING_RULE_ID if pickup == 2 else None,
-                "drop_off_booking_rule_id": BOOKING_RULE_ID if drop == 2 else None,
-            })
+        for seq, (c, t, pickup, drop) in enumerate(
+            ((a, depart, 2, 1), (b, depart + ride_s, 1, 2)), start=1
+        ):
+            stop_times.append(
+                {
+                    "trip_id": trip_id,
+                    "arrival_time": _gtfs_time(t),
+                    "departure_time": _gtfs_time(t),
+                    "stop_id": f"commune-{c.insee}",
+                    "stop_sequence": seq,
+                    "pickup_type": pickup,
+                    "drop_off_type": drop,
+                    "timepoint": 0,
+                    "shape_dist_traveled": round(0.0 if seq == 1 else total_km, 3),
+                    "pickup_booking_rule_id": BOOKING_RULE_ID if pickup == 2 else None,
+                    "drop_off_booking_rule_id": BOOKING_RULE_ID if drop == 2 else None,
+                }
+            )
         dist_km = 0.0
         prev = None
         for k, (lat, lon) in enumerate(thin, start=1):
             if prev is not None:
                 dist_km += haversine_m(prev, (lat, lon)) / 1000
             prev = (lat, lon)
-            shapes.append({"shape_id": shape_id, "shape_pt_lat": round(lat, 6), "shape_pt_lon": round(lon, 6),
-                           "shape_pt_sequence": k, "shape_dist_traveled": round(dist_km, 3)})
+            shapes.append(
+                {
+                    "shape_id": shape_id,
+                    "shape_pt_lat": round(lat, 6),
+                    "shape_pt_lon": round(lon, 6),
+                    "shape_pt_sequence": k,
+                    "shape_dist_traveled": round(dist_km, 3),
+                }
+            )
     start_dates = [c["start_date"] for c in calendar] or [today.strftime("%Y%m%d")]
     end_dates = [c["end_date"] for c in calendar] or [horizon.strftime("%Y%m%d")]
     files = {
-        "agency.txt": _csv([{"agency_id": AGENCY_ID, "agency_name": service.name, "agency_url": service.url,
-                             "agency_timezone": service.timezone, "agency_lang": service.lang,
-                             "agency_phone": service.phone}],
-                           ["agency_id", "agency_name", "agency_url", "agency_timezone", "agency_lang", "agency_phone"]),
-        "feed_info.txt": _csv([{"feed_publisher_name": service.name, "feed_publisher_url": service.url,
-                                "feed_lang": service.lang, "feed_start_date": min(start_dates),
-                                "feed_end_date": max(end_dates), "feed_version": today.strftime("%Y%m%d"),
-                                "feed_contact_url": service.url}],
-                               ["feed_publisher_name", "feed_publisher_url", "feed_lang", "feed_start_date",
-                                "feed_end_date", "feed_version", "feed_contact_url"]),
-        "stops.txt": _csv(sorted(stops.values(), key=lambda s: s["stop_id"]),
-                          ["stop_id", "stop_name", "stop_desc", "stop_lat", "stop_lon", "location_type"]),
-        "routes.txt": _csv(list(routes.values()),
-                           ["route_id", "agency_id", "route_short_name", "route_long_name", "route_desc", "route_type"]),
-        "trips.txt": _csv(trips, ["route_id", "service_id", "trip_id", "trip_headsign", "direction_id", "shape_id"]),
-        "calendar.txt": _csv(calendar, ["service_id", "monday", "tuesday", "wednesday", "thursday", "friday",
-                                        "saturday", "sunday", "start_date", "end_date"]),
-        "stop_times.txt": _csv(stop_times, ["trip_id", "arrival_time", "departure_time", "stop_id", "stop_sequence",
-                                            "pickup_type", "drop_off_type", "timepoint", "shape_dist_traveled", "pickup_booking_rule_id",
-                                            "drop_off_booking_rule_id"]),
-        "shapes.txt": _csv(shapes, ["shape_id", "shape_pt_lat", "shape_pt_lon", "shape_pt_sequence",
-                                    "shape_dist_traveled"]),
-        "booking_rules.txt": _csv([{
-            "booking_rule_id": BOOKING_RULE_ID, "booking_type": 2, "prior_notice_last_day": 1,
-            "prior_notice_last_time": "17:00:00", "phone_number": service.phone, "info_url": service.url,
-            "message": "Réservez la veille avant 17 h auprès du service de mobilité solidaire.",
-        }], ["booking_rule_id", "booking_type", "prior_notice_last_day", "prior_notice_last_time", "phone_number",
-             "info_url", "message"]),
+        "agency.txt": _csv(
+            [
+                {
+                    "agency_id": AGENCY_ID,
+                    "agency_name": service.name,
+                    "agency_url": service.url,
+                    "agency_timezone": service.timezone,
+                    "agency_lang": service.lang,
+                    "agency_phone": service.phone,
+                }
+            ],
+            [
+                "agency_id",
+                "agency_name",
+                "agency_url",
+                "agency_timezone",
+                "agency_lang",
+                "agency_phone",
+            ],
+        ),
+        "feed_info.txt": _csv(
+            [
+                {
+                    "feed_publisher_name": service.name,
+                    "feed_publisher_url": service.url,
+                    "feed_lang": service.lang,
+                    "feed_start_date": min(start_dates),
+                    "feed_end_date": max(end_dates),
+                    "feed_version": today.strftime("%Y%m%d"),
+                    "feed_contact_url": service.url,
+                }
+            ],
+            [
+                "feed_publisher_name",
+                "feed_publisher_url",
+                "feed_lang",
+                "feed_start_date",
+                "feed_end_date",
+                "feed_version",
+                "feed_contact_url",
+            ],
+        ),
+        "stops.txt": _csv(
+            sorted(stops.values(), key=lambda s: s["stop_id"]),
+            ["stop_id", "stop_name", "stop_desc", "stop_lat", "stop_lon", "location_type"],
+        ),
+        "routes.txt": _csv(
+            list(routes.values()),
+            [
+                "route_id",
+                "agency_id",
+                "route_short_name",
+                "route_long_name",
+                "route_desc",
+                "route_type",
+            ],
+        ),
+        "trips.txt": _csv(
+            trips,
+            ["route_id", "service_id", "trip_id", "trip_headsign", "direction_id", "shape_id"],
+        ),
+        "calendar.txt": _csv(
+            calendar,
+            [
+                "service_id",
+                "monday",
+                "tuesday",
+                "wednesday",
+                "thursday",
+                "friday",
+                "saturday",
+                "sunday",
+                "start_date",
+                "end_date",
+            ],
+        ),
+        "stop_times.txt": _csv(
+            stop_times,
+            [
+                "trip_id",
+                "arrival_time",
+                "departure_time",
+                "stop_id",
+                "stop_sequence",
+                "pickup_type",
+                "drop_off_type",
+                "timepoint",
+                "shape_dist_traveled",
+                "pickup_booking_rule_id",
+                "drop_off_booking_rule_id",
+            ],
+        ),
+        "shapes.txt": _csv(
+            shapes,
+            [
+                "shape_id",
+                "shape_pt_lat",
+                "shape_pt_lon",
+                "shape_pt_sequence",
+                "shape_dist_traveled",
+            ],
+        ),
+        "booking_rules.txt": _csv(
+            [
+                {
+                    "booking_rule_id": BOOKING_RULE_ID,
+                    "booking_type": 2,
+                    "prior_notice_last_day": 1,
+                    "prior_notice_last_time": "17:00:00",
+                    "phone_number": service.phone,
+                    "info_url": service.url,
+                    "message": "Réservez la veille avant 17 h auprès du service de mobilité solidaire.",
+                }
+            ],
+            [
+                "booking_rule_id",
+                "booking_type",
+                "prior_notice_last_day",
+                "prior_notice_last_time",
+                "phone_number",
+                "info_url",
+                "message",
+            ],
+        ),
     }
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in files.items():
-            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))  # same bytes for the same data (ETag)
+            info = zipfile.ZipInfo(
+                name, date_time=(2020, 1, 1, 0, 0, 0)
+            )  # same bytes for the same data (ETag)
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, data)
     return out.getvalue()
@@ -211,7 +359,11 @@ def communes_from_db() -> list[CommunePoint]:
     from ..models import Commune
 
     out = []
-    for c in db.session.query(Commune).filter(Commune.merged_into_insee.is_(None)).order_by(Commune.insee):
+    for c in (
+        db.session.query(Commune)
+        .filter(Commune.merged_into_insee.is_(None))
+        .order_by(Commune.insee)
+    ):
         ll = c.lat_lon
         if ll:
             out.append(CommunePoint(c.insee, c.name, ll[0], ll[1]))
@@ -225,10 +377,19 @@ def export_gtfs() -> bytes:
     from .journeys import app_roads, load_offer_views
 
     cfg = current_app.config
-    url = cfg.get("PUBLIC_BASE_URL") or f"https://{cfg.get('OPERATOR_DOMAIN', 'mobilite-solidaire.lot.fr')}"
-    info = ServiceInfo(name="Mobilité solidaire du Lot", url=url, phone=str(cfg.get("SERVICE_PHONE", "")),
-                       timezone=str(cfg.get("TIMEZONE", "Europe/Paris")))
+    url = (
+        cfg.get("PUBLIC_BASE_URL")
+        or f"https://{cfg.get('OPERATOR_DOMAIN', 'mobilite-solidaire.lot.fr')}"
+    )
+    info = ServiceInfo(
+        name="Mobilité solidaire du Lot",
+        url=url,
+        phone=str(cfg.get("SERVICE_PHONE", "")),
+        timezone=str(cfg.get("TIMEZONE", "Europe/Paris")),
+    )
     from zoneinfo import ZoneInfo
 
     today = dt.datetime.now(ZoneInfo(info.timezone)).date()
-    return build_gtfs(load_offer_views(kind="regular"), communes_from_db(), info, today=today, roads=app_roads())
+    return build_gtfs(
+        load_offer_views(kind="regular"), communes_from_db(), info, today=today, roads=app_roads()
+    )

@@ -318,7 +318,9 @@ def import_feeds(root: Path, feed_paths: Sequence[Path]) -> Path:
         problems = check_feed(path)
         errors = [p for p in problems if p.severity == "error"]
         if errors:
-            raise FeedImportError(f"{path}: {len(errors)} blocking problem(s); nothing was imported", errors)
+            raise FeedImportError(
+                f"{path}: {len(errors)} blocking problem(s); nothing was imported", errors
+            )
         checked.append((path, sum(1 for p in problems if p.severity == "warning")))
     staging = Path(tempfile.mkdtemp(prefix=".import-", dir=root))
     try:
@@ -327,7 +329,11 @@ def import_feeds(root: Path, feed_paths: Sequence[Path]) -> Path:
                 _link_or_copy(item, staging / item.name)
         (staging / "gtfs").mkdir()
         by_name = {_feed_name(e): e for e in manifest.get("feeds", [])}
-        used = [int(str(e["file"])[:2]) for e in manifest.get("feeds", []) if str(e["file"])[:2].isdigit()]
+        used = [
+            int(str(e["file"])[:2])
+            for e in manifest.get("feeds", [])
+            if str(e["file"])[:2].isdigit()
+        ]
         next_index = max(used, default=-1) + 1
         for path, warnings in checked:
             old = by_name.get(path.name)
@@ -335,24 +341,40 @@ def import_feeds(root: Path, feed_paths: Sequence[Path]) -> Path:
                 index = int(str(old["file"])[:2])
             else:
                 index, next_index = next_index, next_index + 1
-            by_name[path.name] = {"file": f"{index:02d}-{path.name}", "source": str(path),
-                                  "sha256": _file_digest(path), "warnings": warnings}
+            by_name[path.name] = {
+                "file": f"{index:02d}-{path.name}",
+                "source": str(path),
+                "sha256": _file_digest(path),
+                "warnings": warnings,
+            }
             shutil.copyfile(path, staging / "gtfs" / by_name[path.name]["file"])
         new_names = {p.name for p, _ in checked}
         for name, entry in by_name.items():
             if name not in new_names:
-                _link_or_copy(current / "gtfs" / str(entry["file"]), staging / "gtfs" / str(entry["file"]))
+                _link_or_copy(
+                    current / "gtfs" / str(entry["file"]), staging / "gtfs" / str(entry["file"])
+                )
         feeds = sorted(by_name.values(), key=lambda e: str(e["file"]))
-        manifest = {**manifest, "feeds": feeds,
-                    "built_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
+        manifest = {
+            **manifest,
+            "feeds": feeds,
+            "built_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        }
         (staging / "manifest.json").unlink(missing_ok=True)
-        (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-        communes = [CommuneRecord(**c) for c in json.loads((staging / "communes.json").read_text(encoding="utf-8"))]
+        (staging / "manifest.json").write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
+        )
+        communes = [
+            CommuneRecord(**c)
+            for c in json.loads((staging / "communes.json").read_text(encoding="utf-8"))
+        ]
         places = json.loads((staging / "places.json").read_text(encoding="utf-8"))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    staged = StagedTerritory(staging, manifest, communes, places, [staging / "gtfs" / e["file"] for e in feeds])
+    staged = StagedTerritory(
+        staging, manifest, communes, places, [staging / "gtfs" / e["file"] for e in feeds]
+    )
     try:
         store_territory(staged)
     except BaseException:

@@ -29,7 +29,9 @@ LALBENQUE_VILLAGE = (44.3333, 1.5652)
 ROAD_FACTOR, ROAD_SPEED_M_S = 1.3, 50 / 3.6
 
 
-def fake_drive_times(source: tuple[float, float], targets: Sequence[tuple[float, float]]) -> list[float]:
+def fake_drive_times(
+    source: tuple[float, float], targets: Sequence[tuple[float, float]]
+) -> list[float]:
     """Drive seconds along a fake road (deterministic, so that tests can recompute it)."""
     return [haversine_m(source, t) * ROAD_FACTOR / ROAD_SPEED_M_S for t in targets]
 
@@ -81,7 +83,9 @@ def direct_rides(feed, stop_times: pd.DataFrame, origin: str, destination: str) 
     d = st.loc[st["stop_id"].isin(station_stops(feed, destination)) & st["dropoff"]]
     rides = o.merge(d, on="run", suffixes=("_o", "_d"))
     rides = rides.loc[rides["stop_sequence_o"] < rides["stop_sequence_d"]]
-    rides = rides.rename(columns={"trip_id_o": "trip_id", "dep_o": "dep", "arr_d": "arr"})[["trip_id", "dep", "arr"]]
+    rides = rides.rename(columns={"trip_id_o": "trip_id", "dep_o": "dep", "arr_d": "arr"})[
+        ["trip_id", "dep", "arr"]
+    ]
     heads = feed.trips.set_index("trip_id")["trip_headsign"]
     rides["headsign"] = rides["trip_id"].map(heads)
     return rides.reset_index(drop=True)

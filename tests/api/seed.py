@@ -35,36 +35,82 @@ def structure() -> Structure:
     return s
 
 
-def driver(first: str = "Jeanne", last: str = "Martinez", phone: str = "+33611223344",
-           home: tuple[float, float] = MONTBRUN_HOME, cleared: bool = True) -> Driver:
+def driver(
+    first: str = "Jeanne",
+    last: str = "Martinez",
+    phone: str = "+33611223344",
+    home: tuple[float, float] = MONTBRUN_HOME,
+    cleared: bool = True,
+) -> Driver:
     today = dt.date.today()
-    d = Driver(structure_id=structure().id, first_name=first, last_name=last, phone_e164=phone,
-               home_address="12 chemin des Truffières", home_geom=point(*home),
-               licence_valid_until=today + dt.timedelta(days=365 if cleared else -1),
-               insurance_valid_until=today + dt.timedelta(days=365))
+    d = Driver(
+        structure_id=structure().id,
+        first_name=first,
+        last_name=last,
+        phone_e164=phone,
+        home_address="12 chemin des Truffières",
+        home_geom=point(*home),
+        licence_valid_until=today + dt.timedelta(days=365 if cleared else -1),
+        insurance_valid_until=today + dt.timedelta(days=365),
+    )
     db.session.add(d)
     db.session.flush()
     return d
 
 
-def one_off(d: Driver, earliest: dt.datetime, *, origin=MONTBRUN_HOME, destination=VALBOURG_TOWN_HALL,  # type: ignore[no-untyped-def]
-            latest: dt.datetime | None = None, status: str = "active", seats: int = 2,
-            max_detour_min: int = 15) -> DriverOffer:
-    o = DriverOffer(driver_id=d.id, kind="one_off", origin_label="Domicile", origin_geom=point(*origin),
-                    destination_label="Valbourg", destination_geom=point(*destination),
-                    departure_earliest=earliest, departure_latest=latest or earliest + dt.timedelta(minutes=15),
-                    status=status, seats=seats, max_detour_min=max_detour_min)
+def one_off(
+    d: Driver,
+    earliest: dt.datetime,
+    *,
+    origin=MONTBRUN_HOME,
+    destination=VALBOURG_TOWN_HALL,  # type: ignore[no-untyped-def]
+    latest: dt.datetime | None = None,
+    status: str = "active",
+    seats: int = 2,
+    max_detour_min: int = 15,
+) -> DriverOffer:
+    o = DriverOffer(
+        driver_id=d.id,
+        kind="one_off",
+        origin_label="Domicile",
+        origin_geom=point(*origin),
+        destination_label="Valbourg",
+        destination_geom=point(*destination),
+        departure_earliest=earliest,
+        departure_latest=latest or earliest + dt.timedelta(minutes=15),
+        status=status,
+        seats=seats,
+        max_detour_min=max_detour_min,
+    )
     db.session.add(o)
     db.session.flush()
     return o
 
 
-def regular(d: Driver, weekdays: str, time_of_day: str, *, origin=MONTBRUN_HOME, destination=VALBOURG_TOWN_HALL,  # type: ignore[no-untyped-def]
-            flexibility_min: int = 15, valid_until: dt.datetime | None = None) -> DriverOffer:
-    o = DriverOffer(driver_id=d.id, kind="regular", origin_label="Domicile", origin_geom=point(*origin),
-                    destination_label="Valbourg", destination_geom=point(*destination), weekdays=weekdays,
-                    time_of_day=time_of_day, flexibility_min=flexibility_min, status="active", seats=3,
-                    valid_until=valid_until)
+def regular(
+    d: Driver,
+    weekdays: str,
+    time_of_day: str,
+    *,
+    origin=MONTBRUN_HOME,
+    destination=VALBOURG_TOWN_HALL,  # type: ignore[no-untyped-def]
+    flexibility_min: int = 15,
+    valid_until: dt.datetime | None = None,
+) -> DriverOffer:
+    o = DriverOffer(
+        driver_id=d.id,
+        kind="regular",
+        origin_label="Domicile",
+        origin_geom=point(*origin),
+        destination_label="Valbourg",
+        destination_geom=point(*destination),
+        weekdays=weekdays,
+        time_of_day=time_of_day,
+        flexibility_min=flexibility_min,
+        status="active",
+        seats=3,
+        valid_until=valid_until,
+    )
     db.session.add(o)
     db.session.flush()
     return o

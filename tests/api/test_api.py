@@ -5,28 +5,39 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import gtfs_import
 import pytest
 
+import gtfs_import
 from app.extensions import db
 from tests.api import seed
-from tests.api.seed import CASTELNAU, DAY, MONTBRUN, MONTBRUN_HOME, VALBOURG_GARE, VALBOURG_HOSPITAL, local
+from tests.api.seed import (
+    CASTELNAU,
+    DAY,
+    MONTBRUN,
+    MONTBRUN_HOME,
+    VALBOURG_GARE,
+    VALBOURG_HOSPITAL,
+    local,
+)
 
 
 def _get(client, **params):  # type: ignore[no-untyped-def]
     return client.get("/api/v1/journeys", query_string=params)
 
 
-@pytest.mark.parametrize("params,parameter", [
-    ({"to": "44.45,1.44"}, "from"),
-    ({"from": "44.45", "to": "44.45,1.44"}, "from"),
-    ({"from": "44.45,1.44", "to": "95,1.44"}, "to"),
-    ({"from": "44.45,1.44", "to": "44.45,1.44", "datetime": "tomorrow"}, "datetime"),
-    ({"from": "44.45,1.44", "to": "44.45,1.44", "max_transfers": "many"}, "max_transfers"),
-    ({"from": "44.45,1.44", "to": "44.45,1.44", "max_transfers": "12"}, "max_transfers"),
-    ({"from": "44.45,1.44", "to": "44.45,1.44", "arrive_by": "perhaps"}, "arrive_by"),
-    ({"from": "44.45,1.44", "to": "44.45,1.44", "modes": "transit,teleport"}, "modes"),
-])
+@pytest.mark.parametrize(
+    "params,parameter",
+    [
+        ({"to": "44.45,1.44"}, "from"),
+        ({"from": "44.45", "to": "44.45,1.44"}, "from"),
+        ({"from": "44.45,1.44", "to": "95,1.44"}, "to"),
+        ({"from": "44.45,1.44", "to": "44.45,1.44", "datetime": "tomorrow"}, "datetime"),
+        ({"from": "44.45,1.44", "to": "44.45,1.44", "max_transfers": "many"}, "max_transfers"),
+        ({"from": "44.45,1.44", "to": "44.45,1.44", "max_transfers": "12"}, "max_transfers"),
+        ({"from": "44.45,1.44", "to": "44.45,1.44", "arrive_by": "perhaps"}, "arrive_by"),
+        ({"from": "44.45,1.44", "to": "44.45,1.44", "modes": "transit,teleport"}, "modes"),
+    ],
+)
 def test_malformed_parameters_get_400_naming_them(client, params, parameter):
     r = _get(client, **params)
     assert r.status_code == 400
@@ -40,8 +51,15 @@ def test_demo_bus_journey_matches_the_feed(client, app):
     """From Castelnau-Rivière to the bus station at 07:30: the 08:10 bus of line L1."""
     from app.services.runtime import loaded_territory
 
-    r = _get(client, **{"from": f"{CASTELNAU[0]},{CASTELNAU[1]}", "to": f"{VALBOURG_GARE[0]},{VALBOURG_GARE[1]}",
-                        "datetime": local(DAY, "07:30").isoformat(), "modes": "transit"})
+    r = _get(
+        client,
+        **{
+            "from": f"{CASTELNAU[0]},{CASTELNAU[1]}",
+            "to": f"{VALBOURG_GARE[0]},{VALBOURG_GARE[1]}",
+            "datetime": local(DAY, "07:30").isoformat(),
+            "modes": "transit",
+        },
+    )
     assert r.status_code == 200, r.get_data(as_text=True)
     body = r.get_json()
     first = body["itineraries"][0]
@@ -49,8 +67,11 @@ def test_demo_bus_journey_matches_the_feed(client, app):
     feed = gtfs_import.read_feed(next((loaded_territory().path / "gtfs").glob("*.zip")))
     st = feed.stop_times
     towards_town = set(feed.trips.loc[feed.trips["direction_id"] == 0, "trip_id"])
-    runs = st.loc[(st["stop_id"] == "STOP_CASTELNAU_RIVIERE") & (st["departure_time"] >= "07:30:00")
-                  & st["trip_id"].isin(towards_town)]
+    runs = st.loc[
+        (st["stop_id"] == "STOP_CASTELNAU_RIVIERE")
+        & (st["departure_time"] >= "07:30:00")
+        & st["trip_id"].isin(towards_town)
+    ]
     expected_trip = runs.sort_values("departure_time").iloc[0]["trip_id"]
     assert bus["trip_id"] == expected_trip
     times = st.loc[st["trip_id"] == expected_trip].sort_values("stop_sequence")
@@ -63,8 +84,11 @@ def test_demo_bus_journey_matches_the_feed(client, app):
 
 
 def test_cache_and_cors_headers_and_conditional_get(client):
-    params = {"from": f"{CASTELNAU[0]},{CASTELNAU[1]}", "to": f"{VALBOURG_GARE[0]},{VALBOURG_GARE[1]}",
-              "datetime": local(DAY, "07:30").isoformat()}
+    params = {
+        "from": f"{CASTELNAU[0]},{CASTELNAU[1]}",
+        "to": f"{VALBOURG_GARE[0]},{VALBOURG_GARE[1]}",
+        "datetime": local(DAY, "07:30").isoformat(),
+    }
     r = _get(client, **params)
     assert r.status_code == 200
     assert r.headers["Cache-Control"] == "public, max-age=60"
@@ -72,8 +96,10 @@ def test_cache_and_cors_headers_and_conditional_get(client):
     etag = r.headers["ETag"]
     again = client.get("/api/v1/journeys", query_string=params, headers={"If-None-Match": etag})
     assert again.status_code == 304
-    preflight = client.options("/api/v1/journeys", headers={"Origin": "https://planner.example",
-                                                           "Access-Control-Request-Method": "GET"})
+    preflight = client.options(
+        "/api/v1/journeys",
+        headers={"Origin": "https://planner.example", "Access-Control-Request-Method": "GET"},
+    )
     assert preflight.status_code == 200
     assert "GET" in preflight.headers["Access-Control-Allow-Methods"]
 
@@ -83,16 +109,28 @@ def test_volunteer_options_are_anonymised(client, app):
     seed.one_off(d, local(DAY, "08:00"))
     seed.regular(d, "1,3", "08:05")
     db.session.commit()
-    r = _get(client, **{"from": f"{MONTBRUN[0] + 0.001},{MONTBRUN[1]}",
-                        "to": f"{VALBOURG_HOSPITAL[0]},{VALBOURG_HOSPITAL[1]}",
-                        "datetime": local(DAY, "08:10").isoformat(), "modes": "solidarity"})
+    r = _get(
+        client,
+        **{
+            "from": f"{MONTBRUN[0] + 0.001},{MONTBRUN[1]}",
+            "to": f"{VALBOURG_HOSPITAL[0]},{VALBOURG_HOSPITAL[1]}",
+            "datetime": local(DAY, "08:10").isoformat(),
+            "modes": "solidarity",
+        },
+    )
     assert r.status_code == 200
     body = r.get_json()
     kinds = sorted(it["type"] for it in body["itineraries"])
     assert kinds == ["carpool", "carpool", "solidarity"]
     text = r.get_data(as_text=True)
-    for secret in ("Jeanne", "Martinez", "+33611223344", "Truffi", f"{MONTBRUN_HOME[0]:.4f}",
-                   f"{MONTBRUN_HOME[1]:.4f}"):
+    for secret in (
+        "Jeanne",
+        "Martinez",
+        "+33611223344",
+        "Truffi",
+        f"{MONTBRUN_HOME[0]:.4f}",
+        f"{MONTBRUN_HOME[1]:.4f}",
+    ):
         assert secret not in text
     for it in body["itineraries"]:
         (leg,) = it["legs"]
@@ -114,7 +152,7 @@ def test_docs_page_in_both_languages_without_inline_script(client):
         assert marker in html
         for path in doc["paths"]:
             assert path in html
-        assert "<script>" not in html and "<script type=\"module\">" not in html
+        assert "<script>" not in html and '<script type="module">' not in html
         assert "cdn" not in html.lower()
         for tag in html.split("<script")[1:]:
             assert "src=" in tag.split(">")[0]
@@ -146,7 +184,9 @@ def test_gtfs_export_is_valid_and_anonymous(client, app, tmp_path):
     problems = gtfs_import.validate_feed(feed)
     assert [p for p in problems if p.severity == "error"] == []
     kit = gtfs_kit.read_feed(path, dist_units="km")
-    quality = dict(zip(kit.assess_quality()["indicator"], kit.assess_quality()["value"], strict=True))
+    quality = dict(
+        zip(kit.assess_quality()["indicator"], kit.assess_quality()["value"], strict=True)
+    )
     assert quality["assessment"] == "good feed"
     assert len(kit.trips) == 2 and set(kit.routes["route_type"]) == {1551}
     assert kit.agency.iloc[0]["agency_phone"] == app.config["SERVICE_PHONE"]
@@ -158,8 +198,16 @@ def test_gtfs_export_is_valid_and_anonymous(client, app, tmp_path):
         assert "booking_rules.txt" in zf.namelist()
         assert app.config["SERVICE_PHONE"] in zf.read("booking_rules.txt").decode()
         blob = b"".join(zf.read(n) for n in zf.namelist()).decode()
-    for secret in ("Jeanne", "Martinez", "Paul", "Verdier", "+336", "Truffi", f"{castelnau_home[0]:.4f}",
-                   f"{MONTBRUN_HOME[0]:.4f}"):
+    for secret in (
+        "Jeanne",
+        "Martinez",
+        "Paul",
+        "Verdier",
+        "+336",
+        "Truffi",
+        f"{castelnau_home[0]:.4f}",
+        f"{MONTBRUN_HOME[0]:.4f}",
+    ):
         assert secret not in blob
     stops = set(kit.stops["stop_name"])
     assert stops == {"Montbrun-les-Pins", "Valbourg", "Castelnau-Rivière"}

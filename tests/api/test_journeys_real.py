@@ -31,17 +31,26 @@ from tests.api.conftest import (
 
 
 def _transit(k1_service, origin, destination, when, **kw):  # type: ignore[no-untyped-def]
-    query = JourneyQuery(origin=origin, destination=destination, when=when, modes=frozenset({"transit"}), **kw)
+    query = JourneyQuery(
+        origin=origin, destination=destination, when=when, modes=frozenset({"transit"}), **kw
+    )
     return search_journeys(query, transit=k1_service, drive_times=None, tz=TZ)
 
 
 @pytest.mark.parametrize("destination", [TOULOUSE, BRIVE])
 @pytest.mark.parametrize("time", ["05:00", "07:30", "12:10", "17:45", "21:00"])
-def test_depart_after_gives_the_first_train_of_the_timetable(k1_feed, k1_service, k1_stop_times, destination, time):
+def test_depart_after_gives_the_first_train_of_the_timetable(
+    k1_feed, k1_service, k1_stop_times, destination, time
+):
     rides = direct_rides(k1_feed, k1_stop_times, CAHORS, destination)
     rides = rides.loc[rides["dep"] >= seconds_of(at(time).isoformat())]
-    result = _transit(k1_service, station_position(k1_feed, CAHORS), station_position(k1_feed, destination),
-                      at(time), max_transfers=0)
+    result = _transit(
+        k1_service,
+        station_position(k1_feed, CAHORS),
+        station_position(k1_feed, destination),
+        at(time),
+        max_transfers=0,
+    )
     if rides.empty:
         assert result.itineraries == []
         return
@@ -55,20 +64,32 @@ def test_depart_after_gives_the_first_train_of_the_timetable(k1_feed, k1_service
     assert seconds_of(train["departure"]) in set(rides.loc[rides["arr"] == best["arr"], "dep"])
     assert train["headsign"] == best["headsign"]
     assert train["from"]["name"] == "Cahors"
-    assert train["to"]["name"] == ("Toulouse Matabiau" if destination == TOULOUSE else "Brive-la-Gaillarde")
+    assert train["to"]["name"] == (
+        "Toulouse Matabiau" if destination == TOULOUSE else "Brive-la-Gaillarde"
+    )
     assert first["type"] == "transit" and first["walking_m"] <= 100
     coords = first["geometry"]["coordinates"]
     assert coords[0] == pytest.approx([train["from"]["lon"], train["from"]["lat"]], abs=0.01)
     assert coords[-1] == pytest.approx([train["to"]["lon"], train["to"]["lat"]], abs=0.01)
 
 
-@pytest.mark.parametrize("origin,destination", [(CAHORS, TOULOUSE), (TOULOUSE, CAHORS), (CAHORS, BRIVE)])
+@pytest.mark.parametrize(
+    "origin,destination", [(CAHORS, TOULOUSE), (TOULOUSE, CAHORS), (CAHORS, BRIVE)]
+)
 @pytest.mark.parametrize("time", ["08:00", "13:00", "19:30"])
-def test_arrive_by_gives_the_last_train_of_the_timetable(k1_feed, k1_service, k1_stop_times, origin, destination, time):
+def test_arrive_by_gives_the_last_train_of_the_timetable(
+    k1_feed, k1_service, k1_stop_times, origin, destination, time
+):
     rides = direct_rides(k1_feed, k1_stop_times, origin, destination)
     rides = rides.loc[rides["arr"] <= seconds_of(at(time).isoformat())]
-    result = _transit(k1_service, station_position(k1_feed, origin), station_position(k1_feed, destination),
-                      at(time), arrive_by=True, max_transfers=0)
+    result = _transit(
+        k1_service,
+        station_position(k1_feed, origin),
+        station_position(k1_feed, destination),
+        at(time),
+        arrive_by=True,
+        max_transfers=0,
+    )
     if rides.empty:
         assert result.itineraries == []
         return
@@ -79,8 +100,12 @@ def test_arrive_by_gives_the_last_train_of_the_timetable(k1_feed, k1_service, k1
 
 
 def test_no_service_day_says_so(k1_feed, k1_service):
-    result = _transit(k1_service, station_position(k1_feed, CAHORS), station_position(k1_feed, TOULOUSE),
-                      at("08:00").replace(year=2031))
+    result = _transit(
+        k1_service,
+        station_position(k1_feed, CAHORS),
+        station_position(k1_feed, TOULOUSE),
+        at("08:00").replace(year=2031),
+    )
     assert result.itineraries == []
     assert [n["code"] for n in result.notices] == ["no_transit_service"]
 
@@ -97,11 +122,18 @@ def _stations_near(feed, point):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("time", ["05:30", "06:45", "11:00", "16:30"])
-def test_first_mile_drive_from_lalbenque_then_the_best_train(k1_feed, k1_service, k1_stop_times, time):
+def test_first_mile_drive_from_lalbenque_then_the_best_train(
+    k1_feed, k1_service, k1_stop_times, time
+):
     """A volunteer drives the rider from Lalbenque to a station; the train is the earliest possible."""
     toulouse = station_position(k1_feed, TOULOUSE)
-    query = JourneyQuery(origin=LALBENQUE_VILLAGE, destination=toulouse, when=at(time),
-                         modes=frozenset({"combined"}), max_transfers=0)
+    query = JourneyQuery(
+        origin=LALBENQUE_VILLAGE,
+        destination=toulouse,
+        when=at(time),
+        modes=frozenset({"combined"}),
+        max_transfers=0,
+    )
     result = search_journeys(query, transit=k1_service, drive_times=fake_drive_times, tz=TZ)
     # Reference: for each station, the first direct train after the drive and the buffer.
     t0 = seconds_of(at(time).isoformat())
@@ -128,7 +160,9 @@ def test_first_mile_drive_from_lalbenque_then_the_best_train(k1_feed, k1_service
     assert car["to"]["name"] == train["from"]["name"]
 
 
-def test_first_mile_prefers_lalbenque_fontanes_for_an_early_train(k1_feed, k1_service, k1_stop_times):
+def test_first_mile_prefers_lalbenque_fontanes_for_an_early_train(
+    k1_feed, k1_service, k1_stop_times
+):
     """The station next to the village is chosen when its train is the earliest arrival."""
     rides = direct_rides(k1_feed, k1_stop_times, LALBENQUE_FONTANES, TOULOUSE).sort_values("dep")
     assert not rides.empty, "trains stop at Lalbenque-Fontanes on a weekday"
@@ -137,8 +171,13 @@ def test_first_mile_prefers_lalbenque_fontanes_for_an_early_train(k1_feed, k1_se
     drive_s = round(fake_drive_times(LALBENQUE_VILLAGE, [pos])[0])
     leave = int(first_train["dep"]) - drive_s - FIRST_MILE_BUFFER_S - 60
     when = at("00:00") + dt.timedelta(seconds=leave)
-    query = JourneyQuery(origin=LALBENQUE_VILLAGE, destination=station_position(k1_feed, TOULOUSE), when=when,
-                         modes=frozenset({"combined"}), max_transfers=0)
+    query = JourneyQuery(
+        origin=LALBENQUE_VILLAGE,
+        destination=station_position(k1_feed, TOULOUSE),
+        when=when,
+        modes=frozenset({"combined"}),
+        max_transfers=0,
+    )
     result = search_journeys(query, transit=k1_service, drive_times=fake_drive_times, tz=TZ)
     first = result.itineraries[0]
     train = first["legs"][1]
@@ -150,8 +189,14 @@ def test_first_mile_prefers_lalbenque_fontanes_for_an_early_train(k1_feed, k1_se
 @pytest.mark.parametrize("time", ["10:00", "19:00"])
 def test_last_mile_train_then_drive_to_lalbenque(k1_feed, k1_service, k1_stop_times, time):
     """Arrive by a time in Lalbenque from Toulouse: the latest train, then a volunteer's drive."""
-    query = JourneyQuery(origin=station_position(k1_feed, TOULOUSE), destination=LALBENQUE_VILLAGE, when=at(time),
-                         arrive_by=True, modes=frozenset({"combined"}), max_transfers=0)
+    query = JourneyQuery(
+        origin=station_position(k1_feed, TOULOUSE),
+        destination=LALBENQUE_VILLAGE,
+        when=at(time),
+        arrive_by=True,
+        modes=frozenset({"combined"}),
+        max_transfers=0,
+    )
     result = search_journeys(query, transit=k1_service, drive_times=fake_drive_times, tz=TZ)
     t_end = seconds_of(at(time).isoformat())
     best = None
@@ -173,7 +218,9 @@ def test_last_mile_train_then_drive_to_lalbenque(k1_feed, k1_service, k1_stop_ti
 
 
 def test_without_road_times_no_volunteer_option(k1_feed, k1_service):
-    query = JourneyQuery(origin=LALBENQUE_VILLAGE, destination=station_position(k1_feed, TOULOUSE), when=at("07:00"))
+    query = JourneyQuery(
+        origin=LALBENQUE_VILLAGE, destination=station_position(k1_feed, TOULOUSE), when=at("07:00")
+    )
     result = search_journeys(query, transit=k1_service, drive_times=None, tz=TZ)
     assert {it["type"] for it in result.itineraries} <= {"transit"}
     assert "road_routing_unavailable" in {n["code"] for n in result.notices}
@@ -181,10 +228,19 @@ def test_without_road_times_no_volunteer_option(k1_feed, k1_service):
 
 
 def test_solidarity_ride_on_request_is_timed_on_the_road(k1_feed, k1_service):
-    query = JourneyQuery(origin=LALBENQUE_VILLAGE, destination=station_position(k1_feed, CAHORS), when=at("09:00"),
-                         modes=frozenset({"solidarity"}))
-    result = search_journeys(query, transit=k1_service, drive_times=fake_drive_times, tz=TZ,
-                             booking={"method": "phone", "phone": "+33565000000"})
+    query = JourneyQuery(
+        origin=LALBENQUE_VILLAGE,
+        destination=station_position(k1_feed, CAHORS),
+        when=at("09:00"),
+        modes=frozenset({"solidarity"}),
+    )
+    result = search_journeys(
+        query,
+        transit=k1_service,
+        drive_times=fake_drive_times,
+        tz=TZ,
+        booking={"method": "phone", "phone": "+33565000000"},
+    )
     (ride,) = result.itineraries
     (leg,) = ride["legs"]
     assert ride["type"] == "solidarity" and leg["operator"] == "solidarity_service"

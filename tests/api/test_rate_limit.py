@@ -14,11 +14,18 @@ def limited_app(tmp_path) -> Iterator[Flask]:  # type: ignore[no-untyped-def]
     from app import create_app
     from app.extensions import limiter
 
-    app = create_app({
-        "TESTING": True, "SECRET_KEY": "test", "INSTANCE_PATH": str(tmp_path / "instance"),
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'unused.db'}", "TERRITORY_DIR": str(tmp_path / "t"),
-        "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "memory://", "API_RATE_LIMIT": "3 per minute",
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'unused.db'}",
+            "TERRITORY_DIR": str(tmp_path / "t"),
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "API_RATE_LIMIT": "3 per minute",
+        }
+    )
     limiter.reset()
     yield app
     # Flask-Limiter keeps "enabled" on the shared extension object: leave it as the other tests expect.
@@ -26,10 +33,13 @@ def limited_app(tmp_path) -> Iterator[Flask]:  # type: ignore[no-untyped-def]
     limiter.enabled = False
 
 
-@pytest.mark.parametrize("path,standard", [
-    ("/api/v1/openapi.json", False),
-    ("/api/covoiturage/v1/status", True),
-])
+@pytest.mark.parametrize(
+    "path,standard",
+    [
+        ("/api/v1/openapi.json", False),
+        ("/api/covoiturage/v1/status", True),
+    ],
+)
 def test_over_the_limit_gets_429_with_retry_after(limited_app, path, standard):
     client = limited_app.test_client()
     codes = [client.get(path).status_code for _ in range(3)]

@@ -15,8 +15,12 @@ BASE = "/api/covoiturage/v1"
 
 
 def _search(**extra):  # type: ignore[no-untyped-def]
-    q = {"departureLat": MONTBRUN[0] + 0.002, "departureLng": MONTBRUN[1],
-         "arrivalLat": VALBOURG_HOSPITAL[0], "arrivalLng": VALBOURG_HOSPITAL[1]}
+    q = {
+        "departureLat": MONTBRUN[0] + 0.002,
+        "departureLng": MONTBRUN[1],
+        "arrivalLat": VALBOURG_HOSPITAL[0],
+        "arrivalLng": VALBOURG_HOSPITAL[1],
+    }
     q.update(extra)
     return q
 
@@ -24,10 +28,14 @@ def _search(**extra):  # type: ignore[no-untyped-def]
 def _conforms(item: dict, query: dict, operator: str) -> None:  # type: ignore[type-arg]
     pickup = (item["passengerPickupLat"], item["passengerPickupLng"])
     drop = (item["passengerDropLat"], item["passengerDropLng"])
-    assert haversine_m(pickup, (query["departureLat"], query["departureLng"])) <= \
-        1000 * float(query.get("departureRadius", 1.0)) * 1.01
-    assert haversine_m(drop, (query["arrivalLat"], query["arrivalLng"])) <= \
-        1000 * float(query.get("arrivalRadius", 1.0)) * 1.01
+    assert (
+        haversine_m(pickup, (query["departureLat"], query["departureLng"]))
+        <= 1000 * float(query.get("departureRadius", 1.0)) * 1.01
+    )
+    assert (
+        haversine_m(drop, (query["arrivalLat"], query["arrivalLng"]))
+        <= 1000 * float(query.get("arrivalRadius", 1.0)) * 1.01
+    )
     assert item["operator"] == operator and item["driver"]["operator"] == operator
     assert item["duration"] > 0
 
@@ -43,8 +51,13 @@ def offers(app):  # type: ignore[no-untyped-def]
         "at_11": seed.one_off(jeanne, local(DAY, "11:00")),
         "cancelled": seed.one_off(paul, local(DAY, "08:05"), status="cancelled"),
         "not_cleared": seed.one_off(expired, local(DAY, "08:05")),
-        "far_away": seed.one_off(paul, local(DAY, "08:05"), origin=(44.27, 1.35), destination=(44.56, 1.18),
-                                 max_detour_min=5),
+        "far_away": seed.one_off(
+            paul,
+            local(DAY, "08:05"),
+            origin=(44.27, 1.35),
+            destination=(44.56, 1.18),
+            max_detour_min=5,
+        ),
         "regular_mon_wed": seed.regular(jeanne, "0,2", "07:45"),
         "regular_fri": seed.regular(paul, "4", "17:30"),
     }
@@ -59,7 +72,9 @@ def test_driver_journeys_obey_radius_time_and_count(client, app, offers):
     assert r.status_code == 200
     items = r.get_json()
     ids = {item["id"] for item in items}
-    assert len(ids) == len(items) == 2  # the 08:00 and 08:10 trips; not 11:00, cancelled, uncleared, too far
+    assert (
+        len(ids) == len(items) == 2
+    )  # the 08:00 and 08:10 trips; not 11:00, cancelled, uncleared, too far
     assert {i.split("-")[1] for i in ids} == {str(offers["at_8"].id), str(offers["at_8_10"].id)}
     operator = app.config["OPERATOR_DOMAIN"]
     for item in items:
@@ -73,23 +88,35 @@ def test_driver_journeys_obey_radius_time_and_count(client, app, offers):
     assert gaps == sorted(gaps)
     one = client.get(f"{BASE}/driver_journeys", query_string={**query, "count": 1}).get_json()
     assert [i["id"] for i in one] == [items[0]["id"]]
-    assert client.get(f"{BASE}/driver_journeys", query_string={**query, "count": 0}).get_json() == []
+    assert (
+        client.get(f"{BASE}/driver_journeys", query_string={**query, "count": 0}).get_json() == []
+    )
     text = r.get_data(as_text=True)
     for secret in ("Martinez", "Verdier", "+336", "Truffi", f"{MONTBRUN_HOME[0]:.4f}"):
         assert secret not in text
 
 
 def test_driver_journeys_narrow_time_delta_excludes(client, offers):
-    r = client.get(f"{BASE}/driver_journeys",
-                   query_string=_search(departureDate=int(local(DAY, "09:30").timestamp()), timeDelta=600))
+    r = client.get(
+        f"{BASE}/driver_journeys",
+        query_string=_search(departureDate=int(local(DAY, "09:30").timestamp()), timeDelta=600),
+    )
     assert r.status_code == 200 and r.get_json() == []
 
 
 def test_driver_regular_trips_schedules(client, app, offers):
     monday = DAY - dt.timedelta(days=DAY.weekday())
-    window = (int(local(monday, "00:00").timestamp()), int(local(monday + dt.timedelta(days=14), "00:00").timestamp()))
-    query = _search(departureTimeOfDay="07:50:00", departureWeekdays="MON,TUE", timeDelta=1200,
-                    minDepartureDate=window[0], maxDepartureDate=window[1])
+    window = (
+        int(local(monday, "00:00").timestamp()),
+        int(local(monday + dt.timedelta(days=14), "00:00").timestamp()),
+    )
+    query = _search(
+        departureTimeOfDay="07:50:00",
+        departureWeekdays="MON,TUE",
+        timeDelta=1200,
+        minDepartureDate=window[0],
+        maxDepartureDate=window[1],
+    )
     r = client.get(f"{BASE}/driver_regular_trips", query_string=query)
     assert r.status_code == 200
     (trip,) = r.get_json()
@@ -104,23 +131,35 @@ def test_driver_regular_trips_schedules(client, app, offers):
     for d in dates:
         assert dt.datetime.fromtimestamp(d, seed.TZ).weekday() == 0
     # Friday evening trip only shows for Friday around 17:30.
-    friday = client.get(f"{BASE}/driver_regular_trips", query_string=_search(
-        departureTimeOfDay="17:35:00", departureWeekdays="FRI")).get_json()
+    friday = client.get(
+        f"{BASE}/driver_regular_trips",
+        query_string=_search(departureTimeOfDay="17:35:00", departureWeekdays="FRI"),
+    ).get_json()
     assert [t["driver"]["alias"] for t in friday] == ["Paul V."]
-    assert client.get(f"{BASE}/driver_regular_trips", query_string=_search(
-        departureTimeOfDay="12:00:00")).get_json() == []
+    assert (
+        client.get(
+            f"{BASE}/driver_regular_trips", query_string=_search(departureTimeOfDay="12:00:00")
+        ).get_json()
+        == []
+    )
 
 
-@pytest.mark.parametrize("path,query,word", [
-    ("driver_journeys", {"departureLat": 44.4}, "departureLng"),
-    ("driver_journeys", _search(), "departureDate"),
-    ("driver_journeys", _search(departureDate="soon"), "departureDate"),
-    ("driver_journeys", _search(departureDate=1, departureRadius=-1), "departureRadius"),
-    ("driver_regular_trips", _search(), "departureTimeOfDay"),
-    ("driver_regular_trips", _search(departureTimeOfDay="7h30"), "departureTimeOfDay"),
-    ("driver_regular_trips", _search(departureTimeOfDay="07:30:00", departureWeekdays="MON,FUNDAY"),
-     "departureWeekdays"),
-])
+@pytest.mark.parametrize(
+    "path,query,word",
+    [
+        ("driver_journeys", {"departureLat": 44.4}, "departureLng"),
+        ("driver_journeys", _search(), "departureDate"),
+        ("driver_journeys", _search(departureDate="soon"), "departureDate"),
+        ("driver_journeys", _search(departureDate=1, departureRadius=-1), "departureRadius"),
+        ("driver_regular_trips", _search(), "departureTimeOfDay"),
+        ("driver_regular_trips", _search(departureTimeOfDay="7h30"), "departureTimeOfDay"),
+        (
+            "driver_regular_trips",
+            _search(departureTimeOfDay="07:30:00", departureWeekdays="MON,FUNDAY"),
+            "departureWeekdays",
+        ),
+    ],
+)
 def test_errors_use_the_standard_format(client, path, query, word):
     r = client.get(f"{BASE}/{path}", query_string=query)
     assert r.status_code == 400
