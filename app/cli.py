@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from .errors import TerritoryBuildError, TerritoryNotBuilt
 
@@ -16,6 +16,7 @@ def register_cli(app: Flask) -> None:
     """Attach the command groups to the application."""
     app.cli.add_command(territory)
     app.cli.add_command(demo)
+    app.cli.add_command(run_platform)
 
 
 @click.group(cls=AppGroup, help="Build and inspect the territory (road graph, communes, places, transit).")
@@ -91,3 +92,38 @@ def demo_seed() -> None:
     click.echo("Comptes de démonstration :")
     for role, email, password in accounts:
         click.echo(f"  {role:<12} {email:<32} mot de passe : {password}")
+
+
+@click.command("run-platform")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def run_platform(host: str, port: int) -> None:
+    """Serve the platform: warm the engine, start the SMS task worker in-process, serve HTTP."""
+    import time
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config.get("ENGINE_WARM_UP", True):
+        from matching.engine import Engine
+
+        from .services.matching import get_engine
+
+        began = time.perf_counter()
+        compile_s = Engine.warm_up()
+        try:
+            engine = get_engine()
+            click.echo(f"Engine ready: {engine.graph.n_nodes} nodes, numba warm-up {compile_s:.1f} s, "
+                       f"total {time.perf_counter() - began:.1f} s")
+        except TerritoryNotBuilt as exc:
+            raise click.ClickException(str(exc)) from exc
+    from .tasks import start_consumer_in_process
+
+    from waitress import serve
+
+    consumer = start_consumer_in_process(app)
+    click.echo(f"Plateforme servie sur http://{host}:{port}/")
+    try:
+        serve(app, host=host, port=port, threads=8, ident="mobilite-solidaire")
+    finally:
+        if consumer is not None:
+            consumer.stop(graceful=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import os
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -37,6 +38,9 @@ def engine_options(url: str, base: dict[str, Any] | None = None) -> dict[str, An
                 "cannot load extensions): run `make install`"
             ) from exc
         options.setdefault("module", sqlite_module)
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
         connect_args = dict(options.get("connect_args", {}))
         # Web requests and the task worker share the file: wait instead of failing on a lock.
         connect_args.setdefault("timeout", 30)

@@ -48,6 +48,15 @@ def get_metadata():
     return target_db.metadata
 
 
+def render_item(type_, obj, autogen_context):
+    """Our column types are rendered as what they store: a migration never imports app code."""
+    from sqlalchemy.types import TypeDecorator
+
+    if type_ == "type" and isinstance(obj, TypeDecorator):
+        return f"sa.{obj.impl!r}"
+    return alembic_helpers.render_item(type_, obj, autogen_context)
+
+
 def include_object(obj, name, type_, reflected, compare_to):
     """Leave out what the database owns itself (SpatiaLite's and PostGIS's own tables)."""
     if type_ == "table" and reflected and compare_to is None:
@@ -100,10 +109,9 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
-    conf_args.setdefault("render_item", alembic_helpers.render_item)
+    conf_args.setdefault("render_item", render_item)
     conf_args.setdefault("include_object", include_object)
     conf_args.setdefault("render_as_batch", get_engine().dialect.name == "sqlite")
-    conf_args.setdefault("user_module_prefix", "geoalchemy2.")
 
     connectable = get_engine()
 

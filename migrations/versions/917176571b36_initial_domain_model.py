@@ -1,8 +1,8 @@
 """initial domain model
 
-Revision ID: 1d5b6a57d39b
+Revision ID: 917176571b36
 Revises: 
-Create Date: 2026-11-22 00:12:45.568061
+Create Date: 2026-11-22 01:03:04.564806
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from geoalchemy2 import Geometry
 
 # revision identifiers, used by Alembic.
-revision = '1d5b6a57d39b'
+revision = '917176571b36'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -34,6 +34,12 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_communes_name'), ['name'], unique=False)
         batch_op.create_index(batch_op.f('ix_communes_territory'), ['territory'], unique=False)
 
+    op.create_table('sms_opt_outs',
+    sa.Column('phone_e164', sa.String(length=20), nullable=False),
+    sa.Column('opted_out_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('keyword', sa.String(length=40), nullable=True),
+    sa.PrimaryKeyConstraint('phone_e164')
+    )
     op.create_table('structures',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -59,36 +65,18 @@ def upgrade():
     with op.batch_alter_table('transit_feeds', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_transit_feeds_territory'), ['territory'], unique=False)
 
-    op.create_geospatial_table('drivers',
+    op.create_table('commune_aliases',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('structure_id', sa.Integer(), nullable=False),
-    sa.Column('first_name', sa.String(length=100), nullable=False),
-    sa.Column('last_name', sa.String(length=100), nullable=False),
-    sa.Column('phone_e164', sa.String(length=20), nullable=False),
-    sa.Column('home_commune_insee', sa.String(length=5), nullable=True),
-    sa.Column('home_address', sa.String(length=300), nullable=True),
-    sa.Column('home_geom', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
-    sa.Column('vehicle_seats', sa.Integer(), nullable=False),
-    sa.Column('wheelchair_accessible', sa.Boolean(), nullable=False),
-    sa.Column('can_accompany', sa.Boolean(), nullable=False),
-    sa.Column('max_distance_km', sa.Integer(), nullable=False),
-    sa.Column('max_rides_per_day', sa.Integer(), nullable=False),
-    sa.Column('licence_valid_until', sa.Date(), nullable=True),
-    sa.Column('insurance_valid_until', sa.Date(), nullable=True),
-    sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('sms_opt_out', sa.Boolean(), nullable=False),
-    sa.Column('notes', sa.Text(), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('last_activity_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['home_commune_insee'], ['communes.insee'], ),
-    sa.ForeignKeyConstraint(['structure_id'], ['structures.id'], ),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('commune_insee', sa.String(length=5), nullable=False),
+    sa.Column('old_insee', sa.String(length=5), nullable=True),
+    sa.ForeignKeyConstraint(['commune_insee'], ['communes.insee'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('phone_e164')
+    sa.UniqueConstraint('name', 'commune_insee')
     )
-    with op.batch_alter_table('drivers', schema=None) as batch_op:
-        batch_op.create_geospatial_index('idx_drivers_home_geom', ['home_geom'], unique=False, postgresql_using='gist', postgresql_ops={})
-        batch_op.create_index(batch_op.f('ix_drivers_structure_id'), ['structure_id'], unique=False)
+    with op.batch_alter_table('commune_aliases', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_commune_aliases_commune_insee'), ['commune_insee'], unique=False)
+        batch_op.create_index(batch_op.f('ix_commune_aliases_name'), ['name'], unique=False)
 
     op.create_geospatial_table('places',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -192,6 +180,7 @@ def upgrade():
     sa.Column('needs_shopping_help', sa.Boolean(), nullable=False),
     sa.Column('no_front_seat', sa.Boolean(), nullable=False),
     sa.Column('eligibility_basis', sa.String(length=30), nullable=False),
+    sa.Column('receives_social_benefits', sa.Boolean(), nullable=False),
     sa.Column('eligibility_checked_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('consent_sms_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('consent_sharing_at', sa.DateTime(timezone=True), nullable=True),
@@ -212,6 +201,40 @@ def upgrade():
         batch_op.create_geospatial_index('idx_beneficiaries_home_geom', ['home_geom'], unique=False, postgresql_using='gist', postgresql_ops={})
         batch_op.create_index(batch_op.f('ix_beneficiaries_phone_e164'), ['phone_e164'], unique=False)
         batch_op.create_index(batch_op.f('ix_beneficiaries_structure_id'), ['structure_id'], unique=False)
+
+    op.create_geospatial_table('drivers',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('structure_id', sa.Integer(), nullable=False),
+    sa.Column('first_name', sa.String(length=100), nullable=False),
+    sa.Column('last_name', sa.String(length=100), nullable=False),
+    sa.Column('phone_e164', sa.String(length=20), nullable=False),
+    sa.Column('home_commune_insee', sa.String(length=5), nullable=True),
+    sa.Column('home_address', sa.String(length=300), nullable=True),
+    sa.Column('home_geom', Geometry(geometry_type='POINT', srid=4326, dimension=2, spatial_index=False, from_text='ST_GeomFromEWKT', name='geometry'), nullable=True),
+    sa.Column('vehicle_seats', sa.Integer(), nullable=False),
+    sa.Column('wheelchair_accessible', sa.Boolean(), nullable=False),
+    sa.Column('can_accompany', sa.Boolean(), nullable=False),
+    sa.Column('max_distance_km', sa.Integer(), nullable=False),
+    sa.Column('max_rides_per_day', sa.Integer(), nullable=False),
+    sa.Column('licence_valid_until', sa.Date(), nullable=True),
+    sa.Column('insurance_valid_until', sa.Date(), nullable=True),
+    sa.Column('documents_checked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('documents_checked_by_id', sa.Integer(), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('sms_opt_out', sa.Boolean(), nullable=False),
+    sa.Column('notes', sa.Text(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_activity_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['documents_checked_by_id'], ['users.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['home_commune_insee'], ['communes.insee'], ),
+    sa.ForeignKeyConstraint(['structure_id'], ['structures.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('phone_e164')
+    )
+    with op.batch_alter_table('drivers', schema=None) as batch_op:
+        batch_op.create_geospatial_index('idx_drivers_home_geom', ['home_geom'], unique=False, postgresql_using='gist', postgresql_ops={})
+        batch_op.create_index(batch_op.f('ix_drivers_structure_id'), ['structure_id'], unique=False)
 
     op.create_table('driver_availability',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -326,6 +349,7 @@ def upgrade():
     sa.Column('added_distance_m', sa.Integer(), nullable=True),
     sa.Column('distance_m', sa.Integer(), nullable=True),
     sa.Column('contribution_eur', sa.Float(), nullable=True),
+    sa.Column('allowance_eur', sa.Float(), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
@@ -343,31 +367,56 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_proposals_need_id'), ['need_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_proposals_status'), ['status'], unique=False)
 
+    op.create_table('sms_trip_codes',
+    sa.Column('offer_id', sa.Integer(), nullable=False),
+    sa.Column('driver_id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=6), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['driver_id'], ['drivers.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['offer_id'], ['driver_offers.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('offer_id')
+    )
+    with op.batch_alter_table('sms_trip_codes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sms_trip_codes_code'), ['code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sms_trip_codes_driver_id'), ['driver_id'], unique=False)
+
     op.create_table('sms_messages',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('direction', sa.String(length=3), nullable=False),
     sa.Column('phone_e164', sa.String(length=20), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('segments', sa.Integer(), nullable=False),
+    sa.Column('encoding', sa.String(length=5), nullable=True),
     sa.Column('kind', sa.String(length=40), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('provider_sid', sa.String(length=64), nullable=True),
+    sa.Column('reference', sa.String(length=32), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('not_before', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sending_owner', sa.String(length=120), nullable=True),
+    sa.Column('sending_started_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('need_id', sa.Integer(), nullable=True),
     sa.Column('proposal_id', sa.Integer(), nullable=True),
+    sa.Column('offer_id', sa.Integer(), nullable=True),
+    sa.Column('in_reply_to_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['in_reply_to_id'], ['sms_messages.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['need_id'], ['ride_needs.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['offer_id'], ['driver_offers.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['proposal_id'], ['proposals.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('provider_sid')
+    sa.UniqueConstraint('provider_sid'),
+    sa.UniqueConstraint('reference')
     )
     with op.batch_alter_table('sms_messages', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sms_messages_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_sms_messages_direction'), ['direction'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sms_messages_in_reply_to_id'), ['in_reply_to_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_sms_messages_need_id'), ['need_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_sms_messages_phone_e164'), ['phone_e164'], unique=False)
         batch_op.create_index(batch_op.f('ix_sms_messages_status'), ['status'], unique=False)
@@ -381,10 +430,16 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_sms_messages_status'))
         batch_op.drop_index(batch_op.f('ix_sms_messages_phone_e164'))
         batch_op.drop_index(batch_op.f('ix_sms_messages_need_id'))
+        batch_op.drop_index(batch_op.f('ix_sms_messages_in_reply_to_id'))
         batch_op.drop_index(batch_op.f('ix_sms_messages_direction'))
         batch_op.drop_index(batch_op.f('ix_sms_messages_created_at'))
 
     op.drop_table('sms_messages')
+    with op.batch_alter_table('sms_trip_codes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sms_trip_codes_driver_id'))
+        batch_op.drop_index(batch_op.f('ix_sms_trip_codes_code'))
+
+    op.drop_table('sms_trip_codes')
     with op.batch_alter_table('proposals', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_proposals_status'))
         batch_op.drop_index(batch_op.f('ix_proposals_need_id'))
@@ -415,6 +470,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_driver_availability_driver_id'))
 
     op.drop_table('driver_availability')
+    with op.batch_alter_table('drivers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_drivers_structure_id'))
+        batch_op.drop_geospatial_index('idx_drivers_home_geom', postgresql_using='gist', column_name='home_geom')
+
+    op.drop_geospatial_table('drivers')
     with op.batch_alter_table('beneficiaries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_beneficiaries_structure_id'))
         batch_op.drop_index(batch_op.f('ix_beneficiaries_phone_e164'))
@@ -446,16 +506,17 @@ def downgrade():
         batch_op.drop_geospatial_index('idx_places_geom', postgresql_using='gist', column_name='geom')
 
     op.drop_geospatial_table('places')
-    with op.batch_alter_table('drivers', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_drivers_structure_id'))
-        batch_op.drop_geospatial_index('idx_drivers_home_geom', postgresql_using='gist', column_name='home_geom')
+    with op.batch_alter_table('commune_aliases', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_commune_aliases_name'))
+        batch_op.drop_index(batch_op.f('ix_commune_aliases_commune_insee'))
 
-    op.drop_geospatial_table('drivers')
+    op.drop_table('commune_aliases')
     with op.batch_alter_table('transit_feeds', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_transit_feeds_territory'))
 
     op.drop_table('transit_feeds')
     op.drop_table('structures')
+    op.drop_table('sms_opt_outs')
     with op.batch_alter_table('communes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_communes_territory'))
         batch_op.drop_index(batch_op.f('ix_communes_name'))
