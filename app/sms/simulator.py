@@ -58,8 +58,10 @@ def simulator() -> str:
         messages = db.session.execute(select(SmsMessage).where(SmsMessage.phone_e164 == phone)
                                       .order_by(SmsMessage.created_at, SmsMessage.id)).scalars().all()
     label = next((lbl for p, lbl, _ in phones if p == phone), "numéro inconnu" if phone else "")
+    # Link each message about a need to the aidant's page of that need (when the web has it).
+    need_endpoint = "web.need" if "web.need" in current_app.view_functions else None
     return render_template("sms/simulator.html", phones=phones, phone=phone, label=label, messages=messages,
-                           fr_phone=_fr_phone, unknown_phone="+33999000001")
+                           fr_phone=_fr_phone, unknown_phone="+33999000001", need_endpoint=need_endpoint)
 
 
 @bp.post("/simulateur")
