@@ -95,7 +95,7 @@ def app_tasks(app: Flask | None = None) -> AppTasks:
                                   immediate=bool(app.config.get("TASK_QUEUE_IMMEDIATE")))
                 tasks = AppTasks(app, huey)
                 app.extensions[_EXTENSION] = tasks
-    return tasks  # type: ignore[no-any-return]
+    return tasks
 
 
 def get_huey(app: Flask | None = None) -> Huey:
@@ -117,7 +117,7 @@ def enqueue_sweep() -> None:
     app_tasks().sweep()
 
 
-class _ThreadConsumer(Consumer):
+class _ThreadConsumer(Consumer):  # type: ignore[misc]
     """A consumer living in threads of another process: it leaves signal handling to its host."""
 
     def _set_signal_handlers(self) -> None:  # the host process owns SIGINT/SIGTERM

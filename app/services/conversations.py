@@ -22,7 +22,19 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import Beneficiary, Commune, Driver, DriverOffer, Place, Proposal, RideNeed, SmsMessage, Structure, point, utcnow
+from ..models import (
+    Beneficiary,
+    Commune,
+    Driver,
+    DriverOffer,
+    Place,
+    Proposal,
+    RideNeed,
+    SmsMessage,
+    Structure,
+    point,
+    utcnow,
+)
 from ..models.messaging import SmsTripCode
 from . import notifications as notif
 from . import sms_grammar as grammar
@@ -190,7 +202,7 @@ def _driver_command(driver: Driver, command: grammar.Command) -> tuple[str, list
 def _answer_proposal(driver: Driver, proposal: Proposal, *, yes: bool) -> tuple[str, list[str]]:
     from . import rides
 
-    pickup = aware(proposal.pickup_at or proposal.need.requested_at)
+    pickup = aware(proposal.pickup_at or proposal.need.requested_at) or utcnow()
     if proposal.status == "accepted":
         return "already_yours", [_render("already_yours", driver=driver, day=fr_day(pickup), hour=fr_hour(pickup))]
     if proposal.status == "taken":

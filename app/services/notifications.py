@@ -57,7 +57,7 @@ import random
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -311,7 +311,7 @@ def _why_not_send(row: SmsMessage) -> str | None:
     return None
 
 
-def _cas(row_id: int, where: dict[str, object], values: dict[str, object]) -> bool:
+def _cas(row_id: int, where: Mapping[str, object], values: Mapping[str, object]) -> bool:
     """Compare-and-set on an outbox row; committed; True when this call won."""
     clauses = [SmsMessage.id == row_id]
     for key, value in where.items():
@@ -320,7 +320,7 @@ def _cas(row_id: int, where: dict[str, object], values: dict[str, object]) -> bo
     result = db.session.execute(update(SmsMessage).where(and_(*clauses)).values(**values)
                                 .execution_options(synchronize_session=False))
     db.session.commit()
-    return result.rowcount == 1
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]
 
 
 def deliver_outbox_message(row_id: int) -> str:
@@ -430,7 +430,7 @@ def _reconcile_then_send(row_id: int, me: str, *, since: datetime | None) -> str
     return _send_claimed(row_id, me)
 
 
-def _fail(row: SmsMessage, mine: dict[str, object], error: str) -> None:
+def _fail(row: SmsMessage, mine: Mapping[str, object], error: str) -> None:
     if not _cas(row.id, mine, {"status": "failed", "sending_owner": None, "last_error": error[:2000]}):
         return
     log.error("SMS %s to %s failed for good: %s", row.id, row.phone_e164, error)
@@ -554,7 +554,8 @@ def proposals_sent_on(phone_e164: str, day: date) -> int:
             SmsMessage.phone_e164 == phone_e164, SmsMessage.kind == "proposal", SmsMessage.direction == "out",
             SmsMessage.status != "cancelled", SmsMessage.created_at >= start - timedelta(days=3))
     ).all()
-    return sum(1 for nb, created in rows if start <= (aware(nb) or aware(created)) < end)  # type: ignore[operator]
+    moments = [aware(nb) or aware(created) for nb, created in rows]
+    return sum(1 for moment in moments if moment is not None and start <= moment < end)
 
 
 @dataclass(frozen=True)

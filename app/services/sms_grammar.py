@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 # --- Normalisation ---------------------------------------------------------------------------
 
@@ -191,33 +192,33 @@ class CommuneIndex:
             self._keys.setdefault(key, []).append((entry, alias))
 
     @classmethod
-    def build(cls, communes: Iterable[object], aliases: Iterable[object] = ()) -> CommuneIndex:
+    def build(cls, communes: Iterable[Any], aliases: Iterable[Any] = ()) -> CommuneIndex:
         """Index from objects with ``insee``, ``name``, ``lat``/``lon`` (or ``lat_lon``),
         ``population`` and ``merged_into_insee`` (models or :class:`CommuneRecord`), plus
         aliases with ``name`` and ``commune_insee`` (:class:`CommuneAlias`)."""
         index = cls()
         items = list(communes)
-        by_insee = {str(getattr(c, "insee")): c for c in items}
+        by_insee = {str(c.insee): c for c in items}
         for c in items:
             lat, lon = _lat_lon_of(c)
             merged = getattr(c, "merged_into_insee", None)
             current = by_insee.get(merged) if merged else None
             index.add(CommuneEntry(
-                insee=str(getattr(c, "insee")), name=str(getattr(c, "name")), lat=lat, lon=lon,
+                insee=str(c.insee), name=str(c.name), lat=lat, lon=lon,
                 population=getattr(c, "population", None),
                 current_insee=merged if current is not None else None,
-                current_name=str(getattr(current, "name")) if current is not None else None,
+                current_name=str(current.name) if current is not None else None,
             ), alias=current is not None)
-        known = {fold_text(str(getattr(c, "name"))) for c in items}
+        known = {fold_text(str(c.name)) for c in items}
         for a in aliases:
-            target = by_insee.get(str(getattr(a, "commune_insee")))
-            if target is None or fold_text(str(getattr(a, "name"))) in known:
+            target = by_insee.get(str(a.commune_insee))
+            if target is None or fold_text(str(a.name)) in known:
                 continue
             lat, lon = _lat_lon_of(target)
             index.add(CommuneEntry(
-                insee=str(getattr(a, "old_insee", None) or getattr(target, "insee")), name=str(getattr(a, "name")),
+                insee=str(getattr(a, "old_insee", None) or target.insee), name=str(a.name),
                 lat=lat, lon=lon, population=getattr(target, "population", None),
-                current_insee=str(getattr(target, "insee")), current_name=str(getattr(target, "name")),
+                current_insee=str(target.insee), current_name=str(target.name),
             ), alias=True)
         return index
 
@@ -254,10 +255,10 @@ def _prefer(entries: list[tuple[CommuneEntry, bool]]) -> CommuneEntry:
     return sorted(entries, key=lambda e: (e[1], -(e[0].population or 0)))[0][0]
 
 
-def _lat_lon_of(obj: object) -> tuple[float, float]:
+def _lat_lon_of(obj: Any) -> tuple[float, float]:
     if hasattr(obj, "lat") and hasattr(obj, "lon"):
-        return float(getattr(obj, "lat")), float(getattr(obj, "lon"))
-    value = getattr(obj, "lat_lon")
+        return float(obj.lat), float(obj.lon)
+    value = obj.lat_lon
     return float(value[0]), float(value[1])
 
 

@@ -53,10 +53,10 @@ def simulator() -> str:
     phone = request.args.get("tel", "")
     if phone and phone not in allowed and not phone.startswith("+3399"):
         abort(404)
-    messages = []
+    messages: list[SmsMessage] = []
     if phone:
-        messages = db.session.execute(select(SmsMessage).where(SmsMessage.phone_e164 == phone)
-                                      .order_by(SmsMessage.created_at, SmsMessage.id)).scalars().all()
+        messages = list(db.session.execute(select(SmsMessage).where(SmsMessage.phone_e164 == phone)
+                                      .order_by(SmsMessage.created_at, SmsMessage.id)).scalars())
     label = next((lbl for p, lbl, _ in phones if p == phone), "numéro inconnu" if phone else "")
     # Link each message about a need to the aidant's page of that need (when the web has it).
     need_endpoint = "web.need" if "web.need" in current_app.view_functions else None

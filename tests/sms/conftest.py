@@ -86,8 +86,3 @@ def daytime(app, monkeypatch):  # type: ignore[no-untyped-def]
     """No quiet hours, whatever the hour the tests run at."""
     monkeypatch.setitem(app.config, "SMS_QUIET_HOURS", "")
 
-
-@pytest.fixture
-def sdaytime(sapp, monkeypatch):  # type: ignore[no-untyped-def]
-    """No quiet hours (SpatiaLite-only application)."""
-    monkeypatch.setitem(sapp.config, "SMS_QUIET_HOURS", "")

@@ -4,8 +4,8 @@ served, confirmations, ANNULER, STOP/START, TRAJET, AIDE, unknown numbers."""
 from __future__ import annotations
 
 import threading
-from xml.etree import ElementTree
 from datetime import UTC, datetime, timedelta
+from xml.etree import ElementTree
 
 from app.extensions import db
 from app.models import DriverOffer, NeedEvent, Proposal, RideNeed, SmsMessage

@@ -19,62 +19,62 @@ def _login(client, structure, role: str = "aidant") -> None:  # type: ignore[no-
     assert response.status_code == 302, response.get_data(as_text=True)[:3000]
 
 
-def test_a_driver_receives_a_proposal_answers_oui_and_the_need_is_confirmed(sapp, sclient, sdaytime):
+def test_a_driver_receives_a_proposal_answers_oui_and_the_need_is_confirmed(app, client, daytime):
     structure, (marc,), rider = make_people(1)
     need = make_need(rider)
     proposal = rides.propose_ride(need, marc)
-    _login(sclient, structure)
-    page = sclient.get("/sms/simulateur")
+    _login(client, structure)
+    page = client.get("/sms/simulateur")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "Marc Volontaire — bénévole" in html and "Roseline Delmas — personne aidée" in html
-    thread = sclient.get("/sms/simulateur", query_string={"tel": marc.phone_e164}).get_data(as_text=True)
+    thread = client.get("/sms/simulateur", query_string={"tel": marc.phone_e164}).get_data(as_text=True)
     assert f"Répondez OUI {proposal.code}" in thread
-    response = sclient.post("/sms/simulateur", data={"tel": marc.phone_e164, "message": f"oui {proposal.code}"})
+    response = client.post("/sms/simulateur", data={"tel": marc.phone_e164, "message": f"oui {proposal.code}"})
     assert response.status_code == 302
-    thread = sclient.get("/sms/simulateur", query_string={"tel": marc.phone_e164}).get_data(as_text=True)
+    thread = client.get("/sms/simulateur", query_string={"tel": marc.phone_e164}).get_data(as_text=True)
     assert "Merci Marc ! C&#39;est confirmé" in thread
     db.session.expire_all()
     assert db.session.get(RideNeed, need.id).status == "confirmed"
-    rider_thread = sclient.get("/sms/simulateur", query_string={"tel": RIDER_PHONE}).get_data(as_text=True)
+    rider_thread = client.get("/sms/simulateur", query_string={"tel": RIDER_PHONE}).get_data(as_text=True)
     assert "trajet confirmé" in rider_thread and "Marc vous prend" in rider_thread
     # From the thread, the aidant's page of the need, which shows it confirmed.
     assert f'href="/besoins/{need.id}"' in rider_thread
-    need_page = sclient.get(f"/besoins/{need.id}")
+    need_page = client.get(f"/besoins/{need.id}")
     assert need_page.status_code == 200
     assert "Confirmé" in need_page.get_data(as_text=True)
 
 
-def test_an_unknown_number_can_be_played(sapp, sclient):
+def test_an_unknown_number_can_be_played(app, client):
     structure, _drivers, _rider = make_people(1)
-    _login(sclient, structure)
-    sclient.post("/sms/simulateur", data={"tel": "+33999000001", "message": "Bonjour"})
-    assert "France Services" in sclient.get("/sms/simulateur?tel=%2B33999000001").get_data(as_text=True)
+    _login(client, structure)
+    client.post("/sms/simulateur", data={"tel": "+33999000001", "message": "Bonjour"})
+    assert "France Services" in client.get("/sms/simulateur?tel=%2B33999000001").get_data(as_text=True)
 
 
-def test_only_people_the_user_may_see_can_be_played(sapp, sclient):
+def test_only_people_the_user_may_see_can_be_played(app, client):
     structure, _drivers, _rider = make_people(1)
     from app.models import Structure
 
     other = Structure(name="Autre structure", kind="association")
     db.session.add(other)
     db.session.commit()
-    _login(sclient, other)
-    html = sclient.get("/sms/simulateur").get_data(as_text=True)
+    _login(client, other)
+    html = client.get("/sms/simulateur").get_data(as_text=True)
     assert "Marc Volontaire" not in html
-    assert sclient.get("/sms/simulateur?tel=%2B33622222221").status_code == 404
-    assert sclient.post("/sms/simulateur", data={"tel": "+33622222221", "message": "STOP"}).status_code == 404
+    assert client.get("/sms/simulateur?tel=%2B33622222221").status_code == 404
+    assert client.post("/sms/simulateur", data={"tel": "+33622222221", "message": "STOP"}).status_code == 404
 
 
-def test_the_simulator_needs_a_signed_in_user(sapp, sclient):
-    assert sclient.get("/sms/simulateur").status_code == 302
-    assert sclient.post("/sms/simulateur", data={"tel": "+33999000001", "message": "x"}).status_code == 302
+def test_the_simulator_needs_a_signed_in_user(app, client):
+    assert client.get("/sms/simulateur").status_code == 302
+    assert client.post("/sms/simulateur", data={"tel": "+33999000001", "message": "x"}).status_code == 302
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_the_simulator_is_off_with_twilio(sapp, sclient, monkeypatch, method):
+def test_the_simulator_is_off_with_twilio(app, client, monkeypatch, method):
     structure, _drivers, _rider = make_people(1)
-    _login(sclient, structure)
-    monkeypatch.setitem(sapp.config, "SMS_PROVIDER", "twilio")
-    response = getattr(sclient, method)("/sms/simulateur", data={"tel": "+33999000001", "message": "x"})
+    _login(client, structure)
+    monkeypatch.setitem(app.config, "SMS_PROVIDER", "twilio")
+    response = getattr(client, method)("/sms/simulateur", data={"tel": "+33999000001", "message": "x"})
     assert response.status_code == 404

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from app import create_app
 from app.extensions import db
 from app.models import SmsMessage
 from app.services.notifications import send_sms
 from app.services.sms_providers import ProviderPermanentError, TwilioProvider
 from app.tasks import start_consumer_in_process
-from app import create_app
 from tests.app_fixtures import database_url
 from tests.sms.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, FakeTwilio
 
@@ -205,3 +205,33 @@ def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(tapp, fa
     assert final[first.id].provider_sid == created["sid"]
     [created_second] = fake_twilio.created_for(queued_phone)
     assert final[second.id].provider_sid == created_second["sid"]
+
+
+def test_the_redis_queue_sends_too(tapp, fake_twilio, monkeypatch):
+    """Production runs the queue on Redis: same tasks, same outcome."""
+    redis = pytest.importorskip("redis")
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("Redis not available on 127.0.0.1:6379")
+    from huey import RedisHuey
+
+    monkeypatch.setitem(tapp.config, "TASK_QUEUE_URL", url)
+    monkeypatch.setitem(tapp.extensions, "huey", None)
+    tapp.extensions.pop("huey")
+    try:
+        fake_twilio.script["+33633333321"] = ["503", "ok"]
+        row = send_sms("+33633333321", "Par Redis", kind="test")
+        from app.tasks import get_huey
+
+        assert isinstance(get_huey(tapp), RedisHuey)
+        consumer = start_consumer_in_process(tapp, workers=1, periodic=False)
+        try:
+            final = _wait_final([row.id])
+        finally:
+            consumer.stop(graceful=True)
+        assert (final[row.id].status, final[row.id].attempts) == ("sent", 2)
+        assert len(fake_twilio.created_for("+33633333321")) == 1
+    finally:
+        get_huey(tapp).storage.flush_all()

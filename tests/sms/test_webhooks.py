@@ -81,10 +81,9 @@ def test_webhooks_need_no_csrf_token(tmp_path):
 
 
 def _light_app(tmp_path, **overrides):  # type: ignore[no-untyped-def]
-    from tests.sms.test_twilio_delivery import _init_spatial_metadata
-
     from app import create_app
     from tests.app_fixtures import database_url
+    from tests.sms.test_twilio_delivery import _init_spatial_metadata
 
     url = database_url("spatialite", tmp_path)
     _init_spatial_metadata(tmp_path / "test.db")
