@@ -32,7 +32,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     app.config["DATABASE_BACKEND"] = backend_name(url)
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(url, app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+        url, app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    )
 
     _init_extensions(app)
 

@@ -19,28 +19,49 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(run_platform)
 
 
-@click.group(cls=AppGroup, help="Build and inspect the territory (road graph, communes, places, transit).")
+@click.group(
+    cls=AppGroup, help="Build and inspect the territory (road graph, communes, places, transit)."
+)
 def territory() -> None:
     pass
 
 
 @territory.command("build")
-@click.option("--osm", type=click.Path(path_type=Path), help="OSM XML road network (.osm or .osm.bz2).")
-@click.option("--gtfs", type=click.Path(path_type=Path), multiple=True, help="GTFS zip (repeatable).")
-@click.option("--communes", type=click.Path(path_type=Path), multiple=True,
-              help="Communes CSV (lot46_communes.csv format); repeatable, and a table of old "
-                   "merged communes (lot46_communes_deleguees_2026.csv format) adds their names.")
-@click.option("--places", type=click.Path(path_type=Path), multiple=True,
-              help="Places: JSON list, or the public-services bus timetable CSV (repeatable).")
+@click.option(
+    "--osm", type=click.Path(path_type=Path), help="OSM XML road network (.osm or .osm.bz2)."
+)
+@click.option(
+    "--gtfs", type=click.Path(path_type=Path), multiple=True, help="GTFS zip (repeatable)."
+)
+@click.option(
+    "--communes",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    help="Communes CSV (lot46_communes.csv format); repeatable, and a table of old "
+    "merged communes (lot46_communes_deleguees_2026.csv format) adds their names.",
+)
+@click.option(
+    "--places",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    help="Places: JSON list, or the public-services bus timetable CSV (repeatable).",
+)
 @click.option("--name", help="Territory name (default: the OSM file's name, or 'demo').")
-def territory_build(osm: Path | None, gtfs: tuple[Path, ...], communes: tuple[Path, ...],
-                    places: tuple[Path, ...], name: str | None) -> None:  # noqa: PLR0913
+def territory_build(
+    osm: Path | None,
+    gtfs: tuple[Path, ...],
+    communes: tuple[Path, ...],
+    places: tuple[Path, ...],
+    name: str | None,
+) -> None:  # noqa: PLR0913
     """Build a territory; with no source, the generated demo territory."""
     from .services.territory import build_territory
 
     root = Path(current_app.config["TERRITORY_DIR"])
     try:
-        final = build_territory(root, name=name, osm=osm, gtfs=list(gtfs), communes=list(communes), places=list(places))
+        final = build_territory(
+            root, name=name, osm=osm, gtfs=list(gtfs), communes=list(communes), places=list(places)
+        )
     except TerritoryBuildError as exc:
         raise click.ClickException(f"territory not built, nothing changed: {exc}") from exc
     manifest = json.loads((final / "manifest.json").read_text(encoding="utf-8"))
@@ -112,13 +133,15 @@ def run_platform(host: str, port: int) -> None:
         compile_s = Engine.warm_up()
         try:
             engine = get_engine()
-            click.echo(f"Engine ready: {engine.graph.n_nodes} nodes, numba warm-up {compile_s:.1f} s, "
-                       f"total {time.perf_counter() - began:.1f} s")
+            click.echo(
+                f"Engine ready: {engine.graph.n_nodes} nodes, numba warm-up {compile_s:.1f} s, "
+                f"total {time.perf_counter() - began:.1f} s"
+            )
         except TerritoryNotBuilt as exc:
             raise click.ClickException(str(exc)) from exc
-    from .tasks import start_consumer_in_process
-
     from waitress import serve
+
+    from .tasks import start_consumer_in_process
 
     consumer = start_consumer_in_process(app)
     click.echo(f"Plateforme servie sur http://{host}:{port}/")

@@ -52,7 +52,8 @@ def load_config(instance_path: str | Path) -> dict[str, Any]:
         # Territory: artefacts built by `flask territory build`; the active one is
         # TERRITORY_DIR/current (a symlink swapped atomically by each build).
         "TERRITORY_DIR": str(territory_dir),
-        "SHARED_DATA_DIR": env.get("LOT_SHARED_DATA") or str(PROJECT_ROOT.parent / "shared" / "data"),
+        "SHARED_DATA_DIR": env.get("LOT_SHARED_DATA")
+        or str(PROJECT_ROOT.parent / "shared" / "data"),
         "TIMEZONE": env.get("TIMEZONE", "Europe/Paris"),
         # Public URL of the service (links in SMS, Twilio signature behind a reverse proxy).
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", ""),
@@ -70,7 +71,9 @@ def load_config(instance_path: str | Path) -> dict[str, Any]:
         # Base URL of the Twilio REST API: a local fake server in tests.
         "TWILIO_API_BASE_URL": env.get("TWILIO_API_BASE_URL", ""),
         "SMS_QUIET_HOURS": env.get("SMS_QUIET_HOURS", "20:30-08:00"),
-        "SMS_MAX_PROPOSALS_PER_DRIVER_PER_DAY": int(env.get("SMS_MAX_PROPOSALS_PER_DRIVER_PER_DAY", "5")),
+        "SMS_MAX_PROPOSALS_PER_DRIVER_PER_DAY": int(
+            env.get("SMS_MAX_PROPOSALS_PER_DRIVER_PER_DAY", "5")
+        ),
         # Web security.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -23,7 +23,9 @@ def backend_name(url: str) -> str:
         return "spatialite"
     if drivername == "postgresql":
         return "postgis"
-    raise ValueError(f"unsupported database {drivername!r}: use sqlite:/// or postgresql+psycopg://")
+    raise ValueError(
+        f"unsupported database {drivername!r}: use sqlite:/// or postgresql+psycopg://"
+    )
 
 
 def engine_options(url: str, base: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -54,13 +56,12 @@ def engine_options(url: str, base: dict[str, Any] | None = None) -> dict[str, An
 def install_spatialite_loader(engine: Engine) -> None:
     """Load mod_spatialite on every new SQLite connection and enable foreign keys."""
     os.environ.setdefault("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
-    from geoalchemy2 import load_spatialite
-
     # mod_spatialite pulls in the system PROJ and GEOS libraries. If pyproj (which bundles its
     # own PROJ, and is imported by geopandas, gtfs-kit and osmnx) is loaded after it, the
     # process crashes at exit (free(): invalid pointer). Loading pyproj first avoids it.
     import pyproj  # noqa: F401
     import shapely  # noqa: F401
+    from geoalchemy2 import load_spatialite
 
     atexit.register(engine.dispose)
 

@@ -43,7 +43,14 @@ VILLAGES: tuple[tuple[str, float, float, int, str], ...] = (
     ("Combelongue", 185, 4.5, 1600, "secondary"),
 )
 TOWN = ("Valbourg", 19_800)
-SPEEDS = {"trunk": 90, "primary": 80, "secondary": 80, "tertiary": 70, "unclassified": 50, "residential": 30}
+SPEEDS = {
+    "trunk": 90,
+    "primary": 80,
+    "secondary": 80,
+    "tertiary": 70,
+    "unclassified": 50,
+    "residential": 30,
+}
 
 
 @dataclass(frozen=True)
@@ -82,8 +89,16 @@ class _OsmWriter:
         self.ways.append((self._next_way, nodes, tags))
         self._next_way += 1
 
-    def road(self, a: tuple[float, float], b: tuple[float, float], highway: str, rng: random.Random,
-             name: str | None = None, start: int | None = None, end: int | None = None) -> tuple[int, int]:
+    def road(
+        self,
+        a: tuple[float, float],
+        b: tuple[float, float],
+        highway: str,
+        rng: random.Random,
+        name: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> tuple[int, int]:
         """A road from a to b with intermediate nodes every ~400 m and a little wiggle."""
         length_km = _haversine_km(a, b)
         steps = max(1, int(length_km / 0.4))
@@ -91,7 +106,9 @@ class _OsmWriter:
         for i in range(1, steps):
             t = i / steps
             wiggle = 0.0015 * math.sin(t * math.pi * rng.uniform(1, 3)) * rng.choice((-1, 1))
-            ids.append(self.node(a[0] + (b[0] - a[0]) * t + wiggle, a[1] + (b[1] - a[1]) * t - wiggle))
+            ids.append(
+                self.node(a[0] + (b[0] - a[0]) * t + wiggle, a[1] + (b[1] - a[1]) * t - wiggle)
+            )
         ids.append(end if end is not None else self.node(*b))
         tags = {"highway": highway, "maxspeed": str(SPEEDS[highway])}
         if name:
@@ -117,12 +134,16 @@ class _OsmWriter:
 
 def _haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     lat1, lon1, lat2, lon2 = map(math.radians, (a[0], a[1], b[0], b[1]))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
     return 2 * 6371.0088 * math.asin(math.sqrt(h))
 
 
-def _grid(osm: _OsmWriter, center: tuple[float, float], size: int, spacing_km: float,
-          highway: str) -> dict[tuple[int, int], int]:
+def _grid(
+    osm: _OsmWriter, center: tuple[float, float], size: int, spacing_km: float, highway: str
+) -> dict[tuple[int, int], int]:
     """A street grid of size × size nodes centred on ``center``; returns node ids by cell."""
     ids: dict[tuple[int, int], int] = {}
     half = (size - 1) / 2
@@ -132,9 +153,15 @@ def _grid(osm: _OsmWriter, center: tuple[float, float], size: int, spacing_km: f
             _, lon = _offset(center[0], center[1], 90, (j - half) * spacing_km)
             ids[(i, j)] = osm.node(lat, lon)
     for i in range(size):
-        osm.way([ids[(i, j)] for j in range(size)], {"highway": highway, "maxspeed": str(SPEEDS[highway])})
+        osm.way(
+            [ids[(i, j)] for j in range(size)],
+            {"highway": highway, "maxspeed": str(SPEEDS[highway])},
+        )
     for j in range(size):
-        osm.way([ids[(i, j)] for i in range(size)], {"highway": highway, "maxspeed": str(SPEEDS[highway])})
+        osm.way(
+            [ids[(i, j)] for i in range(size)],
+            {"highway": highway, "maxspeed": str(SPEEDS[highway])},
+        )
     return ids
 
 
@@ -152,7 +179,10 @@ def _write_osm(path: Path) -> None:
     osm = _OsmWriter()
     town = _grid(osm, (CENTER_LAT, CENTER_LON), 14, 0.16, "residential")
     town_edge = {
-        0: town[(13, 7)], 90: town[(7, 13)], 180: town[(0, 7)], 270: town[(7, 0)],
+        0: town[(13, 7)],
+        90: town[(7, 13)],
+        180: town[(0, 7)],
+        270: town[(7, 0)],
     }
     # A trunk road crossing the town north-south.
     north = _offset(CENTER_LAT, CENTER_LON, 0, 28)
@@ -167,15 +197,27 @@ def _write_osm(path: Path) -> None:
         bearing = math.degrees(math.atan2(lon - CENTER_LON, lat - CENTER_LAT)) % 360
         side = min(town_edge, key=lambda b: min(abs(b - bearing), 360 - abs(b - bearing)))
         node_lat, node_lon = next((la, lo) for nid, la, lo in osm.nodes if nid == town_edge[side])
-        osm.road((node_lat, node_lon), (lat, lon), road, rng, f"D {100 + len(village_hubs)}",
-                 start=town_edge[side], end=hub)
+        osm.road(
+            (node_lat, node_lon),
+            (lat, lon),
+            road,
+            rng,
+            f"D {100 + len(village_hubs)}",
+            start=town_edge[side],
+            end=hub,
+        )
     # Lanes between neighbouring villages (around the ring).
-    ordered = sorted(village_hubs, key=lambda v: math.atan2(v[1][1] - CENTER_LON, v[1][0] - CENTER_LAT))
+    ordered = sorted(
+        village_hubs, key=lambda v: math.atan2(v[1][1] - CENTER_LON, v[1][0] - CENTER_LAT)
+    )
     for k, (_, pos, hub) in enumerate(ordered):
         _, pos2, hub2 = ordered[(k + 1) % len(ordered)]
         osm.road(pos, pos2, "unclassified", rng, start=hub, end=hub2)
     # A footpath and a track, which the drive network must leave out.
-    a, b = osm.node(CENTER_LAT + 0.02, CENTER_LON + 0.02), osm.node(CENTER_LAT + 0.025, CENTER_LON + 0.03)
+    a, b = (
+        osm.node(CENTER_LAT + 0.02, CENTER_LON + 0.02),
+        osm.node(CENTER_LAT + 0.025, CENTER_LON + 0.03),
+    )
     osm.way([town[(13, 13)], a, b], {"highway": "footway"})
     osm.way([town[(0, 0)], osm.node(CENTER_LAT - 0.03, CENTER_LON - 0.03)], {"highway": "track"})
     osm.write(path)
@@ -187,22 +229,40 @@ def _communes_rows() -> list[dict[str, str]]:
         rows.append((f"99{k:03d}", name, lat, lon, population))
     out = []
     for insee, name, lat, lon, population in rows:
-        out.append({
-            "insee": insee, "nom": name, "statut": "Commune simple",
-            "lat_centroid": f"{lat:.6f}", "lon_centroid": f"{lon:.6f}",
-            "lat_bdcarto_pt": f"{lat:.6f}", "lon_bdcarto_pt": f"{lon:.6f}",
-            "population_bdcarto_2021": str(population), "insee_commune_actuelle_2026": insee,
-            "nom_commune_actuelle_2026": name, "population_cog_2026": str(population),
-            "codes_postaux": "99000", "epci_siren": "999999999",
-            "epci_nom": "Communauté de démonstration",
-        })
+        out.append(
+            {
+                "insee": insee,
+                "nom": name,
+                "statut": "Commune simple",
+                "lat_centroid": f"{lat:.6f}",
+                "lon_centroid": f"{lon:.6f}",
+                "lat_bdcarto_pt": f"{lat:.6f}",
+                "lon_bdcarto_pt": f"{lon:.6f}",
+                "population_bdcarto_2021": str(population),
+                "insee_commune_actuelle_2026": insee,
+                "nom_commune_actuelle_2026": name,
+                "population_cog_2026": str(population),
+                "codes_postaux": "99000",
+                "epci_siren": "999999999",
+                "epci_nom": "Communauté de démonstration",
+            }
+        )
     # An old commune merged into Combelongue, as people still name it.
     comb = next(r for r in out if r["nom"] == "Combelongue")
     lat, lon = _offset(float(comb["lat_centroid"]), float(comb["lon_centroid"]), 90, 1.2)
-    out.append({**comb, "insee": "99050", "nom": "Le Mas-Vieux", "statut": "Commune déléguée",
-                "lat_centroid": f"{lat:.6f}", "lon_centroid": f"{lon:.6f}",
-                "lat_bdcarto_pt": f"{lat:.6f}", "lon_bdcarto_pt": f"{lon:.6f}",
-                "population_bdcarto_2021": "140"})
+    out.append(
+        {
+            **comb,
+            "insee": "99050",
+            "nom": "Le Mas-Vieux",
+            "statut": "Commune déléguée",
+            "lat_centroid": f"{lat:.6f}",
+            "lon_centroid": f"{lon:.6f}",
+            "lat_bdcarto_pt": f"{lat:.6f}",
+            "lon_bdcarto_pt": f"{lon:.6f}",
+            "population_bdcarto_2021": "140",
+        }
+    )
     return out
 
 
@@ -224,7 +284,11 @@ def _places() -> list[dict[str, object]]:
         {"kind": "pharmacy", "name": "Pharmacie de la Cathédrale", "offset": (10, 0.15)},
         {"kind": "pharmacy", "name": "Pharmacie du Pont", "offset": (170, 0.45)},
         {"kind": "france_services", "name": "France Services de Valbourg", "offset": (90, 0.2)},
-        {"kind": "france_travail", "name": "Agence France Travail de Valbourg", "offset": (250, 0.6)},
+        {
+            "kind": "france_travail",
+            "name": "Agence France Travail de Valbourg",
+            "offset": (250, 0.6),
+        },
         {"kind": "shop", "name": "Supermarché de la Route de Toulouse", "offset": (180, 0.9)},
         {"kind": "town_hall", "name": "Mairie de Valbourg", "offset": (0, 0.05)},
         {"kind": "station", "name": "Gare routière de Valbourg", "offset": (130, 0.35)},
@@ -235,19 +299,33 @@ def _places() -> list[dict[str, object]]:
         plat, plon = _offset(lat, lon, bearing, km)
         out.append({**p, "commune_insee": "99001", "lat": plat, "lon": plon})
     for k, (name, vlat, vlon, _pop, _road) in enumerate(village_positions(), start=2):
-        out.append({"kind": "town_hall", "name": f"Mairie de {name}", "commune_insee": f"99{k:03d}",
-                    "lat": vlat, "lon": vlon})
+        out.append(
+            {
+                "kind": "town_hall",
+                "name": f"Mairie de {name}",
+                "commune_insee": f"99{k:03d}",
+                "lat": vlat,
+                "lon": vlon,
+            }
+        )
     bus_days = ("tuesday", "wednesday", "thursday", "friday")
     for k, (name, vlat, vlon, _pop, _road) in enumerate(village_positions()[:8]):
-        out.append({
-            "kind": "public_services_bus",
-            "name": f"Bus des services publics — {name}",
-            "commune_insee": f"99{k + 2:03d}",
-            "lat": vlat + 0.0008, "lon": vlon,
-            "details": {"weekday": bus_days[k % 4], "week_parity": ("even", "odd")[k % 2],
-                        "start": ("09:15", "14:00")[k % 2], "end": ("12:30", "17:15")[k % 2],
-                        "place": "Place de la mairie"},
-        })
+        out.append(
+            {
+                "kind": "public_services_bus",
+                "name": f"Bus des services publics — {name}",
+                "commune_insee": f"99{k + 2:03d}",
+                "lat": vlat + 0.0008,
+                "lon": vlon,
+                "details": {
+                    "weekday": bus_days[k % 4],
+                    "week_parity": ("even", "odd")[k % 2],
+                    "start": ("09:15", "14:00")[k % 2],
+                    "end": ("12:30", "17:15")[k % 2],
+                    "place": "Place de la mairie",
+                },
+            }
+        )
     return out
 
 
@@ -263,28 +341,56 @@ def _write_gtfs(path: Path) -> None:
     for _route, (_name, names) in lines.items():
         for n in names:
             ascii_name = unicodedata.normalize("NFKD", n).encode("ascii", "ignore").decode()
-            stops.append((f"STOP_{ascii_name.upper().replace(' ', '_').replace('-', '_')}", f"{n} Mairie", *villages[n]))
+            stops.append(
+                (
+                    f"STOP_{ascii_name.upper().replace(' ', '_').replace('-', '_')}",
+                    f"{n} Mairie",
+                    *villages[n],
+                )
+            )
     stop_by_name = {s[1].removesuffix(" Mairie"): s[0] for s in stops}
     files: dict[str, list[list[object]]] = {
-        "agency.txt": [["agency_id", "agency_name", "agency_url", "agency_timezone", "agency_lang"],
-                       ["DEMO", "Bus de démonstration", "https://example.invalid/", "Europe/Paris", "fr"]],
+        "agency.txt": [
+            ["agency_id", "agency_name", "agency_url", "agency_timezone", "agency_lang"],
+            ["DEMO", "Bus de démonstration", "https://example.invalid/", "Europe/Paris", "fr"],
+        ],
         "stops.txt": [["stop_id", "stop_name", "stop_lat", "stop_lon", "wheelchair_boarding"]]
         + [[s[0], s[1], f"{s[2]:.6f}", f"{s[3]:.6f}", 1] for s in stops],
-        "routes.txt": [["route_id", "agency_id", "route_short_name", "route_long_name", "route_type"]]
+        "routes.txt": [
+            ["route_id", "agency_id", "route_short_name", "route_long_name", "route_type"]
+        ]
         + [[r, "DEMO", r, name, 3] for r, (name, _n) in lines.items()],
-        "calendar.txt": [["service_id", "monday", "tuesday", "wednesday", "thursday", "friday",
-                          "saturday", "sunday", "start_date", "end_date"],
-                         ["SEM", 1, 1, 1, 1, 1, 1, 0, "20260101", "20271231"]],
+        "calendar.txt": [
+            [
+                "service_id",
+                "monday",
+                "tuesday",
+                "wednesday",
+                "thursday",
+                "friday",
+                "saturday",
+                "sunday",
+                "start_date",
+                "end_date",
+            ],
+            ["SEM", 1, 1, 1, 1, 1, 1, 0, "20260101", "20271231"],
+        ],
         "trips.txt": [["route_id", "service_id", "trip_id", "trip_headsign", "direction_id"]],
-        "stop_times.txt": [["trip_id", "arrival_time", "departure_time", "stop_id", "stop_sequence"]],
+        "stop_times.txt": [
+            ["trip_id", "arrival_time", "departure_time", "stop_id", "stop_sequence"]
+        ],
     }
     for route, (_name, names) in lines.items():
         path_stops = [stop_by_name[n] for n in names] + ["VALB_GARE"]
         coords = [villages[n] for n in names] + [station]
-        legs_min = [max(4, round(_haversine_km(coords[i], coords[i + 1]) * 1.3 / 45 * 60))
-                    for i in range(len(coords) - 1)]
-        for direction, departures in ((0, ("06:50", "08:10", "12:15", "17:05")),
-                                      (1, ("07:30", "12:30", "17:45", "18:40"))):
+        legs_min = [
+            max(4, round(_haversine_km(coords[i], coords[i + 1]) * 1.3 / 45 * 60))
+            for i in range(len(coords) - 1)
+        ]
+        for direction, departures in (
+            (0, ("06:50", "08:10", "12:15", "17:05")),
+            (1, ("07:30", "12:30", "17:45", "18:40")),
+        ):
             seq = path_stops if direction == 0 else path_stops[::-1]
             legs = legs_min if direction == 0 else legs_min[::-1]
             for dep in departures:
@@ -322,5 +428,7 @@ def write_demo_sources(out_dir: Path) -> DemoSources:
     _write_osm(sources.osm_path)
     _write_gtfs(sources.gtfs_path)
     _write_communes(sources.communes_path)
-    sources.places_path.write_text(json.dumps(_places(), ensure_ascii=False, indent=1), encoding="utf-8")
+    sources.places_path.write_text(
+        json.dumps(_places(), ensure_ascii=False, indent=1), encoding="utf-8"
+    )
     return sources

@@ -1,11 +1,9 @@
 import logging
-
-from geoalchemy2 import alembic_helpers
 from logging.config import fileConfig
 
-from flask import current_app
-
 from alembic import context
+from flask import current_app
+from geoalchemy2 import alembic_helpers
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.

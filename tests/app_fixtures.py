@@ -20,8 +20,17 @@ import pytest
 
 os.environ.setdefault("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
 
-POSTGRES_ADMIN_URL = os.environ.get("LOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-TERRITORY_TABLES = {"communes", "places", "transit_feeds", "transit_stops", "transit_routes", "alembic_version"}
+POSTGRES_ADMIN_URL = os.environ.get(
+    "LOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+TERRITORY_TABLES = {
+    "communes",
+    "places",
+    "transit_feeds",
+    "transit_stops",
+    "transit_routes",
+    "alembic_version",
+}
 
 
 def _postgis_database(name: str) -> str:

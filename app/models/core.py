@@ -96,7 +96,9 @@ class CommuneAlias(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), index=True)
-    commune_insee: Mapped[str] = mapped_column(ForeignKey("communes.insee", ondelete="CASCADE"), index=True)
+    commune_insee: Mapped[str] = mapped_column(
+        ForeignKey("communes.insee", ondelete="CASCADE"), index=True
+    )
     old_insee: Mapped[str | None] = mapped_column(String(5))
 
     commune: Mapped[Commune] = relationship()
@@ -161,7 +163,9 @@ class TransitStop(db.Model):
     __tablename__ = "transit_stops"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    feed_id: Mapped[int] = mapped_column(ForeignKey("transit_feeds.id", ondelete="CASCADE"), index=True)
+    feed_id: Mapped[int] = mapped_column(
+        ForeignKey("transit_feeds.id", ondelete="CASCADE"), index=True
+    )
     stop_id: Mapped[str] = mapped_column(String(120))
     name: Mapped[str] = mapped_column(String(200))
     parent_station: Mapped[str | None] = mapped_column(String(120))
@@ -180,7 +184,9 @@ class TransitRoute(db.Model):
     __tablename__ = "transit_routes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    feed_id: Mapped[int] = mapped_column(ForeignKey("transit_feeds.id", ondelete="CASCADE"), index=True)
+    feed_id: Mapped[int] = mapped_column(
+        ForeignKey("transit_feeds.id", ondelete="CASCADE"), index=True
+    )
     route_id: Mapped[str] = mapped_column(String(120))
     short_name: Mapped[str | None] = mapped_column(String(60))
     long_name: Mapped[str | None] = mapped_column(String(300))

@@ -10,8 +10,14 @@ from pathlib import Path
 from ..errors import TerritoryBuildError
 
 REQUIRED_COLUMNS = ("insee", "nom", "lat_centroid", "lon_centroid")
-NUMERIC_COLUMNS = ("lat_centroid", "lon_centroid", "lat_bdcarto_pt", "lon_bdcarto_pt",
-                   "population_cog_2026", "population_bdcarto_2021")
+NUMERIC_COLUMNS = (
+    "lat_centroid",
+    "lon_centroid",
+    "lat_bdcarto_pt",
+    "lon_bdcarto_pt",
+    "population_cog_2026",
+    "population_bdcarto_2021",
+)
 
 
 @dataclass(frozen=True)
@@ -68,8 +74,16 @@ def read_communes_csv(path: Path) -> list[CommuneRecord]:
             problems.append(f"line {line_no}: not a number: {', '.join(bad)}")
             continue
         # The IGN interior point when present, else the centroid.
-        lat = numbers["lat_bdcarto_pt"] if numbers["lat_bdcarto_pt"] is not None else numbers["lat_centroid"]
-        lon = numbers["lon_bdcarto_pt"] if numbers["lon_bdcarto_pt"] is not None else numbers["lon_centroid"]
+        lat = (
+            numbers["lat_bdcarto_pt"]
+            if numbers["lat_bdcarto_pt"] is not None
+            else numbers["lat_centroid"]
+        )
+        lon = (
+            numbers["lon_bdcarto_pt"]
+            if numbers["lon_bdcarto_pt"] is not None
+            else numbers["lon_centroid"]
+        )
         population = numbers["population_cog_2026"]
         if population is None:
             population = numbers["population_bdcarto_2021"]
@@ -83,7 +97,9 @@ def read_communes_csv(path: Path) -> list[CommuneRecord]:
             problems.append(f"line {line_no}: commune {insee} has no coordinates")
             continue
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            problems.append(f"line {line_no}: commune {insee} has coordinates out of range ({lat}, {lon})")
+            problems.append(
+                f"line {line_no}: commune {insee} has coordinates out of range ({lat}, {lon})"
+            )
             continue
         if insee in seen:
             problems.append(f"line {line_no}: INSEE code {insee} appears twice")
@@ -103,7 +119,9 @@ def read_communes_csv(path: Path) -> list[CommuneRecord]:
             )
         )
     if problems:
-        shown = "; ".join(problems[:10]) + (f"; … and {len(problems) - 10} more" if len(problems) > 10 else "")
+        shown = "; ".join(problems[:10]) + (
+            f"; … and {len(problems) - 10} more" if len(problems) > 10 else ""
+        )
         raise TerritoryBuildError(f"{path}: {len(problems)} bad row(s): {shown}")
     if not records:
         raise TerritoryBuildError(f"{path}: no commune in the file")
@@ -143,7 +161,9 @@ def read_commune_aliases_csv(path: Path) -> list[CommuneAlias]:
         if not name or len(target) != 5:
             problems.append(f"line {line_no}: needs nom_deleguee and a 5-character insee_chef_lieu")
             continue
-        aliases.append(CommuneAlias(name, target, (row.get("insee_deleguee") or "").strip() or None))
+        aliases.append(
+            CommuneAlias(name, target, (row.get("insee_deleguee") or "").strip() or None)
+        )
     if problems:
         raise TerritoryBuildError(f"{path}: {len(problems)} bad row(s): {'; '.join(problems[:10])}")
     return aliases

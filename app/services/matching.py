@@ -147,10 +147,15 @@ def need_to_engine(need: RideNeed) -> Any:
         return_mode, at_s = ReturnMode.AT_TIME, max(_ts(need.return_at), latest)
     return EngineNeed(
         need_id=str(need.id),
-        pickup_lat=pickup[0], pickup_lon=pickup[1],
-        dropoff_lat=dropoff[0], dropoff_lon=dropoff[1],
-        earliest_pickup_s=earliest, latest_arrival_s=latest,
-        return_mode=return_mode, return_wait_s=wait_s, return_at_s=at_s,
+        pickup_lat=pickup[0],
+        pickup_lon=pickup[1],
+        dropoff_lat=dropoff[0],
+        dropoff_lon=dropoff[1],
+        earliest_pickup_s=earliest,
+        latest_arrival_s=latest,
+        return_mode=return_mode,
+        return_wait_s=wait_s,
+        return_at_s=at_s,
         seats=max(1, need.passengers),
         requirements=requirements,
         purpose=Purpose(PURPOSE_TO_ENGINE.get(need.purpose, "other")),
@@ -175,16 +180,21 @@ def _rides_on(driver_ids: list[int], day_start: datetime, day_end: datetime) -> 
     rows = db.session.execute(
         db.select(Proposal.driver_id, db.func.count())
         .join(RideNeed, Proposal.need_id == RideNeed.id)
-        .where(Proposal.driver_id.in_(driver_ids), Proposal.status == "accepted",
-               RideNeed.status.in_(("confirmed", "done")),
-               RideNeed.requested_at >= day_start, RideNeed.requested_at < day_end)
+        .where(
+            Proposal.driver_id.in_(driver_ids),
+            Proposal.status == "accepted",
+            RideNeed.status.in_(("confirmed", "done")),
+            RideNeed.requested_at >= day_start,
+            RideNeed.requested_at < day_end,
+        )
         .group_by(Proposal.driver_id)
     ).all()
     return {driver_id: count for driver_id, count in rows}
 
 
-def offers_for_day(day: date, structure_ids: list[int] | None = None,
-                   exclude_driver_ids: set[int] | None = None) -> tuple[list[Any], list[Any], dict[str, Any]]:
+def offers_for_day(
+    day: date, structure_ids: list[int] | None = None, exclude_driver_ids: set[int] | None = None
+) -> tuple[list[Any], list[Any], dict[str, Any]]:
     """The engine's trips and volunteers for a local day, and a map id -> (driver, offer).
 
     Only active drivers whose licence and insurance are valid that day are offered; a
@@ -209,18 +219,28 @@ def offers_for_day(day: date, structure_ids: list[int] | None = None,
         left = driver.max_rides_per_day - busy.get(driver.id, 0)
         if home is not None and driver.availability and left > 0:
             windows = expand_weekly_slots(
-                [(a.weekday, a.slot) for a in driver.availability], day, 1, str(tz))
+                [(a.weekday, a.slot) for a in driver.availability], day, 1, str(tz)
+            )
             if windows:
                 key = f"v{driver.id}"
-                volunteers.append(VolunteerAvailability(
-                    driver_id=key, home_lat=home[0], home_lon=home[1], windows=windows,
-                    max_distance_km=float(driver.max_distance_km), seats=driver.vehicle_seats,
-                    capabilities=_capabilities(driver), max_rides_per_day=left))
+                volunteers.append(
+                    VolunteerAvailability(
+                        driver_id=key,
+                        home_lat=home[0],
+                        home_lon=home[1],
+                        windows=windows,
+                        max_distance_km=float(driver.max_distance_km),
+                        seats=driver.vehicle_seats,
+                        capabilities=_capabilities(driver),
+                        max_rides_per_day=left,
+                    )
+                )
                 index[key] = (driver, None)
     if drivers:
         offers = db.session.execute(
-            db.select(DriverOffer).where(DriverOffer.status == "active",
-                                         DriverOffer.driver_id.in_([d.id for d in drivers]))
+            db.select(DriverOffer).where(
+                DriverOffer.status == "active", DriverOffer.driver_id.in_([d.id for d in drivers])
+            )
         ).scalars()
         by_id = {d.id: d for d in drivers}
         for offer in offers:
@@ -230,13 +250,21 @@ def offers_for_day(day: date, structure_ids: list[int] | None = None,
             origin, destination = offer.origin_lat_lon, offer.destination_lat_lon
             assert origin is not None and destination is not None
             key = f"t{offer.id}"
-            trips.append(DriverTrip(
-                offer_id=key, driver_id=f"v{offer.driver_id}",
-                origin_lat=origin[0], origin_lon=origin[1],
-                destination_lat=destination[0], destination_lon=destination[1],
-                departure_earliest_s=window[0], departure_latest_s=window[1],
-                seats=offer.seats, max_detour_s=offer.max_detour_min * 60,
-                capabilities=_capabilities(by_id[offer.driver_id])))
+            trips.append(
+                DriverTrip(
+                    offer_id=key,
+                    driver_id=f"v{offer.driver_id}",
+                    origin_lat=origin[0],
+                    origin_lon=origin[1],
+                    destination_lat=destination[0],
+                    destination_lon=destination[1],
+                    departure_earliest_s=window[0],
+                    departure_latest_s=window[1],
+                    seats=offer.seats,
+                    max_detour_s=offer.max_detour_min * 60,
+                    capabilities=_capabilities(by_id[offer.driver_id]),
+                )
+            )
             index[key] = (by_id[offer.driver_id], offer)
     return trips, volunteers, index
 
@@ -254,14 +282,18 @@ def _offer_window(offer: DriverOffer, day: date, tz: ZoneInfo) -> tuple[int, int
         if offer.valid_until and day_start > offer.valid_until.astimezone(tz):
             return None
         hours, minutes = (int(x) for x in offer.time_of_day.split(":"))
-        departure = datetime.combine(day, datetime.min.time(), tz) + timedelta(hours=hours, minutes=minutes)
+        departure = datetime.combine(day, datetime.min.time(), tz) + timedelta(
+            hours=hours, minutes=minutes
+        )
         flex = timedelta(minutes=offer.flexibility_min)
         return _ts(departure - flex), _ts(departure + flex)
     if offer.departure_earliest is None:
         return None
     earliest = offer.departure_earliest
     latest = offer.departure_latest or earliest
-    local = earliest.astimezone(tz) if earliest.tzinfo else earliest.replace(tzinfo=UTC).astimezone(tz)
+    local = (
+        earliest.astimezone(tz) if earliest.tzinfo else earliest.replace(tzinfo=UTC).astimezone(tz)
+    )
     if local.date() != day:
         return None
     return _ts(earliest), _ts(latest)
@@ -283,32 +315,52 @@ def candidates_for_need(need: RideNeed, limit: int = 10) -> MatchOutcome:
     from matching.rides import match_need
 
     declined = {p.driver_id for p in need.proposals if p.status == "declined"}
-    trips, volunteers, index = offers_for_day(local_day_of(need.requested_at), exclude_driver_ids=declined)
+    trips, volunteers, index = offers_for_day(
+        local_day_of(need.requested_at), exclude_driver_ids=declined
+    )
     result = match_need(
-        get_engine(), need_to_engine(need), trips, volunteers, top=limit,
+        get_engine(),
+        need_to_engine(need),
+        trips,
+        volunteers,
+        top=limit,
         rate_eur_per_km=float(current_app.config["COST_SHARE_EUR_PER_KM"]),
         timezone=current_app.config["TIMEZONE"],
     )
     candidates = []
     for c in result.candidates:
         driver, offer = index[c.offer_id]
-        candidates.append(CandidateView(
-            driver=driver, kind=c.kind, offer=offer,
-            pickup_at=_dt(c.pickup_s), dropoff_at=_dt(c.dropoff_s),  # type: ignore[arg-type]
-            return_pickup_at=_dt(c.return_pickup_s),
-            added_time_s=c.added_time_s, added_distance_m=c.added_distance_m,
-            distance_m=c.total_distance_m, contribution_eur=c.rider_contribution_eur,
-            allowance_eur=c.mileage_allowance_eur,
-        ))
-    reasons = [] if candidates else [
-        ReasonView(r.code, r.count, REASONS_FR.get(r.code, r.description)) for r in result.reasons
-    ]
+        candidates.append(
+            CandidateView(
+                driver=driver,
+                kind=c.kind,
+                offer=offer,
+                pickup_at=_dt(c.pickup_s),
+                dropoff_at=_dt(c.dropoff_s),  # type: ignore[arg-type]
+                return_pickup_at=_dt(c.return_pickup_s),
+                added_time_s=c.added_time_s,
+                added_distance_m=c.added_distance_m,
+                distance_m=c.total_distance_m,
+                contribution_eur=c.rider_contribution_eur,
+                allowance_eur=c.mileage_allowance_eur,
+            )
+        )
+    reasons = (
+        []
+        if candidates
+        else [
+            ReasonView(r.code, r.count, REASONS_FR.get(r.code, r.description))
+            for r in result.reasons
+        ]
+    )
     if not candidates and not reasons:
         reasons = [ReasonView("no_offer", 0, REASONS_FR["no_offer"])]
     return MatchOutcome(candidates, reasons, result.direct_time_s, result.direct_distance_m)
 
 
-def drive_times(origin: tuple[float, float], targets: list[tuple[float, float]]) -> list[int | None]:
+def drive_times(
+    origin: tuple[float, float], targets: list[tuple[float, float]]
+) -> list[int | None]:
     """Driving time in seconds from a point to each target point (None when unreachable).
 
     Points are (lat, lon) snapped to the nearest road node.
@@ -324,7 +376,9 @@ def drive_times(origin: tuple[float, float], targets: list[tuple[float, float]])
     return [None if int(v) >= INF_TIME else int(v) for v in table.time_s[0]]
 
 
-def drive_times_to(origins: list[tuple[float, float]], target: tuple[float, float]) -> list[int | None]:
+def drive_times_to(
+    origins: list[tuple[float, float]], target: tuple[float, float]
+) -> list[int | None]:
     """Driving time in seconds from each origin point to one target (None when unreachable)."""
     from matching import INF_TIME
 
@@ -337,7 +391,9 @@ def drive_times_to(origins: list[tuple[float, float]], target: tuple[float, floa
     return [None if int(v) >= INF_TIME else int(v) for v in table.time_s[:, 0]]
 
 
-def drive_route(origin: tuple[float, float], target: tuple[float, float]) -> tuple[int, float, list[tuple[float, float]]] | None:
+def drive_route(
+    origin: tuple[float, float], target: tuple[float, float]
+) -> tuple[int, float, list[tuple[float, float]]] | None:
     """Fastest road route between two points: (time s, length m, [(lat, lon), …]) or None."""
     engine = get_engine()
     snapped = engine.snap([origin[0], target[0]], [origin[1], target[1]]).nodes

@@ -65,8 +65,9 @@ def fold(text: str) -> str:
     return " ".join(ascii_text.split())
 
 
-def read_places(path: Path, communes: list[CommuneRecord],
-                aliases: list[CommuneAlias] = ()) -> list[dict[str, Any]]:  # type: ignore[assignment]
+def read_places(
+    path: Path, communes: list[CommuneRecord], aliases: list[CommuneAlias] = ()
+) -> list[dict[str, Any]]:  # type: ignore[assignment]
     """Read a places file: our JSON list, or the itinerant public-services bus timetable CSV.
 
     The CSV (``week_parity,weekday,commune,place,start,end``) names communes, old names of
@@ -85,17 +86,24 @@ def read_places(path: Path, communes: list[CommuneRecord],
         out = []
         for k, item in enumerate(items):
             try:
-                out.append({
-                    "kind": str(item["kind"]), "name": str(item["name"]),
-                    "commune_insee": item.get("commune_insee"), "lat": float(item["lat"]),
-                    "lon": float(item["lon"]), "details": item.get("details"),
-                    "address": item.get("address"),
-                })
+                out.append(
+                    {
+                        "kind": str(item["kind"]),
+                        "name": str(item["name"]),
+                        "commune_insee": item.get("commune_insee"),
+                        "lat": float(item["lat"]),
+                        "lon": float(item["lon"]),
+                        "details": item.get("details"),
+                        "address": item.get("address"),
+                    }
+                )
             except (KeyError, TypeError, ValueError) as exc:
                 raise TerritoryBuildError(f"{path}: place #{k + 1} is incomplete ({exc})") from exc
         return out
     by_insee = {c.insee: c for c in communes}
-    by_name = {fold(a.name): by_insee[a.commune_insee] for a in aliases if a.commune_insee in by_insee}
+    by_name = {
+        fold(a.name): by_insee[a.commune_insee] for a in aliases if a.commune_insee in by_insee
+    }
     by_name.update({fold(c.name): c for c in communes})
     out = []
     with path.open(encoding="utf-8-sig", newline="") as f:
@@ -106,14 +114,22 @@ def read_places(path: Path, communes: list[CommuneRecord],
         for line_no, row in enumerate(reader, start=2):
             commune = by_name.get(fold(row["commune"]))
             if commune is None:
-                raise TerritoryBuildError(f"{path}: line {line_no}: unknown commune {row['commune']!r}")
-            out.append({
-                "kind": "public_services_bus",
-                "name": f"Bus des services publics — {commune.name} ({row['place']})",
-                "commune_insee": commune.insee, "lat": commune.lat, "lon": commune.lon,
-                "address": row["place"],
-                "details": {k: row[k] for k in ("week_parity", "weekday", "start", "end", "place")},
-            })
+                raise TerritoryBuildError(
+                    f"{path}: line {line_no}: unknown commune {row['commune']!r}"
+                )
+            out.append(
+                {
+                    "kind": "public_services_bus",
+                    "name": f"Bus des services publics — {commune.name} ({row['place']})",
+                    "commune_insee": commune.insee,
+                    "lat": commune.lat,
+                    "lon": commune.lon,
+                    "address": row["place"],
+                    "details": {
+                        k: row[k] for k in ("week_parity", "weekday", "start", "end", "place")
+                    },
+                }
+            )
     return out
 
 
@@ -145,14 +161,30 @@ def stage_territory(
 
             demo = write_demo_sources(staging / "sources")
             name = name or "demo"
-            osm, gtfs, communes, places = demo.osm_path, [demo.gtfs_path], demo.communes_path, [demo.places_path]
-        given = [osm, *gtfs, *([communes] if isinstance(communes, str | Path) else communes or ()), *places]
+            osm, gtfs, communes, places = (
+                demo.osm_path,
+                [demo.gtfs_path],
+                demo.communes_path,
+                [demo.places_path],
+            )
+        given = [
+            osm,
+            *gtfs,
+            *([communes] if isinstance(communes, str | Path) else communes or ()),
+            *places,
+        ]
         missing = [str(p) for p in given if p is not None and not Path(p).is_file()]
         if missing:
             raise TerritoryBuildError(f"file(s) not found: {', '.join(missing)}")
         if osm is None:
-            raise TerritoryBuildError("a road network is needed: give --osm FILE (.osm or .osm.bz2)")
-        commune_files = [Path(communes)] if isinstance(communes, str | Path) else [Path(c) for c in communes or ()]
+            raise TerritoryBuildError(
+                "a road network is needed: give --osm FILE (.osm or .osm.bz2)"
+            )
+        commune_files = (
+            [Path(communes)]
+            if isinstance(communes, str | Path)
+            else [Path(c) for c in communes or ()]
+        )
         alias_files = [p for p in commune_files if p.is_file() and is_alias_file(p)]
         commune_files = [p for p in commune_files if p not in alias_files]
         if not commune_files:
@@ -184,13 +216,19 @@ def stage_territory(
             if errors:
                 shown = "; ".join(f"{p.file} {p.row}: {p.message}" for p in errors[:8])
                 more = f"; … and {len(errors) - 8} more" if len(errors) > 8 else ""
-                raise TerritoryBuildError(f"{feed_path}: {len(errors)} blocking problem(s): {shown}{more}")
+                raise TerritoryBuildError(
+                    f"{feed_path}: {len(errors)} blocking problem(s): {shown}{more}"
+                )
             target = feeds_dir / f"{k:02d}-{feed_path.name}"
             shutil.copyfile(feed_path, target)
-            feed_entries.append({
-                "file": target.name, "source": str(feed_path), "sha256": _sha256(feed_path),
-                "warnings": sum(1 for p in problems if p.severity == "warning"),
-            })
+            feed_entries.append(
+                {
+                    "file": target.name,
+                    "source": str(feed_path),
+                    "sha256": _sha256(feed_path),
+                    "warnings": sum(1 for p in problems if p.severity == "warning"),
+                }
+            )
         lats = [c.lat for c in commune_records]
         lons = [c.lon for c in commune_records]
         manifest = {
@@ -201,7 +239,9 @@ def stage_territory(
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "sources": {
                 "osm": {"path": str(osm), "sha256": _sha256(Path(osm))},
-                "communes": [{"path": str(p), "sha256": _sha256(p)} for p in commune_files + alias_files],
+                "communes": [
+                    {"path": str(p), "sha256": _sha256(p)} for p in commune_files + alias_files
+                ],
                 "places": [str(p) for p in places],
             },
             "graph": {"nodes": graph.n_nodes, "edges": graph.n_edges},
@@ -212,13 +252,24 @@ def stage_territory(
             "places": len(place_records),
         }
         (staging / "communes.json").write_text(
-            json.dumps([asdict(c) for c in commune_records], ensure_ascii=False), encoding="utf-8")
-        (staging / "places.json").write_text(json.dumps(place_records, ensure_ascii=False), encoding="utf-8")
-        (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+            json.dumps([asdict(c) for c in commune_records], ensure_ascii=False), encoding="utf-8"
+        )
+        (staging / "places.json").write_text(
+            json.dumps(place_records, ensure_ascii=False), encoding="utf-8"
+        )
+        (staging / "manifest.json").write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
+        )
         if is_demo:
             shutil.rmtree(staging / "sources")
-        return StagedTerritory(staging, manifest, commune_records, place_records,
-                               [feeds_dir / e["file"] for e in feed_entries], aliases)
+        return StagedTerritory(
+            staging,
+            manifest,
+            commune_records,
+            place_records,
+            [feeds_dir / e["file"] for e in feed_entries],
+            aliases,
+        )
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -230,7 +281,9 @@ def _read_all_communes(paths: list[Path]) -> list[CommuneRecord]:
     for path in paths:
         for rec in read_communes_csv(path):
             if rec.insee in seen:
-                raise TerritoryBuildError(f"{path}: INSEE code {rec.insee} already given by another file")
+                raise TerritoryBuildError(
+                    f"{path}: INSEE code {rec.insee} already given by another file"
+                )
             seen.add(rec.insee)
             records.append(rec)
     return records
@@ -243,7 +296,9 @@ def _aliases(records: list[CommuneRecord], alias_files: list[Path]) -> list[Comm
     found = {(a.name, a.commune_insee): a for p in alias_files for a in read_commune_aliases_csv(p)}
     for r in records:
         if r.merged_into_insee:
-            found.setdefault((r.name, r.merged_into_insee), CommuneAlias(r.name, r.merged_into_insee, r.insee))
+            found.setdefault(
+                (r.name, r.merged_into_insee), CommuneAlias(r.name, r.merged_into_insee, r.insee)
+            )
     return [a for a in found.values() if a.commune_insee in known]
 
 
@@ -313,14 +368,19 @@ def store_territory(staged: StagedTerritory) -> None:
         session.flush()
         territory_insee = [c.insee for c in staged.communes]
         session.query(CommuneAlias).filter(CommuneAlias.commune_insee.in_(territory_insee)).delete(
-            synchronize_session="fetch")
-        session.add_all(CommuneAlias(name=a.name, commune_insee=a.commune_insee, old_insee=a.old_insee)
-                        for a in staged.aliases)
+            synchronize_session="fetch"
+        )
+        session.add_all(
+            CommuneAlias(name=a.name, commune_insee=a.commune_insee, old_insee=a.old_insee)
+            for a in staged.aliases
+        )
         valid_insee = set(existing) | set(territory_insee)
         known_places = {(p.kind, p.name): p for p in session.query(Place).filter_by(territory=name)}
         keep: set[int] = set()
         for rec in staged.places:
-            place = known_places.get((rec["kind"], rec["name"])) or Place(territory=name, kind=rec["kind"], name=rec["name"])
+            place = known_places.get((rec["kind"], rec["name"])) or Place(
+                territory=name, kind=rec["kind"], name=rec["name"]
+            )
             insee = rec.get("commune_insee")
             place.commune_insee = insee if insee in valid_insee else None
             place.geom = point(rec["lat"], rec["lon"])
@@ -334,38 +394,63 @@ def store_territory(staged: StagedTerritory) -> None:
                 session.delete(place)
         old_feeds = [f.id for f in session.query(TransitFeed).filter_by(territory=name)]
         if old_feeds:
-            session.query(TransitStop).filter(TransitStop.feed_id.in_(old_feeds)).delete(synchronize_session="fetch")
-            session.query(TransitRoute).filter(TransitRoute.feed_id.in_(old_feeds)).delete(synchronize_session="fetch")
-            session.query(TransitFeed).filter(TransitFeed.id.in_(old_feeds)).delete(synchronize_session="fetch")
+            session.query(TransitStop).filter(TransitStop.feed_id.in_(old_feeds)).delete(
+                synchronize_session="fetch"
+            )
+            session.query(TransitRoute).filter(TransitRoute.feed_id.in_(old_feeds)).delete(
+                synchronize_session="fetch"
+            )
+            session.query(TransitFeed).filter(TransitFeed.id.in_(old_feeds)).delete(
+                synchronize_session="fetch"
+            )
         for entry, feed_path in zip(staged.manifest["feeds"], staged.feeds, strict=True):
             feed = read_feed(feed_path)
-            dates = sorted(feed.calendar_dates["date"].astype(str)) if feed.calendar_dates is not None else []
+            dates = (
+                sorted(feed.calendar_dates["date"].astype(str))
+                if feed.calendar_dates is not None
+                else []
+            )
             start = end = None
             if feed.calendar is not None and len(feed.calendar):
-                start, end = str(feed.calendar["start_date"].min()), str(feed.calendar["end_date"].max())
+                start, end = (
+                    str(feed.calendar["start_date"].min()),
+                    str(feed.calendar["end_date"].max()),
+                )
             elif dates:
                 start, end = dates[0], dates[-1]
-            row = TransitFeed(territory=name, name=entry["file"], sha256=entry["sha256"],
-                              start_date=start, end_date=end, warnings=entry["warnings"])
+            row = TransitFeed(
+                territory=name,
+                name=entry["file"],
+                sha256=entry["sha256"],
+                start_date=start,
+                end_date=end,
+                warnings=entry["warnings"],
+            )
             session.add(row)
             session.flush()
             stops = stops_table(feed).dropna(subset=["lat", "lon"])
             session.add_all(
                 TransitStop(
-                    feed_id=row.id, stop_id=s.stop_id, name=s.name or s.stop_id,
+                    feed_id=row.id,
+                    stop_id=s.stop_id,
+                    name=s.name or s.stop_id,
                     parent_station=None if _na(s.parent_station) else s.parent_station,
                     location_type=int(s.location_type),
-                    wheelchair_boarding=None if _na(s.wheelchair_boarding) else int(s.wheelchair_boarding),
+                    wheelchair_boarding=None
+                    if _na(s.wheelchair_boarding)
+                    else int(s.wheelchair_boarding),
                     geom=point(float(s.lat), float(s.lon)),
                 )
                 for s in stops.itertuples(index=False)
             )
             session.add_all(
                 TransitRoute(
-                    feed_id=row.id, route_id=r.route_id,
+                    feed_id=row.id,
+                    route_id=r.route_id,
                     short_name=None if _na(r.short_name) else r.short_name,
                     long_name=None if _na(r.long_name) else r.long_name,
-                    route_type=int(r.route_type), agency=None if _na(r.agency_name) else r.agency_name,
+                    route_type=int(r.route_type),
+                    agency=None if _na(r.agency_name) else r.agency_name,
                 )
                 for r in routes_table(feed).itertuples(index=False)
             )

@@ -17,7 +17,9 @@ def test_healthz_reports_backend_and_territory(app, client):
     assert body["territory"]["name"] == "demo"
     assert body["territory"]["demo"] is True
     assert body["territory"]["label"] == "données de démonstration"
-    assert body["territory"]["nodes"] > 200 and body["territory"]["edges"] > body["territory"]["nodes"]
+    assert (
+        body["territory"]["nodes"] > 200 and body["territory"]["edges"] > body["territory"]["nodes"]
+    )
 
 
 def test_home_page_is_french_and_labels_the_demo(client):
@@ -41,16 +43,26 @@ def test_demo_territory_is_stored_with_geometry(app):
     merged = next(c for c in communes if c.name == "Le Mas-Vieux")
     assert merged.merged_into_insee == next(c.insee for c in communes if c.name == "Combelongue")
     kinds = {p.kind for p in db.session.execute(db.select(Place)).scalars()}
-    assert {"hospital", "pharmacy", "france_services", "france_travail", "public_services_bus"} <= kinds
+    assert {
+        "hospital",
+        "pharmacy",
+        "france_services",
+        "france_travail",
+        "public_services_bus",
+    } <= kinds
     assert db.session.query(TransitStop).count() == 5
 
 
 def test_spatial_query_runs_on_the_backend(app):
     """A real spatial function of SpatiaLite / PostGIS: communes within ~10 km of the town."""
     centre = point(44.4508, 1.4405)
-    near = db.session.execute(
-        db.select(Commune.name).where(db.func.ST_Distance(Commune.geom, centre) < 0.12)
-    ).scalars().all()
+    near = (
+        db.session.execute(
+            db.select(Commune.name).where(db.func.ST_Distance(Commune.geom, centre) < 0.12)
+        )
+        .scalars()
+        .all()
+    )
     assert "Valbourg" in near and "Combelongue" in near
     assert "Puech-Sainte-Foy" not in near  # 24 km away
 

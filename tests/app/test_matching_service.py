@@ -38,23 +38,38 @@ def _setup(*, licence_ok: bool = True, wheelchair: bool = False, slots=((1, "mor
     structure = Structure(name="France Services test", kind="france_services")
     village = _commune("Montbrun-les-Pins")
     driver = Driver(
-        structure=structure, first_name="Marc", last_name="Volontaire", phone_e164="+33612345678",
-        home_commune_insee=village.insee, home_geom=village.geom, vehicle_seats=3,
-        wheelchair_accessible=wheelchair, max_distance_km=30,
+        structure=structure,
+        first_name="Marc",
+        last_name="Volontaire",
+        phone_e164="+33612345678",
+        home_commune_insee=village.insee,
+        home_geom=village.geom,
+        vehicle_seats=3,
+        wheelchair_accessible=wheelchair,
+        max_distance_km=30,
         licence_valid_until=DAY + timedelta(days=300 if licence_ok else -1),
         insurance_valid_until=DAY + timedelta(days=300),
     )
     driver.availability = [DriverAvailability(weekday=w, slot=s) for w, s in slots]
     rider_home = _commune("Les Granges")
-    rider = Beneficiary(structure=structure, first_name="Roseline", last_name="Test",
-                        home_commune_insee=rider_home.insee)
+    rider = Beneficiary(
+        structure=structure,
+        first_name="Roseline",
+        last_name="Test",
+        home_commune_insee=rider_home.insee,
+    )
     db.session.add_all([structure, driver, rider])
     db.session.flush()
     hospital = _place("hospital")
     need = RideNeed(
-        beneficiary=rider, structure=structure, pickup_label="Domicile",
-        pickup_geom=rider_home.geom, dropoff_label=hospital.name, dropoff_place_id=hospital.id,
-        dropoff_geom=hospital.geom, time_mode="arrive_by",
+        beneficiary=rider,
+        structure=structure,
+        pickup_label="Domicile",
+        pickup_geom=rider_home.geom,
+        dropoff_label=hospital.name,
+        dropoff_place_id=hospital.id,
+        dropoff_geom=hospital.geom,
+        time_mode="arrive_by",
         requested_at=datetime(2026, 12, 8, 10, 0, tzinfo=PARIS).astimezone(UTC),
         purpose="medical",
     )
@@ -101,11 +116,21 @@ def test_reasons_say_what_to_change(app):
 def test_a_regular_trip_passing_by_is_offered(app):
     driver, need = _setup(slots=())
     origin = _commune("Les Granges")
-    db.session.add(DriverOffer(
-        driver=driver, kind="regular", origin_label="Les Granges", origin_geom=origin.geom,
-        destination_label="Valbourg", destination_geom=point(44.4508, 1.4405),
-        weekdays="0,1,2,3,4", time_of_day="09:20", flexibility_min=20, seats=2, max_detour_min=15,
-    ))
+    db.session.add(
+        DriverOffer(
+            driver=driver,
+            kind="regular",
+            origin_label="Les Granges",
+            origin_geom=origin.geom,
+            destination_label="Valbourg",
+            destination_geom=point(44.4508, 1.4405),
+            weekdays="0,1,2,3,4",
+            time_of_day="09:20",
+            flexibility_min=20,
+            seats=2,
+            max_detour_min=15,
+        )
+    )
     db.session.commit()
     outcome = candidates_for_need(need)
     assert [c.kind for c in outcome.candidates] == ["trip"]

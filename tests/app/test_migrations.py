@@ -14,9 +14,15 @@ from tests.app_fixtures import _drop_postgis_database, database_url
 @pytest.mark.parametrize("backend", ["spatialite", "postgis"])
 def test_migrations_build_the_models_schema(backend, tmp_path):
     url = database_url(backend, tmp_path)
-    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "i"),
-                      "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x",
-                      "TERRITORY_DIR": str(tmp_path / "t")})
+    app = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path / "i"),
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "x",
+            "TERRITORY_DIR": str(tmp_path / "t"),
+        }
+    )
     try:
         with app.app_context():
             upgrade()
@@ -34,4 +40,3 @@ def test_migrations_build_the_models_schema(backend, tmp_path):
             db.engine.dispose()
         if backend == "postgis":
             _drop_postgis_database(url.rsplit("/", 1)[1])
-

@@ -52,12 +52,20 @@ def _snapshot(app):
 def test_real_territory_from_osm_gtfs_and_communes(fresh_app):
     osm = shared_file("osm/andorra.osm.bz2")
     gtfs = shared_file("gtfs/ter-k1-toulouse-cahors-brive-2025-01.zip")
-    communes = [shared_file("communes/lot46_communes.csv"),
-                shared_file("communes/lot46_communes_deleguees_2026.csv")]
+    communes = [
+        shared_file("communes/lot46_communes.csv"),
+        shared_file("communes/lot46_communes_deleguees_2026.csv"),
+    ]
     bus = shared_file("territory/car-services-publics-2018.csv")
     with fresh_app.app_context():
-        final = build_territory(_root(fresh_app), name="andorra-lot", osm=osm, gtfs=[gtfs],
-                                communes=communes, places=[bus])
+        final = build_territory(
+            _root(fresh_app),
+            name="andorra-lot",
+            osm=osm,
+            gtfs=[gtfs],
+            communes=communes,
+            places=[bus],
+        )
         manifest = read_manifest(final)
         assert manifest["name"] == "andorra-lot" and manifest["is_demo"] is False
         assert manifest["label"] is None
@@ -66,23 +74,40 @@ def test_real_territory_from_osm_gtfs_and_communes(fresh_app):
         assert (final / "ch.npz").exists() and (final / "graph.npz").exists()
         assert current_territory_path(_root(fresh_app)) == final
         territory = loaded_territory(fresh_app)
-        assert territory.name == "andorra-lot" and territory.graph.n_nodes == manifest["graph"]["nodes"]
+        assert (
+            territory.name == "andorra-lot"
+            and territory.graph.n_nodes == manifest["graph"]["nodes"]
+        )
         assert db.session.query(Commune).filter_by(territory="andorra-lot").count() == 313
         # Cours merged into Bellefont-La Rauze in 2019: people still say "Cours".
         cours = db.session.execute(db.select(CommuneAlias).filter_by(name="Cours")).scalar_one()
         assert cours.commune.name == "Bellefont-La Rauze"
-        bus_places = db.session.execute(db.select(Place).filter_by(kind="public_services_bus", territory="andorra-lot")).scalars().all()
+        bus_places = (
+            db.session.execute(
+                db.select(Place).filter_by(kind="public_services_bus", territory="andorra-lot")
+            )
+            .scalars()
+            .all()
+        )
         assert len(bus_places) == 12
         assert any(p.commune_insee == cours.commune_insee for p in bus_places)
-        feed = db.session.execute(db.select(TransitFeed).filter_by(territory="andorra-lot")).scalar_one()
+        feed = db.session.execute(
+            db.select(TransitFeed).filter_by(territory="andorra-lot")
+        ).scalar_one()
         stops = db.session.query(TransitStop).filter_by(feed_id=feed.id).all()
         cahors = [s for s in stops if "Cahors" in s.name]
         assert cahors and all(abs(s.lat_lon[0] - 44.45) < 0.05 for s in cahors)
         # The demo territory's rows of the previous build are still there (other name).
         assert db.session.query(Commune).filter_by(territory="demo").count() == 14
         # Rebuilding the same territory replaces its feed rather than adding one.
-        build_territory(_root(fresh_app), name="andorra-lot", osm=osm, gtfs=[gtfs],
-                        communes=communes, places=[bus])
+        build_territory(
+            _root(fresh_app),
+            name="andorra-lot",
+            osm=osm,
+            gtfs=[gtfs],
+            communes=communes,
+            places=[bus],
+        )
         assert db.session.query(TransitFeed).filter_by(territory="andorra-lot").count() == 1
         assert db.session.query(TransitStop).count() == len(stops) + 5  # + the demo's 5
 
@@ -133,8 +158,10 @@ def _bad_communes(tmp_path: Path) -> Path:
     bad_insee = lines[6].split(",")
     bad_insee[0] = "4X"
     path = tmp_path / "bad-communes.csv"
-    path.write_text("\n".join([*lines[:5], ",".join(bad_lat), ",".join(bad_insee), *lines[7:]]) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        "\n".join([*lines[:5], ",".join(bad_lat), ",".join(bad_insee), *lines[7:]]) + "\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -148,8 +175,10 @@ CASES = {
         lambda t: {"gtfs": [shared_file("gtfs/sncf-ter-2019-09.zip")]},
         ["sncf-ter-2019-09.zip", "swapped", "OCE87686378"],
     ),
-    "communes with bad rows": (lambda t: {"communes": _bad_communes(t)},
-                               ["bad-communes.csv", "line 6", "line 7", "4X"]),
+    "communes with bad rows": (
+        lambda t: {"communes": _bad_communes(t)},
+        ["bad-communes.csv", "line 6", "line 7", "4X"],
+    ),
 }
 
 
