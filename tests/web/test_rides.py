@@ -177,3 +177,31 @@ def test_need_page_shows_candidates_and_records_the_phone_answer(client, demo, s
     assert db.session.get(Proposal, proposal.id).answered_via == "phone"
     page = client.get(f"/besoins/{need.id}").get_data(as_text=True)
     assert "Conducteur confirmé : Jeanne Martin" in page and "Amélie Aidante" in page
+
+
+def test_when_nothing_fits_the_page_gives_the_reasons(client, demo, sent):
+    login(client, AIDANT)
+    response = client.post(f"/personnes/{demo.roseline.id}/besoins/nouveau", data={
+        "pickup": "home", "dropoff": "commune:99001", "time_mode": "arrive_by",
+        "day": local_moment(1, time(10, 0)).date().isoformat(), "at": "10:00", "return_choice": "none",
+        "purpose": "medical", "passengers": "4", "needs_wheelchair": "y"})
+    assert response.status_code == 302
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'id="aucune-solution"' in html and 'id="candidats"' not in html
+    assert "Classer sans solution" in html
+
+
+def test_a_volunteer_trip_is_recorded_from_the_driver_page(client, demo):
+    from app.models import DriverOffer
+
+    login(client, AIDANT)
+    url = f"/benevoles/{demo.jeanne.id}/trajets/nouveau"
+    html = client.post(url, data={"kind": "regular", "origin": "driver_home", "destination": "commune:99002",
+                                  "at": "07:45", "seats": "2", "max_detour_min": "10"}).get_data(as_text=True)
+    assert "Cochez au moins un jour." in html
+    response = client.post(url, data={"kind": "regular", "origin": "driver_home", "destination": "commune:99002",
+                                      "weekdays": ["0", "3"], "at": "07:45", "seats": "2", "max_detour_min": "10"})
+    assert response.status_code == 302
+    offer = db.session.execute(db.select(DriverOffer).filter_by(driver_id=demo.jeanne.id)).scalar_one()
+    assert offer.kind == "regular" and offer.weekdays == "0,3" and offer.time_of_day == "07:45"
+    assert offer.destination_label == "Saint-Aurèle-du-Causse"
