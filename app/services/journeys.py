@@ -110,6 +110,34 @@ class OfferView:
 
 
 @dataclass(frozen=True)
+class VolunteerView:
+    """When and how far a volunteer drives on request (weekday 0 = Monday × slot grid)."""
+
+    home: LatLon
+    max_distance_m: float
+    cells: frozenset[tuple[int, str]]
+
+
+@dataclass(frozen=True)
+class Availability:
+    """The volunteers on call and the local hours of the grid's slots."""
+
+    volunteers: Sequence[VolunteerView]
+    slot_hours: dict[str, tuple[int, int]]
+    tz: dt.tzinfo
+
+    def anyone_near(self, point: LatLon, when: dt.datetime) -> bool:
+        """Whether a volunteer available at ``when`` lives within their distance of ``point``."""
+        local = when.astimezone(self.tz)
+        slots = {s for s, (h0, h1) in self.slot_hours.items() if h0 <= local.hour < h1}
+        cells = {(local.weekday(), s) for s in slots}
+        return any(
+            v.cells & cells and haversine_m(v.home, point) <= v.max_distance_m
+            for v in self.volunteers
+        )
+
+
+@dataclass(frozen=True)
 class OfferMatch:
     """A volunteer trip that can take the rider from the origin to the destination."""
 
@@ -343,6 +371,27 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     return (
         value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
     )  # SQLite drops the zone
+
+
+def load_availability(tz: dt.tzinfo) -> Availability:
+    """Cleared, active volunteers with their weekly grid, and the grid's slot hours."""
+    from ..extensions import db
+    from ..models import Driver
+    from . import matching as matching_service
+
+    slot_hours = getattr(matching_service, "SLOT_HOURS", None)
+    if slot_hours is None:  # until the matching service re-exports the engine's grid hours
+        from matching.model import SLOT_HOURS as slot_hours
+    today = dt.date.today()
+    volunteers = []
+    for d in db.session.query(Driver).filter(Driver.active.is_(True)):
+        home = d.home_lat_lon
+        if home is None or not d.is_cleared_on(today) or d.sms_opt_out:
+            continue
+        cells = frozenset((a.weekday, a.slot) for a in d.availability)
+        if cells:
+            volunteers.append(VolunteerView(home, d.max_distance_km * 1000.0, cells))
+    return Availability(volunteers, dict(slot_hours), tz)
 
 
 def driver_alias(first_name: str, last_name: str) -> str:
@@ -657,6 +706,7 @@ def _transit_itineraries(
     generalise: Generalise,
     booking: dict[str, Any] | None,
     result: SearchResult,
+    availability: Availability | None = None,
 ) -> None:
     from .transit import clock_of
 
@@ -695,16 +745,23 @@ def _transit_itineraries(
         return
     acc = {s: _Access("walk", w) for s, w in walk_o.items()}
     egr = {s: _Access("walk", w) for s, w in walk_d.items()}
-    for s, a in _drive_accesses(
-        service, router, query.origin, roads, towards_point=False, skip_m=query.max_walk_m
-    ).items():
-        if s not in acc or a.seconds < acc[s].seconds:
-            acc[s] = a
-    for s, a in _drive_accesses(
-        service, router, query.destination, roads, towards_point=True, skip_m=query.max_walk_m
-    ).items():
-        if s not in egr or a.seconds < egr[s].seconds:
-            egr[s] = a
+    on_call_o = availability is None or availability.anyone_near(query.origin, query.when)
+    on_call_d = availability is None or availability.anyone_near(query.destination, query.when)
+    if not (on_call_o or on_call_d):
+        result.notices.append(_no_volunteer_notice())
+        return
+    if on_call_o:
+        for s, a in _drive_accesses(
+            service, router, query.origin, roads, towards_point=False, skip_m=query.max_walk_m
+        ).items():
+            if s not in acc or a.seconds < acc[s].seconds:
+                acc[s] = a
+    if on_call_d:
+        for s, a in _drive_accesses(
+            service, router, query.destination, roads, towards_point=True, skip_m=query.max_walk_m
+        ).items():
+            if s not in egr or a.seconds < egr[s].seconds:
+                egr[s] = a
     if not acc or not egr:
         return
     seen = {tuple(leg.get("trip_id") for leg in it["legs"]) for it in result.itineraries}
@@ -722,6 +779,13 @@ def _transit_itineraries(
             result.itineraries.append(it)
 
 
+def _no_volunteer_notice() -> dict[str, str]:
+    return {
+        "code": "no_volunteer_available",
+        "message": "No volunteer driver is on call near there at that time.",
+    }
+
+
 def _solidarity_itineraries(
     query: JourneyQuery,
     roads: Roads,
@@ -730,6 +794,7 @@ def _solidarity_itineraries(
     booking: dict[str, Any] | None,
     tz: dt.tzinfo,
     result: SearchResult,
+    availability: Availability | None = None,
 ) -> None:
     if haversine_m(query.origin, query.destination) > MAX_SOLIDARITY_M:
         result.notices.append(
@@ -775,13 +840,16 @@ def _solidarity_itineraries(
         it = _finish([leg], 0)
         it["type"] = "carpool"
         result.itineraries.append(it)
-    # A ride on request from the solidarity service, door to door.
+    # A ride on request from the solidarity service, door to door, if a volunteer is on call.
     if query.arrive_by:
         arr = query.when.astimezone(tz)
         dep = arr - dt.timedelta(seconds=ride_s)
     else:
         dep = query.when.astimezone(tz)
         arr = dep + dt.timedelta(seconds=ride_s)
+    if availability is not None and not availability.anyone_near(query.origin, dep):
+        result.notices.append(_no_volunteer_notice())
+        return
     leg = _car_leg(pickup, dropoff, dep, arr, booking, roads)
     leg["operator"] = "solidarity_service"
     result.itineraries.append(_finish([leg], 0))
@@ -796,13 +864,16 @@ def search_journeys(
     generalise: Generalise | None = None,
     booking: dict[str, Any] | None = None,
     tz: dt.tzinfo = dt.UTC,
+    availability: Availability | None = None,
 ) -> SearchResult:
     """All itineraries for a query, best first (earliest arrival, or latest departure).
 
     ``transit`` is a :class:`~app.services.transit.TransitService` (None: no lines);
     ``drive_times`` the road travel-time function (None: no volunteer options); ``offers``
     the active volunteer trips; ``generalise`` maps a point to the public place that stands
-    for it; ``booking`` tells how to book a volunteer ride (the service's phone).
+    for it; ``booking`` tells how to book a volunteer ride (the service's phone);
+    ``availability`` the volunteers on call (None: not checked), without whom no ride on
+    request nor drive to a station is offered.
     """
     result = SearchResult()
     gen = generalise or PlaceIndex([])
@@ -810,7 +881,7 @@ def search_journeys(
         drive_times if isinstance(drive_times, Roads) or drive_times is None else Roads(drive_times)
     )
     if transit is not None and transit.has_feeds and ({"transit", "combined"} & query.modes):
-        _transit_itineraries(query, transit, roads, gen, booking, result)
+        _transit_itineraries(query, transit, roads, gen, booking, result, availability)
     elif {"transit", "combined"} & query.modes:
         result.notices.append(
             {"code": "no_transit_data", "message": "The territory has no timetable."}
@@ -823,7 +894,7 @@ def search_journeys(
             }
         )
     if roads is not None and "solidarity" in query.modes:
-        _solidarity_itineraries(query, roads, offers, gen, booking, tz, result)
+        _solidarity_itineraries(query, roads, offers, gen, booking, tz, result, availability)
     if query.arrive_by:
         result.itineraries.sort(
             key=lambda it: (
@@ -917,7 +988,9 @@ def find_journeys(query: JourneyQuery) -> SearchResult:
     wants_volunteers = drive is not None and bool({"solidarity", "combined"} & query.modes)
     offers: list[OfferView] = []
     generalise: Generalise = PlaceIndex([])
+    availability = None
     if wants_volunteers:
+        availability = load_availability(tz)
         start = query.when - dt.timedelta(hours=3)
         end = query.when + dt.timedelta(hours=3)
         if "solidarity" in query.modes:
@@ -933,4 +1006,5 @@ def find_journeys(query: JourneyQuery) -> SearchResult:
         generalise=generalise,
         booking=service_booking(),
         tz=tz,
+        availability=availability,
     )

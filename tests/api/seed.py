@@ -6,7 +6,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from app.extensions import db
-from app.models import Driver, DriverOffer, Structure, point
+from app.models import Driver, DriverAvailability, DriverOffer, Structure, point
 
 TZ = ZoneInfo("Europe/Paris")
 #: Demo villages and town (data/demo.py).
@@ -35,13 +35,19 @@ def structure() -> Structure:
     return s
 
 
+#: Weekday daytime, as most volunteers give it.
+WEEKDAY_DAYTIME = tuple((d, s) for d in range(5) for s in ("morning", "afternoon"))
+
+
 def driver(
     first: str = "Jeanne",
     last: str = "Martinez",
     phone: str = "+33611223344",
     home: tuple[float, float] = MONTBRUN_HOME,
     cleared: bool = True,
+    cells: tuple[tuple[int, str], ...] = WEEKDAY_DAYTIME,
 ) -> Driver:
+    """A volunteer on call on ``cells`` (weekday × slot), within 20 km of home."""
     today = dt.date.today()
     d = Driver(
         structure_id=structure().id,
@@ -52,7 +58,9 @@ def driver(
         home_geom=point(*home),
         licence_valid_until=today + dt.timedelta(days=365 if cleared else -1),
         insurance_valid_until=today + dt.timedelta(days=365),
+        max_distance_km=20,
     )
+    d.availability = [DriverAvailability(weekday=w, slot=slot) for w, slot in cells]
     db.session.add(d)
     db.session.flush()
     return d

@@ -143,6 +143,34 @@ def test_volunteer_options_are_anonymised(client, app):
         assert abs((pickup - local(DAY, "08:10")).total_seconds()) <= 1800
 
 
+def test_no_ride_on_request_when_no_volunteer_is_on_call(client):
+    seed.driver()  # on call on weekdays, daytime only
+    db.session.commit()
+    sunday_night = local(DAY + dt.timedelta(days=5), "22:00")
+    r = _get(
+        client,
+        **{
+            "from": f"{MONTBRUN[0]},{MONTBRUN[1]}",
+            "to": f"{VALBOURG_HOSPITAL[0]},{VALBOURG_HOSPITAL[1]}",
+            "datetime": sunday_night.isoformat(),
+            "modes": "solidarity,combined",
+        },
+    )
+    body = r.get_json()
+    assert body["itineraries"] == []
+    assert "no_volunteer_available" in {n["code"] for n in body["notices"]}
+    tuesday = _get(
+        client,
+        **{
+            "from": f"{MONTBRUN[0]},{MONTBRUN[1]}",
+            "to": f"{VALBOURG_HOSPITAL[0]},{VALBOURG_HOSPITAL[1]}",
+            "datetime": local(DAY, "10:00").isoformat(),
+            "modes": "solidarity",
+        },
+    )
+    assert [it["type"] for it in tuesday.get_json()["itineraries"]] == ["solidarity"]
+
+
 def test_docs_page_in_both_languages_without_inline_script(client):
     doc = client.get("/api/v1/openapi.json").get_json()
     for lang, marker in (("fr", "Paramètres"), ("en", "Parameters")):

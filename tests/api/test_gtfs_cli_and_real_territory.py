@@ -15,6 +15,7 @@ from app.api.cli import gtfs
 from app.extensions import db
 from app.models import TransitFeed, TransitStop
 from app.services.journeys import FIRST_MILE_BUFFER_S
+from tests.api import seed
 from tests.api.conftest import (
     BRIVE,
     CAHORS,
@@ -166,16 +167,21 @@ def test_api_finds_the_train_from_cahors_to_brive(k1_client, k1_feed, k1_stop_ti
 def test_api_combines_a_volunteer_drive_from_lalbenque_with_a_train(
     k1_client, k1_app, k1_feed, k1_stop_times
 ):
-    """First mile by road (the engine's times on the territory's graph), then the K1 train."""
+    """First mile by road (the engine's times on the territory's graph), then the K1 train.
+
+    A volunteer living in Lalbenque is on call on Friday mornings (08:00-12:00).
+    """
     from app.services.matching import drive_times
 
+    seed.driver(home=(LALBENQUE_VILLAGE[0] + 0.004, LALBENQUE_VILLAGE[1]), cells=((4, "morning"),))
+    db.session.commit()
     toulouse = station_position(k1_feed, TOULOUSE)
     r = k1_client.get(
         "/api/v1/journeys",
         query_string={
             "from": f"{LALBENQUE_VILLAGE[0]},{LALBENQUE_VILLAGE[1]}",
             "to": f"{toulouse[0]},{toulouse[1]}",
-            "datetime": at("06:30").isoformat(),
+            "datetime": at("08:30").isoformat(),
             "modes": "combined",
             "max_transfers": 0,
         },
@@ -199,11 +205,11 @@ def test_api_combines_a_volunteer_drive_from_lalbenque_with_a_train(
     # The drive takes the engine's time; the rider is at the station before the train.
     (drive_s,) = drive_times(LALBENQUE_VILLAGE, [(train["from"]["lat"], train["from"]["lon"])])
     assert car["duration_s"] == drive_s
-    assert seconds_of(car["departure"]) >= 6 * 3600 + 30 * 60
+    assert seconds_of(car["departure"]) >= 8 * 3600 + 30 * 60
     assert seconds_of(car["arrival"]) + FIRST_MILE_BUFFER_S <= seconds_of(train["departure"])
     # No earlier train could be caught after that drive from that station.
     earliest = rides.loc[
-        rides["dep"] >= 6 * 3600 + 30 * 60 + drive_s + FIRST_MILE_BUFFER_S, "arr"
+        rides["dep"] >= 8 * 3600 + 30 * 60 + drive_s + FIRST_MILE_BUFFER_S, "arr"
     ].min()
     assert seconds_of(train["arrival"]) <= earliest
     assert DATE.isoformat() in train["departure"]
