@@ -6,7 +6,7 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -160,6 +160,3 @@ def map_features(structure_ids: list[int] | None) -> dict[str, list[dict[str, An
                                    "commune": d.home_commune.name if d.home_commune else ""})
     return out
 
-
-def month_start(moment: datetime) -> datetime:
-    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)

@@ -100,3 +100,41 @@ def test_admin_sees_every_structure(client, demo):
     login(client, ADMIN)
     listing = client.get("/personnes").get_data(as_text=True)
     assert "Roseline" in listing and "Garcia" in listing
+
+
+def test_a_partner_structure_follows_the_same_history(client, demo):
+    from app.services import rides
+
+    sarah = demo.sarah
+    sarah.home_commune_insee = "99050"  # Le Mas-Vieux: covered by both structures
+    sarah.consent_sharing_at = db.func.now()
+    db.session.commit()
+    need = _need_of(sarah)
+    rides.record_event(need, by_user=demo.ccas_aidant, note="Appel à la famille")
+    db.session.commit()
+    login(client, AIDANT)
+    page = client.get(f"/besoins/{need.id}").get_data(as_text=True)
+    assert "Bruno du CCAS" in page and "Appel à la famille" in page
+
+
+def test_admin_creates_a_structure_and_a_coordinator_creates_an_aidant(client, demo):
+    from app.models import Structure, User
+
+    login(client, ADMIN)
+    response = client.post("/administration/structures/nouvelle",
+                           data={"name": "Mairie de Salvetat", "kind": "mairie", "communes": ["99012"]})
+    assert response.status_code == 302
+    structure = db.session.execute(db.select(Structure).filter_by(name="Mairie de Salvetat")).scalar_one()
+    assert [c.insee for c in structure.communes] == ["99012"]
+    client.post("/deconnexion")
+    login(client, COORDINATOR)
+    # A coordinator creates accounts in her own structure only, and no administrator.
+    base = {"user-name": "Nina", "user-email": "nina@example.fr", "user-password": "un-mot-de-passe-long"}
+    bad = client.post("/administration", data={**base, "user-role": "aidant", "user-structure": str(structure.id)})
+    assert bad.status_code == 400
+    bad = client.post("/administration", data={**base, "user-role": "admin", "user-structure": str(demo.valbourg.id)})
+    assert bad.status_code == 400
+    ok = client.post("/administration", data={**base, "user-role": "aidant", "user-structure": str(demo.valbourg.id)})
+    assert ok.status_code == 302
+    nina = db.session.execute(db.select(User).filter_by(email="nina@example.fr")).scalar_one()
+    assert nina.role == "aidant" and nina.structure_id == demo.valbourg.id and nina.password_hash != base["user-password"]
