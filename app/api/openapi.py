@@ -223,6 +223,10 @@ def _schemas() -> dict[str, Any]:
             "method": {"type": "string", "enum": ["phone"]},
             "phone": {"type": "string", "description": "The solidarity service's phone (E.164)."},
             "url": {"type": "string"},
+            "conditions": {
+                "type": "string",
+                "description": "Who may book and what it costs (in French).",
+            },
         },
     }
     route = {
@@ -642,6 +646,7 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
         "openapi": "3.0.3",
         "info": {
             "title": "Mobilité solidaire du Lot — open data API",
+            "x-title-fr": "Mobilité solidaire du Lot — API de données ouvertes",
             "version": "1.0.0",
             "description": (
                 "Public, read-only API of the solidarity mobility platform of the Lot: journey search "

@@ -18,11 +18,10 @@ from flask import Response, current_app, jsonify, request
 from ..services.journeys import (
     OfferMatch,
     OfferView,
+    app_roads,
     drive_seconds,
     load_offer_views,
     match_offer,
-    memoised,
-    road_drive_times,
 )
 from . import params, standard_bp
 from .errors import ParameterError, cacheable
@@ -65,7 +64,9 @@ def _user(offer: OfferView, operator: str) -> dict[str, Any]:
     return {"id": offer.driver_key, "operator": operator, "alias": offer.driver_alias}
 
 
-def _trip_fields(offer: OfferView, q: dict[str, Any], ride_s: int, operator: str) -> dict[str, Any]:
+def _trip_fields(
+    offer: OfferView, q: dict[str, Any], ride_s: int, distance_m: int | None, operator: str
+) -> dict[str, Any]:
     (plat, plng), (dlat, dlng) = q["origin"], q["destination"]
     out: dict[str, Any] = {
         "operator": operator,
@@ -78,15 +79,32 @@ def _trip_fields(offer: OfferView, q: dict[str, Any], ride_s: int, operator: str
         "price": {"type": "UNKNOWN"},
         "availableSeats": int(offer.seats),
     }
+    if distance_m is not None:
+        # The rider's share of the costs, capped by law for social-utility transport.
+        rate = float(current_app.config.get("COST_SHARE_EUR_PER_KM", 0.32))
+        out["distance"] = distance_m
+        out["price"] = {
+            "type": "PAYING",
+            "amount": round(distance_m / 1000 * rate, 2),
+            "currency": "EUR",
+        }
     base = current_app.config.get("PUBLIC_BASE_URL")
     if base:
         out["webUrl"] = base
     return out
 
 
-def _drive() -> Any:
-    drive = road_drive_times()
-    return memoised(drive) if drive is not None else None
+def _roads() -> tuple[Any, Any]:
+    """The road-time function (memoised) and the route function of the engine, or Nones."""
+    roads = app_roads()
+    return (roads.times, roads.route) if roads is not None else (None, None)
+
+
+def _distance_m(route: Any, q: dict[str, Any], ride_s: int | None) -> int | None:
+    if route is None or ride_s is None:
+        return None
+    found = route(q["origin"], q["destination"])
+    return int(found[1]) if found else None
 
 
 def _ride_s(q: dict[str, Any], drive: Any) -> int | None:
@@ -103,8 +121,9 @@ def driver_journeys() -> Response:
     )
     target = dt.datetime.fromtimestamp(int(departure or 0), dt.UTC)
     delta = dt.timedelta(seconds=int(q["time_delta_s"]))
-    drive = _drive()
+    drive, route = _roads()
     ride_s = _ride_s(q, drive)
+    distance_m = _distance_m(route, q, ride_s)
     operator = str(current_app.config.get("OPERATOR_DOMAIN", "mobilite-solidaire.lot.fr"))
     found: list[tuple[float, int, OfferMatch]] = []
     if drive is not None and ride_s is not None and q["count"] != 0:
@@ -118,7 +137,7 @@ def driver_journeys() -> Response:
     found.sort(key=lambda x: (x[0], x[1], x[2].offer.id))
     out = []
     for _, _, m in found[: q["count"]] if q["count"] is not None else found:
-        item = _trip_fields(m.offer, q, m.ride_s, operator)
+        item = _trip_fields(m.offer, q, m.ride_s, distance_m, operator)
         item.update(
             {
                 "id": f"offer-{m.offer.id}-{int(m.pickup_at.timestamp())}",
@@ -149,8 +168,9 @@ def driver_regular_trips() -> Response:
             "minDepartureDate", "parameter 'minDepartureDate' is after 'maxDepartureDate'"
         )
     tz = ZoneInfo(current_app.config.get("TIMEZONE", "Europe/Paris"))
-    drive = _drive()
+    drive, route = _roads()
     ride_s = _ride_s(q, drive)
+    distance_m = _distance_m(route, q, ride_s)
     operator = str(current_app.config.get("OPERATOR_DOMAIN", "mobilite-solidaire.lot.fr"))
     delta_s = int(q["time_delta_s"])
     wanted = {params.WEEKDAYS.index(d) for d in days}
@@ -168,7 +188,18 @@ def driver_regular_trips() -> Response:
     if drive is not None and ride_s is not None and q["count"] != 0:
         for offer in load_offer_views(kind="regular"):
             trip = _regular_trip(
-                offer, q, tod_s, wanted, delta_s, start, end, tz, drive, ride_s, operator
+                offer,
+                q,
+                tod_s,
+                wanted,
+                delta_s,
+                start,
+                end,
+                tz,
+                drive,
+                ride_s,
+                operator,
+                distance_m,
             )
             if trip is not None:
                 results.append(trip)
@@ -191,6 +222,7 @@ def _regular_trip(
     drive: Any,
     ride_s: int,
     operator: str,
+    distance_m: int | None = None,
 ) -> tuple[int, int, dict[str, Any]] | None:
     """The trip with its schedules on the wanted weekdays, or None when it does not fit."""
     days = sorted(offer.weekdays & wanted)
@@ -240,7 +272,7 @@ def _regular_trip(
             )
     if not schedules or gap is None:
         return None
-    trip = _trip_fields(offer, q, ride_s, operator)
+    trip = _trip_fields(offer, q, ride_s, distance_m, operator)
     trip["id"] = f"offer-{offer.id}"
     trip["schedules"] = schedules
     return gap, detour, trip

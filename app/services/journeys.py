@@ -958,9 +958,14 @@ def service_booking() -> dict[str, Any]:
     """How the public books a volunteer ride: the solidarity service's phone."""
     from flask import current_app
 
+    rate = f"{float(current_app.config.get('COST_SHARE_EUR_PER_KM', 0.32)):.2f}".replace(".", ",")
     booking: dict[str, Any] = {
         "method": "phone",
         "phone": current_app.config.get("SERVICE_PHONE", ""),
+        "conditions": (
+            "Transport solidaire (transport d'utilité sociale) : réservé aux personnes éligibles, "
+            f"trajets de 100 km au plus ; participation aux frais de {rate} € par km au plus."
+        ),
     }
     url = current_app.config.get("PUBLIC_BASE_URL")
     if url:

@@ -80,7 +80,17 @@ def test_driver_journeys_obey_radius_time_and_count(client, app, offers):
     for item in items:
         _conforms(item, query, operator)
         assert abs(item["passengerPickupDate"] - departure) <= 900
-        assert item["type"] == "PLANNED" and item["price"]["type"] in {"FREE", "PAYING", "UNKNOWN"}
+        assert item["type"] == "PLANNED"
+        # The legal share of costs for the rider's own ride, on the road graph's length.
+        assert item["price"] == {
+            "type": "PAYING",
+            "currency": "EUR",
+            "amount": round(item["distance"] / 1000 * app.config["COST_SHARE_EUR_PER_KM"], 2),
+        }
+        assert item["distance"] > haversine_m(
+            (query["departureLat"], query["departureLng"]),
+            (query["arrivalLat"], query["arrivalLng"]),
+        )
         assert item["driver"]["alias"] in {"Jeanne M.", "Paul V."}
         assert item["driverDepartureDate"] <= item["passengerPickupDate"]
     # Most relevant (closest pickup) first, and count honoured.
