@@ -57,8 +57,9 @@ def healthz():  # type: ignore[no-untyped-def]
 @login_required
 def communes_json():  # type: ignore[no-untyped-def]
     """Centre of each commune, for the map that places a home (no personal data)."""
-    rows = db.session.execute(db.select(Commune)).scalars()
-    return jsonify({c.insee: c.lat_lon for c in rows if c.lat_lon})
+    rows = db.session.execute(db.select(Commune).order_by(Commune.name)).scalars()
+    return jsonify([{"insee": c.insee, "name": c.name, "lat": c.lat_lon[0], "lon": c.lat_lon[1]}
+                    for c in rows if c.lat_lon])
 
 
 _ERRORS = {

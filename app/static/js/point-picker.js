@@ -28,9 +28,15 @@
   });
   var centres = {};
   fetch(box.dataset.communesUrl || "/communes.json", { credentials: "same-origin" })
-    .then(function (r) { return r.ok ? r.json() : {}; })
+    .then(function (r) { return r.ok ? r.json() : []; })
     .then(function (data) {
-      centres = data || {};
+      // Commune centres, drawn too so that the map is readable without the tile server.
+      (data || []).forEach(function (c) {
+        centres[c.insee] = [c.lat, c.lon];
+        L.circleMarker([c.lat, c.lon], { radius: 4, color: "#000091", weight: 1, fillOpacity: 0.5, interactive: false })
+          .bindTooltip(c.name, { permanent: true, direction: "right", className: "lot-commune-label" })
+          .addTo(map);
+      });
       if ((lat0 === null || lon0 === null) && communeField && centres[communeField.value]) {
         map.setView(centres[communeField.value], 13);
       }
