@@ -81,7 +81,8 @@ class Assignment:
     timings_s: dict[str, float] = field(default_factory=dict)
     solver_levels: dict[str, int] = field(default_factory=dict)
     """How many solves were settled by an integral LP (``lp``) or by branch and bound
-    (``mip``)."""
+    (``mip``), and whether the optimum is proven (``proven_optimal``, 0 only after a time
+    limit)."""
 
 
 @dataclass(frozen=True)
@@ -268,6 +269,7 @@ class _HighsModel:
         lp.a_matrix_.value_ = mat.data.astype(np.float64)
         self.h.passModel(lp)
         self.integer = False
+        self.proven = True
 
     def make_integer(self) -> None:
         """Declare the assignment columns integer (binary): later solves branch and bound."""
@@ -282,9 +284,15 @@ class _HighsModel:
         self.h.run()
         status = self.h.getModelStatus()
         if status != self.hs.HighsModelStatus.kOptimal:
-            raise SolverError(
-                f"the assignment solver stopped with status {self.h.modelStatusToString(status)}"
-            )
+            # Out of time with an integer solution in hand: keep it, flagged unproven.
+            has_solution = self.h.getInfo().primal_solution_status == 2
+            if status == self.hs.HighsModelStatus.kTimeLimit and self.integer and has_solution:
+                self.proven = False
+            else:
+                raise SolverError(
+                    "the assignment solver stopped with status "
+                    f"{self.h.modelStatusToString(status)}"
+                )
         x = np.asarray(self.h.getSolution().col_value, dtype=np.float64)
         return x, float(cost @ x)
 
@@ -320,7 +328,7 @@ def solve_problem(
     total added driving, which orders solutions lexicographically.
     """
     n = problem.weight.shape[0]
-    how = {"lp": 0, "mip": 0}
+    how = {"lp": 0, "mip": 0, "proven_optimal": 1}
     if n == 0:
         return np.zeros(0, dtype=bool), how
     model = _HighsModel(problem, time_limit_s)
@@ -353,6 +361,7 @@ def solve_problem(
             how["mip"] += 1
     chosen = np.round(x[:n]) > 0.5
     _verify(problem, chosen)
+    how["proven_optimal"] = int(model.proven)
     return chosen, how
 
 
@@ -402,7 +411,9 @@ def assign_batch(
         Run the third level (smallest largest volunteer load). Off by default: the daily
         cap already spreads the load, and this level costs several times the others.
     time_limit_s : float, optional
-        Time limit of each MILP solve (none by default: the optimum is exact).
+        Time limit of each solve (none by default: the optimum is exact). When branch and
+        bound runs out of time with a solution, that solution is returned and
+        ``solver_levels["proven_optimal"]`` is 0.
 
     Returns
     -------

@@ -225,5 +225,5 @@ def test_fractional_lp_falls_back_to_branch_and_bound() -> None:
         row_leg=np.zeros(3, dtype=np.int64),
     )
     chosen, how = solve_problem(problem)
-    assert how == {"lp": 0, "mip": 1}
+    assert how == {"lp": 0, "mip": 1, "proven_optimal": 1}
     assert chosen.tolist() == [False, True, False]

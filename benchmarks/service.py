@@ -1,0 +1,484 @@
+"""Service simulation: a week of solidarity transport around Cahors, three matching policies.
+
+Run ``python -m benchmarks.service`` (``--json PATH`` to keep the figures). On a generated
+road graph of the territory (the 86 communes around Cahors when ``../shared/data`` is
+present), it generates a realistic week of demand and supply:
+
+* demand: elderly people's medical trips to Cahors (picked up at the door, often
+  accompanied, driven back after the appointment), job seekers going to France Travail or
+  to interviews (morning, back at a given time), parents' school-hours trips (shops,
+  services, short jobs between 9:00 and 16:00);
+* supply: volunteers with a weekday x morning/afternoon/evening availability grid, and
+  commuters' regular trips (to a town in the morning, back in the evening).
+
+It then serves the same week with three policies and reports, for each, the share of
+needs served, the added kilometres and the load per volunteer:
+
+* ``engine``: this project's engine (road routing, trips and volunteers, exact daily
+  assignment);
+* ``lotocar``: the Lot'ô car rules (2018–2019): commune-to-commune lines on commuters'
+  regular trips only, detours estimated as the straight line x 1.4, requests taken in
+  order by an operator;
+* ``mobicoop``: Mobicoop's solidarity rule: volunteers only, pickup and drop-off within a
+  straight-line radius of 20 km of the volunteer's home, the appointment inside one of the
+  volunteer's availability slots, requests taken in order.
+
+A baseline's promise is also checked on the road network: a ride it accepts but that
+cannot be driven in time (or beyond the driver's real detour limit) is counted as
+promised but not served.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from benchmarks.synthetic import SHARED_DATA, Places, generate_territory, load_places, random_places
+from matching.engine import Engine
+from matching.model import (
+    DriverTrip,
+    Purpose,
+    Requirement,
+    ReturnMode,
+    RideNeed,
+    VolunteerAvailability,
+    expand_weekly_slots,
+)
+from matching.offers import OfferSet, build_need_arrays, build_offer_set, evaluate
+from matching.rides import assign_batch
+from matching.snap import haversine_m
+
+CAHORS_AREA = SHARED_DATA / "communes" / "lot46_cahors_area_communes.csv"
+PARIS = ZoneInfo("Europe/Paris")
+FIRST_DAY = dt.date(2025, 1, 27)  # a Monday
+LOTOCAR_FACTOR = 1.4
+LOTOCAR_SPEED_KMH = 60.0  # to turn the estimated kilometres into minutes
+MOBICOOP_RADIUS_M = 20_000.0
+
+
+@dataclass(frozen=True)
+class Week:
+    """A week of needs (by day) and the offers."""
+
+    needs_by_day: dict[dt.date, list[RideNeed]]
+    trips: list[DriverTrip]
+    volunteers: list[VolunteerAvailability]
+    trip_lines: dict[str, tuple[int, int]]
+    """Offer id -> (origin commune, destination commune), the Lot'ô car line."""
+
+
+def _local(day: dt.date, hour: float) -> int:
+    h = int(hour)
+    m = int(round((hour - h) * 60))
+    return int(dt.datetime.combine(day, dt.time(h, m), PARIS).timestamp())
+
+
+def _near(rng: np.random.Generator, places: Places, i: int, km: float) -> tuple[float, float]:
+    lat = float(places.lat[i] + rng.normal(0, km / 111.2))
+    lon = float(places.lon[i] + rng.normal(0, km / (111.2 * math.cos(math.radians(places.lat[i])))))
+    return lat, lon
+
+
+def generate_week(
+    places: Places,
+    *,
+    seed: int = 2026,
+    needs_per_day: int = 45,
+    n_volunteers: int = 40,
+    n_commuters: int = 70,
+) -> Week:
+    """Generate the week's demand and supply (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    n = len(places.name)
+    town = int(np.argmax(places.population))
+    others = [i for i in np.argsort(-places.population)[1:6].tolist()]
+    villages = [i for i in range(n) if i != town]
+    vw = places.population[villages].astype(float)
+    vw /= vw.sum()
+    needs_by_day: dict[dt.date, list[RideNeed]] = {}
+    for d in range(7):
+        day = FIRST_DAY + dt.timedelta(days=d)
+        weekend = day.weekday() >= 5
+        count = needs_per_day // 4 if weekend else needs_per_day
+        needs: list[RideNeed] = []
+        for k in range(count):
+            home = int(rng.choice(villages, p=vw))
+            pick = _near(rng, places, home, 0.7)
+            r = rng.random()
+            if r < 0.5 or weekend:  # Roseline: a medical appointment in Cahors
+                drop = _near(rng, places, town, 1.2)
+                appt = _local(day, rng.uniform(8.5, 17.0))
+                need = RideNeed(
+                    f"{day.isoformat()}-{k}",
+                    *pick,
+                    *drop,
+                    appt - 75 * 60,
+                    appt,
+                    return_mode=ReturnMode.AFTER_WAIT,
+                    return_wait_s=int(rng.integers(30, 91)) * 60,
+                    requirements=Requirement.ACCOMPANIMENT
+                    if rng.random() < 0.6
+                    else Requirement.NONE,
+                    purpose=Purpose.MEDICAL,
+                )
+            elif r < 0.8:  # Sébastien: France Travail or an interview, back at a given time
+                dest = town if rng.random() < 0.7 else int(rng.choice(others))
+                drop = _near(rng, places, dest, 1.0)
+                appt = _local(day, rng.uniform(8.5, 11.5))
+                need = RideNeed(
+                    f"{day.isoformat()}-{k}",
+                    *pick,
+                    *drop,
+                    appt - 60 * 60,
+                    appt,
+                    return_mode=ReturnMode.AT_TIME,
+                    return_at_s=appt + int(rng.integers(60, 180)) * 60,
+                    purpose=Purpose.EMPLOYMENT,
+                )
+            else:  # Sarah: errands or a short job during school hours
+                dest = town if rng.random() < 0.5 else int(rng.choice(others))
+                drop = _near(rng, places, dest, 1.0)
+                appt = _local(day, rng.uniform(9.5, 14.5))
+                need = RideNeed(
+                    f"{day.isoformat()}-{k}",
+                    *pick,
+                    *drop,
+                    appt - 45 * 60,
+                    appt,
+                    return_mode=ReturnMode.AFTER_WAIT,
+                    return_wait_s=int(rng.integers(45, 120)) * 60,
+                    purpose=Purpose.SHOPPING if rng.random() < 0.6 else Purpose.EMPLOYMENT,
+                )
+            needs.append(need)
+        needs_by_day[day] = needs
+    volunteers = []
+    slots = ["morning", "afternoon", "evening"]
+    for v in range(n_volunteers):
+        home = int(rng.choice(villages, p=vw)) if rng.random() < 0.8 else town
+        grid = []
+        for weekday in range(7):
+            for s, p in zip(slots, (0.35, 0.35, 0.08), strict=True):
+                if rng.random() < (p / 3 if weekday >= 5 else p):
+                    grid.append((weekday, s))
+        windows = expand_weekly_slots(grid, FIRST_DAY, 7)
+        if not windows:
+            continue
+        volunteers.append(
+            VolunteerAvailability(
+                f"volunteer-{v}",
+                *_near(rng, places, home, 0.7),
+                windows,
+                max_distance_km=float(rng.choice([15.0, 20.0, 20.0, 30.0])),
+                capabilities=Requirement.ACCOMPANIMENT | Requirement.NO_FRONT_SEAT,
+                max_rides_per_day=2,
+            )
+        )
+    trips = []
+    lines: dict[str, tuple[int, int]] = {}
+    for c in range(n_commuters):
+        home = int(rng.choice(villages, p=vw))
+        work = town if rng.random() < 0.75 else int(rng.choice(others))
+        h = _near(rng, places, home, 0.7)
+        w = _near(rng, places, work, 1.0)
+        leave_h = rng.uniform(7.0, 8.5)
+        back_h = rng.uniform(16.5, 18.5)
+        detour = int(rng.integers(8, 21)) * 60
+        for d in range(5):
+            day = FIRST_DAY + dt.timedelta(days=d)
+            for tag, o, dst, hour, line in (
+                ("am", h, w, leave_h, (home, work)),
+                ("pm", w, h, back_h, (work, home)),
+            ):
+                oid = f"commuter-{c}-{day.isoformat()}-{tag}"
+                trips.append(
+                    DriverTrip(
+                        oid,
+                        f"commuter-{c}",
+                        *o,
+                        *dst,
+                        _local(day, hour),
+                        _local(day, hour) + 20 * 60,
+                        seats=3,
+                        max_detour_s=detour,
+                    )
+                )
+                lines[oid] = line
+    return Week(needs_by_day, trips, volunteers, lines)
+
+
+# --------------------------------------------------------------------------- policies
+
+
+def _commune_of(places: Places, lat: float, lon: float) -> int:
+    return int(np.argmin(haversine_m(lat, lon, places.lat, places.lon)))
+
+
+def _est_s(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    km = float(haversine_m(lat1, lon1, lat2, lon2)) / 1000.0 * LOTOCAR_FACTOR
+    return km / LOTOCAR_SPEED_KMH * 3600.0
+
+
+def lotocar_day(
+    needs: list[RideNeed],
+    trips: list[DriverTrip],
+    lines: dict[str, tuple[int, int]],
+    places: Places,
+) -> dict[str, tuple[str, str | None]]:
+    """Lot'ô car: a need rides a commuter's line toward its drop-off commune, detour by
+    straight line x 1.4, first come first served; a return needs a line back."""
+    used: set[str] = set()
+    out: dict[str, tuple[str, str | None]] = {}
+
+    def fits(need: RideNeed, trip: DriverTrip, back: bool) -> bool:
+        if (
+            trip.offer_id in used
+            or need.seats > trip.seats
+            or need.requirements & ~trip.capabilities
+        ):
+            return False
+        p = (need.dropoff_lat, need.dropoff_lon) if back else (need.pickup_lat, need.pickup_lon)
+        q = (need.pickup_lat, need.pickup_lon) if back else (need.dropoff_lat, need.dropoff_lon)
+        if lines[trip.offer_id][1] != _commune_of(places, *q):
+            return False
+        o = (trip.origin_lat, trip.origin_lon)
+        d = (trip.destination_lat, trip.destination_lon)
+        detour = _est_s(*o, *p) + _est_s(*p, *q) + _est_s(*q, *d) - _est_s(*o, *d)
+        if detour > trip.max_detour_s:
+            return False
+        earliest = need.return_pickup_s if back else need.earliest_pickup_s
+        assert earliest is not None
+        latest = earliest + need.return_slack_s + _est_s(*p, *q) if back else need.latest_arrival_s
+        dep = max(trip.departure_earliest_s, earliest - _est_s(*o, *p))
+        return dep <= trip.departure_latest_s and dep + _est_s(*o, *p) + _est_s(*p, *q) <= latest
+
+    for need in needs:
+        out_trip = next((t for t in trips if fits(need, t, False)), None)
+        if out_trip is None:
+            continue
+        back_trip = None
+        if need.return_pickup_s is not None:
+            used.add(out_trip.offer_id)
+            back_trip = next((t for t in trips if fits(need, t, True)), None)
+            used.discard(out_trip.offer_id)
+            if back_trip is None:
+                continue
+            used.add(back_trip.offer_id)
+        used.add(out_trip.offer_id)
+        out[need.need_id] = (out_trip.offer_id, back_trip.offer_id if back_trip else None)
+    return out
+
+
+def mobicoop_day(
+    needs: list[RideNeed], volunteers: list[VolunteerAvailability]
+) -> dict[str, tuple[str, str | None]]:
+    """Mobicoop: a volunteer whose home is within 20 km (straight line) of both ends and
+    who has a slot containing the appointment; first come first served, one ride per slot
+    and at most ``max_rides_per_day`` a day."""
+    slot_used: set[tuple[str, int]] = set()
+    per_day: Counter[str] = Counter()
+    out: dict[str, tuple[str, str | None]] = {}
+    for need in needs:
+        for v in volunteers:
+            if need.requirements & ~v.capabilities or need.seats > v.seats:
+                continue
+            if per_day[v.driver_id] >= v.max_rides_per_day:
+                continue
+            if (
+                float(haversine_m(v.home_lat, v.home_lon, need.pickup_lat, need.pickup_lon))
+                > MOBICOOP_RADIUS_M
+            ):
+                continue
+            if (
+                float(haversine_m(v.home_lat, v.home_lon, need.dropoff_lat, need.dropoff_lon))
+                > MOBICOOP_RADIUS_M
+            ):
+                continue
+            slot = next(
+                (i for i, (a, b) in enumerate(v.windows_sorted) if a <= need.latest_arrival_s <= b),
+                None,
+            )
+            if slot is None or (v.driver_id, slot) in slot_used:
+                continue
+            slot_used.add((v.driver_id, slot))
+            per_day[v.driver_id] += 1
+            out[need.need_id] = (v.driver_id, v.driver_id)
+            break
+    return out
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+@dataclass
+class PolicyFigures:
+    needs: int = 0
+    promised: int = 0
+    served: int = 0
+    served_priority: int = 0
+    priority_needs: int = 0
+    added_km: float = 0.0
+    rides_per_volunteer: Counter[str] | None = None
+
+    def as_dict(self, volunteers: list[VolunteerAvailability]) -> dict[str, Any]:
+        load = self.rides_per_volunteer or Counter()
+        counts = [load.get(v.driver_id, 0) for v in volunteers]
+        return {
+            "needs": self.needs,
+            "promised": self.promised,
+            "served": self.served,
+            "served_share": self.served / self.needs if self.needs else 0.0,
+            "priority_served_share": self.served_priority / self.priority_needs
+            if self.priority_needs
+            else 0.0,
+            "added_km": round(self.added_km, 1),
+            "added_km_per_served": round(self.added_km / self.served, 2) if self.served else None,
+            "volunteer_rides_mean": float(np.mean(counts)) if counts else 0.0,
+            "volunteer_rides_max": int(max(counts, default=0)),
+            "volunteers_without_ride": int(sum(1 for c in counts if c == 0)),
+            "volunteer_rides_histogram": dict(sorted(Counter(counts).items())),
+        }
+
+
+def _road_check(
+    engine: Engine,
+    needs: list[RideNeed],
+    offers: OfferSet,
+    chosen: dict[str, tuple[str, str | None]],
+    fig: PolicyFigures,
+) -> None:
+    """Count a baseline's promises that can really be driven, and their road kilometres."""
+    if not needs:
+        return
+    arrays = build_need_arrays(engine, needs)
+    ev = evaluate(arrays, offers)
+    index = {oid: i for i, oid in enumerate(offers.offer_ids)}
+    row_of: dict[tuple[int, int, int], int] = {}
+    for k in range(ev.rows.shape[0]):
+        row_of[(int(ev.rows[k, 0]), int(ev.rows[k, 1]), int(ev.rows[k, 2]))] = k
+    for n, need in enumerate(needs):
+        if need.need_id not in chosen:
+            continue
+        fig.promised += 1
+        out_id, back_id = chosen[need.need_id]
+        o = index[out_id]
+        k = row_of.get((n, o, 0))
+        if k is None:
+            continue
+        km = float(ev.row_lengths[k, 0]) / 1000.0
+        if o < offers.n_trips and need.return_pickup_s is not None:
+            assert back_id is not None
+            k2 = row_of.get((n, index[back_id], 1))
+            if k2 is None:
+                continue
+            km += float(ev.row_lengths[k2, 0]) / 1000.0
+        fig.served += 1
+        fig.served_priority += need.priority
+        fig.added_km += km
+        if o >= offers.n_trips:
+            assert fig.rides_per_volunteer is not None
+            fig.rides_per_volunteer[out_id] += 1
+
+
+def simulate(engine: Engine, places: Places, week: Week) -> dict[str, Any]:
+    """Serve the week with the three policies; figures per policy."""
+    figs = {
+        name: PolicyFigures(rides_per_volunteer=Counter())
+        for name in ("engine", "lotocar", "mobicoop")
+    }
+    reasons: Counter[str] = Counter()
+    # The road check of Mobicoop's choices ignores our road-distance limit (its own rule is
+    # the straight-line radius), keeping time windows, requirements and seats.
+    unlimited = [replace(v, max_distance_km=None) for v in week.volunteers]
+    for day, needs in sorted(week.needs_by_day.items()):
+        trips = [
+            t
+            for t in week.trips
+            if dt.datetime.fromtimestamp(t.departure_earliest_s, PARIS).date() == day
+        ]
+        n_prio = sum(x.priority for x in needs)
+        for fig in figs.values():
+            fig.needs += len(needs)
+            fig.priority_needs += n_prio
+        offers = build_offer_set(engine, trips, week.volunteers)
+        result = assign_batch(
+            engine, needs, trips, week.volunteers, cap_per_volunteer_per_day=2, offers=offers
+        )
+        f = figs["engine"]
+        f.promised += result.served
+        f.served += result.served
+        f.served_priority += result.priority_served
+        f.added_km += result.added_distance_m / 1000.0
+        assert f.rides_per_volunteer is not None
+        for ride in result.rides:
+            if ride.candidate.kind == "volunteer":
+                f.rides_per_volunteer[ride.candidate.driver_id] += 1
+        for u in result.unserved:
+            top = max(u.reasons, key=lambda r: r.count)
+            reasons[top.code] += 1
+        lot = lotocar_day(needs, trips, week.trip_lines, places)
+        _road_check(engine, needs, build_offer_set(engine, trips, []), lot, figs["lotocar"])
+        mob = mobicoop_day(needs, week.volunteers)
+        _road_check(engine, needs, build_offer_set(engine, [], unlimited), mob, figs["mobicoop"])
+    return {
+        "policies": {name: fig.as_dict(week.volunteers) for name, fig in figs.items()},
+        "engine_unserved_main_reason": dict(reasons.most_common()),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Simulate a week of solidarity transport.")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--needs-per-day", type=int, default=45)
+    parser.add_argument("--volunteers", type=int, default=40)
+    parser.add_argument("--commuters", type=int, default=70)
+    args = parser.parse_args(argv)
+    places = load_places(CAHORS_AREA) or random_places(86, args.seed, lat0=44.45, lon0=1.44)
+    territory = generate_territory(places, seed=args.seed)
+    engine = Engine.from_graph(territory.graph)
+    week = generate_week(
+        places,
+        seed=args.seed,
+        needs_per_day=args.needs_per_day,
+        n_volunteers=args.volunteers,
+        n_commuters=args.commuters,
+    )
+    report = simulate(engine, places, week)
+    report["scenario"] = {
+        "territory": "communes around Cahors" if CAHORS_AREA.exists() else "random villages",
+        "graph_nodes": territory.graph.n_nodes,
+        "days": len(week.needs_by_day),
+        "needs": sum(len(v) for v in week.needs_by_day.values()),
+        "volunteers": len(week.volunteers),
+        "commuter_trips": len(week.trips),
+        "seed": args.seed,
+    }
+    text = json.dumps(report, indent=2)
+    if args.json:
+        args.json.write_text(text + "\n")
+    print(text)
+    print()
+    print(
+        "| policy | served | share | priority share | added km | km per ride | volunteer rides mean / max |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for name, p in report["policies"].items():
+        print(
+            f"| {name} | {p['served']}/{p['needs']} (promised {p['promised']}) | {p['served_share']:.0%} "
+            f"| {p['priority_served_share']:.0%} | {p['added_km']:.0f} | {p['added_km_per_served']} "
+            f"| {p['volunteer_rides_mean']:.2f} / {p['volunteer_rides_max']} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
