@@ -606,12 +606,25 @@ def notify_proposal(proposal: Proposal) -> SmsMessage:
     )
     row = send_sms(driver.phone_e164, body, kind="proposal", need_id=need.id, proposal_id=proposal.id,
                    not_before=schedule.not_before)
+    if schedule.not_before is not None and row.status == "queued":
+        from .rides import record_event
+
+        record_event(need, actor="système", note=f"Pas de SMS la nuit : la proposition à {driver.first_name} partira "
+                                                 f"le {fr_day(schedule.not_before)} à {fr_hour(schedule.not_before)}.")
+        db.session.commit()
     if row.status != "cancelled" and proposal.sent_at is None:
         db.session.execute(update(Proposal).where(Proposal.id == proposal.id)
                            .values(sent_at=schedule.not_before or utcnow())
                            .execution_options(synchronize_session=False))
         db.session.commit()
     return row
+
+
+def proposal_sms(proposal: Proposal) -> SmsMessage | None:
+    """The latest proposal SMS of a proposal (for the page to say "sent", "planned at 8h"…)."""
+    return db.session.execute(
+        select(SmsMessage).where(SmsMessage.proposal_id == proposal.id, SmsMessage.kind == "proposal")
+        .order_by(SmsMessage.id.desc())).scalars().first()
 
 
 def notify_taken(proposal: Proposal) -> SmsMessage | None:

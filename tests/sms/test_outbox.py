@@ -177,6 +177,9 @@ def test_quiet_hours_delay_a_proposal_to_the_morning(app, dev_provider, monkeypa
     assert row.status == "queued"
     expected_end = notifications.aware(quiet_until(now))
     assert notifications.aware(row.not_before) == expected_end
+    assert notifications.proposal_sms(proposal).id == row.id
+    notes = [e.note for e in db.session.execute(db.select(NeedEvent).where(NeedEvent.need_id == need.id)).scalars()]
+    assert any("Pas de SMS la nuit" in (n or "") for n in notes)
     assert deliver_outbox_message(row.id) == "later"
     # Taken by someone else before the morning: never sent.
     db.session.execute(db.update(type(proposal)).where(type(proposal).id == proposal.id).values(status="taken"))

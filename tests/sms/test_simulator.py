@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from app.extensions import db
-from app.models import RideNeed
+from app.models import Proposal, RideNeed
 from app.services import rides
 from app.services.accounts import create_user
 from tests.sms.conftest import RIDER_PHONE, make_need, make_people
@@ -78,3 +80,50 @@ def test_the_simulator_is_off_with_twilio(app, client, monkeypatch, method):
     monkeypatch.setitem(app.config, "SMS_PROVIDER", "twilio")
     response = getattr(client, method)("/sms/simulateur", data={"tel": "+33999000001", "message": "x"})
     assert response.status_code == 404
+
+
+def _poll(client, path: str, query: dict[str, str] | None, needle: str, timeout_s: float = 30) -> str:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while True:
+        html = client.get(path, query_string=query or {}).get_data(as_text=True)
+        if needle in html:
+            return html
+        if time.monotonic() > deadline:
+            pytest.fail(f"{needle!r} never appeared on {path} {query}")
+        time.sleep(0.2)
+
+
+def test_the_make_run_demo(app, client, daytime, monkeypatch, tmp_path):
+    """As in `make run`: demo data, a real queue with its consumer in threads of the web process,
+    the aidant proposes on the web, the driver answers OUI in the simulator, the need is confirmed."""
+    from app.services.demo_data import DEMO_ACCOUNTS, seed_demo
+    from app.services.matching import candidates_for_need
+    from app.tasks import start_consumer_in_process
+
+    seed_demo()
+    monkeypatch.setitem(app.config, "TASK_QUEUE_IMMEDIATE", False)
+    monkeypatch.setitem(app.config, "TASK_QUEUE_URL", f"sqlite:///{tmp_path / 'tasks.db'}")
+    monkeypatch.setitem(app.extensions, "huey", None)
+    app.extensions.pop("huey")
+    consumer = start_consumer_in_process(app, workers=2, periodic=False)
+    assert consumer is not None
+    try:
+        _role, email, password, *_rest = next(a for a in DEMO_ACCOUNTS if a[1].startswith("aidant@"))
+        assert client.post("/connexion", data={"email": email, "password": password}).status_code == 302
+        need = db.session.execute(db.select(RideNeed).where(RideNeed.status == "new")
+                                  .order_by(RideNeed.requested_at)).scalars().first()
+        assert need is not None
+        candidate = candidates_for_need(need).candidates[0]
+        driver = candidate.driver
+        response = client.post(f"/besoins/{need.id}/proposer", data={"driver_id": driver.id, "version": need.version})
+        assert response.status_code == 302
+        proposal = db.session.execute(db.select(Proposal).where(Proposal.need_id == need.id)).scalar_one()
+        # Queued by the request, delivered by a worker thread.
+        thread = _poll(client, "/sms/simulateur", {"tel": driver.phone_e164}, "· remis")
+        assert f"Répondez OUI {proposal.code}" in thread
+        client.post("/sms/simulateur", data={"tel": driver.phone_e164, "message": f"Oui {proposal.code}"})
+        _poll(client, f"/besoins/{need.id}", None, "Confirmé")
+        rider_phone = need.beneficiary.phone_e164
+        _poll(client, "/sms/simulateur", {"tel": rider_phone}, f"{driver.first_name} vous prend")
+    finally:
+        consumer.stop(graceful=True)
