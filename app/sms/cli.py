@@ -1,12 +1,16 @@
-"""``flask --app app sms …``: the SMS worker and outbox maintenance."""
+"""``flask --app app sms …``: the SMS worker and outbox maintenance.
+
+Registered by ``app.cli.register_cli`` with ``app.cli.add_command(sms)``.
+"""
 
 from __future__ import annotations
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
 
 
-@click.group(help="SMS: run the sending worker, inspect and sweep the outbox.")
+@click.group(cls=AppGroup, help="SMS: run the sending worker, inspect and sweep the outbox.")
 def sms() -> None:
     pass
 

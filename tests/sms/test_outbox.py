@@ -278,3 +278,16 @@ def test_queue_urls(tmp_path):
     assert build_huey("redis://127.0.0.1:6379/15", immediate=True).immediate
     with pytest.raises(TaskQueueConfigError):
         build_huey("amqp://nowhere")
+
+
+def test_the_sms_commands(app, dev_provider):
+    from app.sms.cli import sms
+
+    runner = app.test_cli_runner()
+    send_sms("+33655555599", "Bonjour", kind="test")
+    result = runner.invoke(sms, ["outbox"])
+    assert result.exit_code == 0 and "+33655555599" in result.output and "delivered" in result.output
+    result = runner.invoke(sms, ["sweep"])
+    assert result.exit_code == 0 and "0 message(s) re-queued" in result.output
+    result = runner.invoke(sms, ["worker"])  # immediate mode in tests: no worker to run
+    assert result.exit_code != 0 and "TASK_QUEUE_IMMEDIATE" in result.output

@@ -235,3 +235,31 @@ def test_the_redis_queue_sends_too(tapp, fake_twilio, monkeypatch):
         assert len(fake_twilio.created_for("+33633333321")) == 1
     finally:
         get_huey(tapp).storage.flush_all()
+
+
+def test_network_failures_are_told_apart(tapp, fake_twilio):
+    import socket as socket_module
+
+    from app.services.sms_providers import ProviderAmbiguousError, ProviderTemporaryError
+
+    # Nothing listens: the request never left, retrying is safe.
+    with socket_module.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    down = TwilioProvider(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, from_number=FROM_NUMBER,
+                          api_base_url=f"http://127.0.0.1:{closed_port}", timeout_s=2)
+    with pytest.raises(ProviderTemporaryError):
+        down.send("+33633333331", "x", reference="r1")
+    # The request left and no answer came back in time: maybe sent, maybe not.
+    fake_twilio.script["+33633333332"] = ["hang_after_create"]
+    slow = TwilioProvider(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, from_number=FROM_NUMBER,
+                          api_base_url=fake_twilio.base_url, timeout_s=0.5)
+    with pytest.raises(ProviderAmbiguousError):
+        slow.send("+33633333332", "y", reference="r2")
+    fake_twilio.release.set()
+    assert len(fake_twilio.created_for("+33633333332")) == 1
+    # Wrong credentials are a permanent error, not something to retry.
+    wrong = TwilioProvider(account_sid=ACCOUNT_SID, auth_token="wrong", from_number=FROM_NUMBER,
+                           api_base_url=fake_twilio.base_url)
+    with pytest.raises(ProviderPermanentError):
+        wrong.send("+33633333333", "z", reference="r3")
