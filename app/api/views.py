@@ -15,6 +15,11 @@ from .openapi import openapi_document
 JOURNEYS_MAX_AGE_S = 60
 
 
+def _site_url() -> str:
+    """The public root of the site: PUBLIC_BASE_URL behind a proxy, else the request's host."""
+    return str(current_app.config.get("PUBLIC_BASE_URL") or request.host_url).rstrip("/")
+
+
 @bp.get("/journeys")
 def journeys() -> Response:
     """Itineraries between two points: transit, volunteer rides, and both combined."""
@@ -50,14 +55,14 @@ def journeys() -> Response:
 @bp.get("/openapi.json")
 def openapi() -> Response:
     """The OpenAPI 3 description of both public APIs."""
-    return cacheable(jsonify(openapi_document(request.host_url.rstrip("/"))), 3600)
+    return cacheable(jsonify(openapi_document(_site_url())), 3600)
 
 
 @bp.get("/docs")
 def docs() -> Response:
     """Human documentation, in French or English (``?lang=en``), rendered from the OpenAPI document."""
     lang = "en" if request.args.get("lang") == "en" else "fr"
-    doc = openapi_document(request.host_url.rstrip("/"))
+    doc = openapi_document(_site_url())
     html = render_template("api/docs.html", doc=doc, lang=lang)
     response = current_app.make_response(html)
     response.headers["Content-Language"] = lang
