@@ -80,3 +80,16 @@ def test_segments_hold_every_septet_and_no_more_than_needed(text):
 def test_fit_sms_never_costs_more(text):
     assert count_segments(fit_sms(text)).segments <= count_segments(text.replace("\r\n", "\n").strip()).segments
     assert is_gsm7(to_gsm7("âêîôûçœ«»’–…"))
+
+
+def test_every_sms_template_is_written_in_gsm7():
+    """Accents GSM-7 lacks (ê, ç, î…) would make every message of a template cost double."""
+    import re
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "app" / "templates" / "sms"
+    templates = sorted(folder.glob("*.txt"))
+    assert len(templates) > 20
+    for path in templates:
+        text = re.sub(r"\{[{%#].*?[}%#]\}", "", path.read_text(encoding="utf-8"), flags=re.S)
+        assert is_gsm7(text.strip()), (path.name, {c for c in text if not is_gsm7(c)})
