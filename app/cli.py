@@ -14,9 +14,16 @@ from .errors import TerritoryBuildError, TerritoryNotBuilt
 
 def register_cli(app: Flask) -> None:
     """Attach the command groups to the application."""
+    from .api.cli import gtfs
+    from .sms.cli import sms
+    from .web.cli import data_cli
+
     app.cli.add_command(territory)
     app.cli.add_command(demo)
     app.cli.add_command(run_platform)
+    app.cli.add_command(gtfs)
+    app.cli.add_command(sms)
+    app.cli.add_command(data_cli)
 
 
 @click.group(
