@@ -703,6 +703,11 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
                             "headers": _CACHE_HEADERS,
                         },
                         "304": {"description": "Not modified.", "x-fr": "Non modifié."},
+                        "404": _json(
+                            _ref("ApiError"),
+                            "No volunteer trip is published yet (a GTFS feed needs a trip).",
+                            "Aucun trajet de bénévole n'est encore publié.",
+                        ),
                         "429": _ERRORS_API["429"],
                     },
                 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import Response, current_app, jsonify, render_template, request
+from flask import Response, abort, current_app, jsonify, render_template, request
 
 from ..services.journeys import MODES, JourneyQuery, find_journeys
 from . import bp, params
@@ -72,9 +72,12 @@ def docs() -> Response:
 @bp.get("/gtfs.zip")
 def gtfs_zip() -> Response:
     """Volunteers' regular trips and the solidarity service, as a GTFS feed."""
-    from ..services.opendata import export_gtfs
+    from ..services.opendata import NothingToPublish, export_gtfs
 
-    data = export_gtfs()
+    try:
+        data = export_gtfs()
+    except NothingToPublish:
+        abort(404, description="No volunteer trip is published yet: the GTFS feed has no trip.")
     response = Response(data, mimetype="application/zip")
     response.headers["Content-Disposition"] = (
         'attachment; filename="mobilite-solidaire-lot-gtfs.zip"'

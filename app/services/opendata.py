@@ -34,6 +34,10 @@ HORIZON_DAYS = 182
 FALLBACK_SPEED_M_S = 60 / 3.6
 
 
+class NothingToPublish(LookupError):
+    """No regular volunteer trip can be published: a GTFS feed needs at least one trip."""
+
+
 @dataclass(frozen=True)
 class CommunePoint:
     """A commune centre standing for every point in it."""
@@ -82,7 +86,8 @@ def build_gtfs(
 ) -> bytes:
     """The GTFS zip of the regular trips ``offers`` (kind ``regular``) and the solidarity service.
 
-    Trips whose two ends fall in the same commune, and trips no longer valid, are left out.
+    Trips whose two ends fall in the same commune, and trips no longer valid, are left out;
+    with no trip left, :class:`NothingToPublish` is raised (a feed without trips is not GTFS).
     Times of day are local (``service.timezone``); the ride's duration comes from ``roads``
     (between the commune centres) or, without it, from the straight line.
     """
@@ -203,6 +208,8 @@ def build_gtfs(
                     "shape_dist_traveled": round(dist_km, 3),
                 }
             )
+    if not trips:
+        raise NothingToPublish("no regular volunteer trip to publish yet")
     start_dates = [c["start_date"] for c in calendar] or [today.strftime("%Y%m%d")]
     end_dates = [c["end_date"] for c in calendar] or [horizon.strftime("%Y%m%d")]
     files = {

@@ -195,6 +195,12 @@ def test_no_route_lists_riders_or_needs(client):
     assert client.get("/api/covoiturage/v1/passenger_journeys").status_code == 404
 
 
+def test_gtfs_export_without_trips_is_a_json_404(client):
+    r = client.get("/api/v1/gtfs.zip")
+    assert r.status_code == 404 and r.get_json()["status"] == 404
+    assert "no trip" in r.get_json()["error"]
+
+
 def test_gtfs_export_is_valid_and_anonymous(client, app, tmp_path):
     import gtfs_kit
 
