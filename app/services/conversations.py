@@ -99,9 +99,17 @@ def _process(inbound: SmsMessage) -> InboundResult:
     command = grammar.parse_command(inbound.body)
     inbound.kind = command.keyword
     db.session.commit()
-    with notif.answering_inline(phone):
-        action, replies = _dispatch(phone, command)
+    error = None
+    try:
+        with notif.answering_inline(phone):
+            action, replies = _dispatch(phone, command)
+    except Exception as exc:  # noqa: BLE001 - logged and stored on the row; the sender gets an answer
+        log.exception("inbound SMS %s could not be handled", inbound.id)
+        db.session.rollback()
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        action, replies = "error", [_render("error", service_phone=_service_phone())]
     inbound = db.session.get(SmsMessage, inbound.id)  # type: ignore[assignment]
+    inbound.last_error = error
     for text in replies:
         notif.record_inline_reply(inbound, text, kind="stop_ack" if action == "stop" else "reply")
     inbound.status = "processed"

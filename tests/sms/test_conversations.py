@@ -238,3 +238,37 @@ def test_every_reply_is_stored_and_fits_one_sms(app, client, twilio_token, dayti
     inbound = db.session.execute(db.select(SmsMessage).where(SmsMessage.direction == "in")).scalars().all()
     assert all(m.status == "processed" for m in inbound)
     assert db.session.execute(db.select(RideNeed)).scalar_one().status == "confirmed"
+
+
+def test_a_failure_while_handling_gets_an_answer_and_is_recorded(app, client, twilio_token, daytime, monkeypatch):
+    _s, (marc,), rider = make_people(1)
+    proposal = rides.propose_ride(make_need(rider), marc)
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(rides, "accept_proposal", broken)
+    reply = text(client, marc.phone_e164, f"OUI {proposal.code}")
+    assert "nous n'avons pas pu traiter votre message" in reply
+    inbound = db.session.execute(db.select(SmsMessage).where(SmsMessage.direction == "in")).scalar_one()
+    assert inbound.status == "processed" and "database went away" in inbound.last_error
+    assert _status(proposal) == "pending"
+
+
+def test_a_message_whose_handling_died_is_taken_over_on_retry(app, client, twilio_token, daytime):
+    _s, (marc,), rider = make_people(1)
+    proposal = rides.propose_ride(make_need(rider), marc)
+    stale = datetime.now(UTC) - timedelta(minutes=5)
+    db.session.add(SmsMessage(direction="in", phone_e164=marc.phone_e164, body=f"OUI {proposal.code}",
+                              status="processing", provider_sid="SMdied", created_at=stale, updated_at=stale))
+    db.session.commit()
+    params = {"MessageSid": "SMdied", "From": marc.phone_e164, "Body": f"OUI {proposal.code}"}
+    response = signed_post(client, "/sms/inbound", params)
+    assert "confirmé" in response.get_data(as_text=True)
+    assert _status(proposal) == "accepted"
+    # While another request is handling it, a retry answers nothing and does nothing.
+    db.session.add(SmsMessage(direction="in", phone_e164=marc.phone_e164, body="NON", status="processing",
+                              provider_sid="SMbusy"))
+    db.session.commit()
+    response = signed_post(client, "/sms/inbound", {"MessageSid": "SMbusy", "From": marc.phone_e164, "Body": "NON"})
+    assert ElementTree.fromstring(response.get_data()).findall("Message") == []
