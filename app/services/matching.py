@@ -358,37 +358,52 @@ def candidates_for_need(need: RideNeed, limit: int = 10) -> MatchOutcome:
     return MatchOutcome(candidates, reasons, result.direct_time_s, result.direct_distance_m)
 
 
+# A point farther than this from any road of the graph is off the territory: no drive to it.
+MAX_SNAP_GAP_M = 3000.0
+
+
+def _snap(points: list[tuple[float, float]]) -> tuple[Any, Any]:
+    """Nodes of the points and whether each lies close enough to the road graph."""
+    snapped = get_engine().snap([p[0] for p in points], [p[1] for p in points])
+    return snapped.nodes, snapped.gap_m <= MAX_SNAP_GAP_M
+
+
 def drive_times(
     origin: tuple[float, float], targets: list[tuple[float, float]]
 ) -> list[int | None]:
-    """Driving time in seconds from a point to each target point (None when unreachable).
+    """Driving time in seconds from a point to each target point.
 
-    Points are (lat, lon) snapped to the nearest road node.
+    Points are (lat, lon) snapped to the nearest road node; None when a target is unreachable
+    or when a point lies more than MAX_SNAP_GAP_M from any road of the territory.
     """
     from matching import INF_TIME
 
     if not targets:
         return []
-    engine = get_engine()
-    src = engine.snap([origin[0]], [origin[1]]).nodes
-    dst = engine.snap([t[0] for t in targets], [t[1] for t in targets]).nodes
-    table = engine.table(src, dst)
-    return [None if int(v) >= INF_TIME else int(v) for v in table.time_s[0]]
+    src, src_ok = _snap([origin])
+    dst, dst_ok = _snap(targets)
+    times = get_engine().table(src, dst).time_s[0]
+    return [
+        int(v) if ok and src_ok[0] and int(v) < INF_TIME else None
+        for v, ok in zip(times, dst_ok, strict=True)
+    ]
 
 
 def drive_times_to(
     origins: list[tuple[float, float]], target: tuple[float, float]
 ) -> list[int | None]:
-    """Driving time in seconds from each origin point to one target (None when unreachable)."""
+    """Driving time in seconds from each origin point to one target (None as in drive_times)."""
     from matching import INF_TIME
 
     if not origins:
         return []
-    engine = get_engine()
-    src = engine.snap([o[0] for o in origins], [o[1] for o in origins]).nodes
-    dst = engine.snap([target[0]], [target[1]]).nodes
-    table = engine.table(src, dst)
-    return [None if int(v) >= INF_TIME else int(v) for v in table.time_s[:, 0]]
+    src, src_ok = _snap(origins)
+    dst, dst_ok = _snap([target])
+    times = get_engine().table(src, dst).time_s[:, 0]
+    return [
+        int(v) if ok and dst_ok[0] and int(v) < INF_TIME else None
+        for v, ok in zip(times, src_ok, strict=True)
+    ]
 
 
 def drive_route(
@@ -396,8 +411,10 @@ def drive_route(
 ) -> tuple[int, float, list[tuple[float, float]]] | None:
     """Fastest road route between two points: (time s, length m, [(lat, lon), …]) or None."""
     engine = get_engine()
-    snapped = engine.snap([origin[0], target[0]], [origin[1], target[1]]).nodes
-    route = engine.route(int(snapped[0]), int(snapped[1]))
+    nodes, ok = _snap([origin, target])
+    if not ok.all():
+        return None
+    route = engine.route(int(nodes[0]), int(nodes[1]))
     if route is None:
         return None
     coords = engine.route_coordinates(route)

@@ -156,3 +156,9 @@ def test_depart_after_window(app, mode):
     db.session.commit()
     outcome = candidates_for_need(need)
     assert outcome.candidates and outcome.candidates[0].pickup_at >= need.requested_at
+
+
+def test_points_off_the_territory_have_no_drive(app):
+    toulouse = (43.6045, 1.4440)  # 95 km south of the demo territory's roads
+    assert drive_times((44.4508, 1.4405), [toulouse, (44.4508, 1.4405)])[0] is None
+    assert drive_route((44.4508, 1.4405), toulouse) is None
