@@ -501,6 +501,10 @@ def record_status_callback(*, reference: str | None, message_sid: str | None, st
         db.session.commit()
         return row
     if mapped and row.status != "cancelled" and _STATUS_RANK.get(mapped, 0) >= _STATUS_RANK.get(row.status, 0):
+        if row.status in ("queued", "sending"):
+            # The provider has it: whoever was sending it has nothing left to do.
+            row.sending_owner = None
+            row.sent_at = row.sent_at or utcnow()
         row.status = mapped
         if mapped in ("undelivered", "failed"):
             row.last_error = f"provider status {status}" + (f", error {error_code}" if error_code else "")
