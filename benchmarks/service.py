@@ -6,8 +6,9 @@ present), it generates a realistic week of demand and supply:
 
 * demand: elderly people's medical trips to Cahors (picked up at the door, often
   accompanied, driven back after the appointment), job seekers going to France Travail or
-  to interviews (morning, back at a given time), parents' school-hours trips (shops,
-  services, short jobs between 9:00 and 16:00);
+  to interviews (morning, back at a given time), working days without a car (a home-care
+  job, a training: there at 8–9:30, back at 16:30–18:00), parents' errands in school
+  hours;
 * supply: volunteers with a weekday x morning/afternoon/evening availability grid, and
   commuters' regular trips (to a town in the morning, back in the evening).
 
@@ -77,9 +78,8 @@ class Week:
 
 
 def _local(day: dt.date, hour: float) -> int:
-    h = int(hour)
-    m = int(round((hour - h) * 60))
-    return int(dt.datetime.combine(day, dt.time(h, m), PARIS).timestamp())
+    minutes = int(round(hour * 60))
+    return int(dt.datetime.combine(day, dt.time(minutes // 60, minutes % 60), PARIS).timestamp())
 
 
 def _near(rng: np.random.Generator, places: Places, i: int, km: float) -> tuple[float, float]:
@@ -94,7 +94,7 @@ def generate_week(
     seed: int = 2026,
     needs_per_day: int = 45,
     n_volunteers: int = 40,
-    n_commuters: int = 70,
+    n_commuters: int = 150,
 ) -> Week:
     """Generate the week's demand and supply (see the module docstring)."""
     rng = np.random.default_rng(seed)
@@ -130,7 +130,7 @@ def generate_week(
                     else Requirement.NONE,
                     purpose=Purpose.MEDICAL,
                 )
-            elif r < 0.8:  # Sébastien: France Travail or an interview, back at a given time
+            elif r < 0.7:  # Sébastien: France Travail or an interview, back at a given time
                 dest = town if rng.random() < 0.7 else int(rng.choice(others))
                 drop = _near(rng, places, dest, 1.0)
                 appt = _local(day, rng.uniform(8.5, 11.5))
@@ -144,7 +144,21 @@ def generate_week(
                     return_at_s=appt + int(rng.integers(60, 180)) * 60,
                     purpose=Purpose.EMPLOYMENT,
                 )
-            else:  # Sarah: errands or a short job during school hours
+            elif r < 0.88:  # Sarah's home-care job or Sébastien's training: a working day
+                dest = town if rng.random() < 0.6 else int(rng.choice(others))
+                drop = _near(rng, places, dest, 1.0)
+                start = _local(day, rng.uniform(8.0, 9.5))
+                need = RideNeed(
+                    f"{day.isoformat()}-{k}",
+                    *pick,
+                    *drop,
+                    start - 60 * 60,
+                    start,
+                    return_mode=ReturnMode.AT_TIME,
+                    return_at_s=_local(day, rng.uniform(16.5, 18.0)),
+                    purpose=Purpose.EMPLOYMENT,
+                )
+            else:  # Sarah: errands during school hours
                 dest = town if rng.random() < 0.5 else int(rng.choice(others))
                 drop = _near(rng, places, dest, 1.0)
                 appt = _local(day, rng.uniform(9.5, 14.5))
@@ -156,7 +170,7 @@ def generate_week(
                     appt,
                     return_mode=ReturnMode.AFTER_WAIT,
                     return_wait_s=int(rng.integers(45, 120)) * 60,
-                    purpose=Purpose.SHOPPING if rng.random() < 0.6 else Purpose.EMPLOYMENT,
+                    purpose=Purpose.SHOPPING,
                 )
             needs.append(need)
         needs_by_day[day] = needs
@@ -395,6 +409,7 @@ def simulate(engine: Engine, places: Places, week: Week) -> dict[str, Any]:
         for name in ("engine", "lotocar", "mobicoop")
     }
     reasons: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
     # The road check of Mobicoop's choices ignores our road-distance limit (its own rule is
     # the straight-line radius), keeping time windows, requirements and seats.
     unlimited = [replace(v, max_distance_km=None) for v in week.volunteers]
@@ -410,7 +425,13 @@ def simulate(engine: Engine, places: Places, week: Week) -> dict[str, Any]:
             fig.priority_needs += n_prio
         offers = build_offer_set(engine, trips, week.volunteers)
         result = assign_batch(
-            engine, needs, trips, week.volunteers, cap_per_volunteer_per_day=2, offers=offers
+            engine,
+            needs,
+            trips,
+            week.volunteers,
+            cap_per_volunteer_per_day=2,
+            offers=offers,
+            spread_load=True,
         )
         f = figs["engine"]
         f.promised += result.served
@@ -419,6 +440,7 @@ def simulate(engine: Engine, places: Places, week: Week) -> dict[str, Any]:
         f.added_km += result.added_distance_m / 1000.0
         assert f.rides_per_volunteer is not None
         for ride in result.rides:
+            kinds[ride.candidate.kind] += 1
             if ride.candidate.kind == "volunteer":
                 f.rides_per_volunteer[ride.candidate.driver_id] += 1
         for u in result.unserved:
@@ -431,6 +453,7 @@ def simulate(engine: Engine, places: Places, week: Week) -> dict[str, Any]:
     return {
         "policies": {name: fig.as_dict(week.volunteers) for name, fig in figs.items()},
         "engine_unserved_main_reason": dict(reasons.most_common()),
+        "engine_rides_by_kind": dict(kinds),
     }
 
 
@@ -440,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--needs-per-day", type=int, default=45)
     parser.add_argument("--volunteers", type=int, default=40)
-    parser.add_argument("--commuters", type=int, default=70)
+    parser.add_argument("--commuters", type=int, default=150)
     args = parser.parse_args(argv)
     places = load_places(CAHORS_AREA) or random_places(86, args.seed, lat0=44.45, lon0=1.44)
     territory = generate_territory(places, seed=args.seed)

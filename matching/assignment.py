@@ -237,6 +237,8 @@ def build_problem(
 
 
 _INTEGRAL_TOL = 1e-6
+_NODE_LIMIT = 200
+"""Nodes of our own warm-started branch and bound before handing over to HiGHS's MILP."""
 
 
 class _HighsModel:
@@ -296,6 +298,54 @@ class _HighsModel:
         x = np.asarray(self.h.getSolution().col_value, dtype=np.float64)
         return x, float(cost @ x)
 
+    def branch_and_bound(
+        self, cost: npt.NDArray[np.float64], node_limit: int
+    ) -> npt.NDArray[np.float64] | None:
+        """Exact depth-first branch and bound over the current LP, warm-started at each node.
+
+        ``cost`` must be integral on integer points (LP values are rounded up to prune).
+        Returns the optimal integer solution, or None when there is none or more than
+        ``node_limit`` nodes would be needed (the caller then falls back to HiGHS's MILP).
+        """
+        n_cols = self.h.getNumCol()
+        self.h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), cost)
+        best: list[npt.NDArray[np.float64] | None] = [None]
+        best_val = [np.inf]
+        nodes = [0]
+
+        def visit() -> bool:
+            nodes[0] += 1
+            if nodes[0] > node_limit:
+                return False
+            self.h.run()
+            status = self.h.getModelStatus()
+            if status == self.hs.HighsModelStatus.kInfeasible:
+                return True
+            if status != self.hs.HighsModelStatus.kOptimal:
+                return False
+            x = np.asarray(self.h.getSolution().col_value, dtype=np.float64)
+            value = float(cost @ x)
+            if np.ceil(value - 1e-6) >= best_val[0]:
+                return True
+            frac = np.abs(x[: self.n] - np.round(x[: self.n]))
+            j = int(np.argmax(frac))
+            if frac[j] <= _INTEGRAL_TOL:
+                best[0] = x
+                best_val[0] = float(np.round(value))
+                return True
+            first = float(np.round(x[j]))
+            for v in (first, 1.0 - first):
+                self.h.changeColBounds(j, v, v)
+                ok = visit()
+                self.h.changeColBounds(j, 0.0, 1.0)
+                if not ok:
+                    return False
+            return True
+
+        if not visit():
+            return None
+        return best[0]
+
     def at_most(self, cost: npt.NDArray[np.float64], bound: float) -> None:
         """Add the row ``cost . x <= bound``."""
         idx = np.flatnonzero(cost).astype(np.int32)
@@ -323,20 +373,31 @@ def solve_problem(
     Fast path: level 1 as an LP, then level 2 as an LP under ``weight . x >=
     floor(LP1)`` (warm start). An integral level-2 optimum is the exact lexicographic
     optimum: no integer point weighs more than ``floor(LP1)``, and the LP minimises added
-    driving over a superset of the integer optima. Otherwise both levels are solved in one
-    MILP with the combined integer objective ``W * weight - added``, ``W`` exceeding any
-    total added driving, which orders solutions lexicographically.
+    driving over a superset of the integer optima. When it is fractional (usually a handful
+    of variables), a small exact branch and bound on that LP (warm-started dual simplex at
+    each node) finishes the job; an integer solution it finds has weight ``floor(LP1)``,
+    which settles level 1 too. If it finds none or needs too many nodes, both levels are
+    solved in one HiGHS MILP with the combined integer objective ``W * weight - added``,
+    ``W`` exceeding any total added driving, which orders solutions lexicographically.
     """
     n = problem.weight.shape[0]
-    how = {"lp": 0, "mip": 0, "proven_optimal": 1}
+    how = {"lp": 0, "bb": 0, "mip": 0, "proven_optimal": 1}
     if n == 0:
         return np.zeros(0, dtype=bool), how
     model = _HighsModel(problem, time_limit_s)
     x, neg_best = model.minimize(-problem.weight)
     model.at_most(-problem.weight, -float(np.floor(-neg_best + 1e-6)) + 1e-7)
     x, best_added = model.minimize(problem.added)
+    found: npt.NDArray[np.float64] | None
     if _integral(x[:n]):
         how["lp"] += 1
+        found = x
+    else:
+        found = model.branch_and_bound(problem.added, _NODE_LIMIT)
+        how["bb"] += found is not None
+    if found is not None:
+        x = found
+        best_added = float(problem.added @ x[:n])
         if spread_load and problem.volunteer_rows:
             model.at_most(problem.added, float(np.round(best_added)) + 1e-7)
     else:

@@ -140,7 +140,7 @@ def brute_force(
     return best, best_load
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     seed=st.integers(0, 10**6),
     n_needs=st.integers(1, 6),
@@ -225,5 +225,31 @@ def test_fractional_lp_falls_back_to_branch_and_bound() -> None:
         row_leg=np.zeros(3, dtype=np.int64),
     )
     chosen, how = solve_problem(problem)
-    assert how == {"lp": 0, "mip": 1, "proven_optimal": 1}
+    # No integer point reaches floor(LP1) = 3: our branch and bound proves it and hands
+    # over to HiGHS's MILP on the combined objective.
+    assert how == {"lp": 0, "bb": 0, "mip": 1, "proven_optimal": 1}
     assert chosen.tolist() == [False, True, False]
+    # Same when our branch and bound is starved of nodes.
+    import matching.assignment as assignment
+
+    limit = assignment._NODE_LIMIT
+    assignment._NODE_LIMIT = 1
+    try:
+        chosen, how = solve_problem(problem)
+    finally:
+        assignment._NODE_LIMIT = limit
+    assert how == {"lp": 0, "bb": 0, "mip": 1, "proven_optimal": 1}
+    assert chosen.tolist() == [False, True, False]
+
+
+@pytest.mark.parametrize(
+    ("seed", "path"), [(88, "bb"), (142, "bb"), (11, "mip"), (45, "mip"), (54, "mip")]
+)
+def test_fractional_instances_equal_brute_force(seed: int, path: str) -> None:
+    # Instances whose LP optimum is fractional: solved by our branch and bound or by the
+    # combined MILP, both must find the brute-force optimum.
+    needs, trips, vols = random_instance(seed, 6, 3, 3)
+    expected, _ = brute_force(needs, trips, vols, 2)
+    result = assign_batch(grid_engine(), needs, trips, vols, 2)
+    assert result.solver_levels[path] == 1
+    assert (result.served, result.priority_served, -result.added_time_s) == expected
