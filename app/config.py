@@ -74,6 +74,14 @@ def load_config(instance_path: str | Path) -> dict[str, Any]:
         "SMS_MAX_PROPOSALS_PER_DRIVER_PER_DAY": int(
             env.get("SMS_MAX_PROPOSALS_PER_DRIVER_PER_DAY", "5")
         ),
+        # Outbox delivery: a worker's claim on a row lasts SMS_SENDING_LEASE_S; failures are
+        # retried with back-off from SMS_RETRY_BASE_S up to SMS_RETRY_MAX_S, SMS_MAX_ATTEMPTS times.
+        "SMS_SENDING_LEASE_S": int(env.get("SMS_SENDING_LEASE_S", "60")),
+        "SMS_HTTP_TIMEOUT_S": int(env.get("SMS_HTTP_TIMEOUT_S", "15")),
+        "SMS_RETRY_BASE_S": int(env.get("SMS_RETRY_BASE_S", "10")),
+        "SMS_RETRY_MAX_S": int(env.get("SMS_RETRY_MAX_S", "900")),
+        "SMS_MAX_ATTEMPTS": int(env.get("SMS_MAX_ATTEMPTS", "8")),
+        "SMS_SWEEP_GRACE_S": int(env.get("SMS_SWEEP_GRACE_S", "30")),
         # Web security.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

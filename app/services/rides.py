@@ -192,6 +192,10 @@ def _notify(function: str, *args: Any) -> None:
 
     try:
         getattr(notifications, function)(*args)
+    except notifications.SmsRuleError as exc:  # a rule (night, cap, opt-out): say which
+        need = args[0].need if isinstance(args[0], Proposal) else args[0]
+        record_event(need, actor="système", note=f"SMS non envoyé : {exc}")
+        db.session.commit()
     except Exception:  # noqa: BLE001 - the status change is committed; the failure is reported
         log.exception("notification %s failed", function)
         need = args[0].need if isinstance(args[0], Proposal) else args[0]

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ..errors import TerritoryNotBuilt
 from ..extensions import db
-from ..models import Driver, RideNeed
+from ..models import Driver, Proposal, RideNeed, utcnow
 from ..services import access
 from ..services import rides as rides_service
 from ..services.audit import record_audit
@@ -162,9 +162,24 @@ def need_propose(need_id: int) -> BaseResponse:
     except RideError as exc:
         flash(str(exc), "error")
     else:
-        flash(f"Trajet proposé à {driver.first_name} par SMS (code {proposal.code}). "
-              "Notez sa réponse ici s'il ou elle vous appelle.", "success")
+        flash(_proposal_sent_message(proposal, driver.first_name), "success")
     return redirect(url_for("web.need", need_id=ride.id, _anchor="propositions"))
+
+
+def _proposal_sent_message(proposal: Proposal, first_name: str) -> str:
+    """Say what really happened to the proposal SMS: sent, planned for the morning, or not sent."""
+    from ..services.notifications import fr_day, fr_hour, proposal_sms
+
+    sms = proposal_sms(proposal)
+    after = "Notez sa réponse ici s'il ou elle vous appelle."
+    if sms is None:
+        return (f"Trajet proposé à {first_name} (code {proposal.code}), mais aucun SMS n'a pu être "
+                f"envoyé (voir l'historique) : appelez le bénévole. {after}")
+    if sms.not_before is not None and sms.not_before > utcnow():
+        return (f"Trajet proposé à {first_name} (code {proposal.code}) : le SMS partira "
+                f"{fr_day(sms.not_before)} à {fr_hour(sms.not_before)}, après les heures de "
+                f"silence. {after}")
+    return f"Trajet proposé à {first_name} par SMS (code {proposal.code}). {after}"
 
 
 @bp.post("/propositions/<int:proposal_id>/reponse")

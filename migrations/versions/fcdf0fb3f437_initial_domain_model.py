@@ -1,8 +1,8 @@
 """initial domain model
 
-Revision ID: 917176571b36
+Revision ID: fcdf0fb3f437
 Revises: 
-Create Date: 2026-11-22 01:03:04.564806
+Create Date: 2026-11-22 01:22:04.195722
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from geoalchemy2 import Geometry
 
 # revision identifiers, used by Alembic.
-revision = '917176571b36'
+revision = 'fcdf0fb3f437'
 down_revision = None
 branch_labels = None
 depends_on = None
