@@ -279,8 +279,9 @@ def scipy_batch(router: ScipyRouter, engine: Engine, w: Workload, cap: int) -> t
     )
     ev = Evaluation(status, status_ret, rows, indptr, lengths)
     problem = build_problem(needs, offers, ev, cap)
-    chosen, _ = solve_problem(problem, spread_load=False, time_limit_s=BATCH_TIME_LIMIT_S)
+    chosen, how = solve_problem(problem, spread_load=False, time_limit_s=BATCH_TIME_LIMIT_S)
     result = _collect(needs, offers, ev, chosen, 0.32)
+    result["solver_levels"] = how
     return time.perf_counter() - began, result
 
 
@@ -550,6 +551,7 @@ def bench_graph(
     rec["batch"]["scipy_s"] = scipy_s
     rec["batch"]["scipy_served"] = scipy_result["served"]
     rec["batch"]["scipy_added_time_s"] = scipy_result["added_time_s"]
+    rec["batch"]["scipy_solver_levels"] = scipy_result["solver_levels"]
     rec["batch"]["scipy_agrees"] = bool(
         scipy_result["served"] == result.served
         and scipy_result["priority_served"] == result.priority_served
