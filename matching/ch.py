@@ -528,7 +528,7 @@ def _p2p(
     par_f[s] = -1
     touched[n_touched] = s
     n_touched += 1
-    if dist_b[t] == INF64:
+    if t != s:
         touched[n_touched] = t
         n_touched += 1
     dist_b[t] = 0
