@@ -70,7 +70,7 @@ def _offset(lat: float, lon: float, bearing_deg: float, km: float) -> tuple[floa
     return lat + dlat, lon + dlon
 
 
-class _OsmWriter:
+class OsmWriter:
     """Accumulates nodes and ways, then writes OSM XML (the format osmnx reads)."""
 
     def __init__(self) -> None:
@@ -142,7 +142,7 @@ def _haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 def _grid(
-    osm: _OsmWriter, center: tuple[float, float], size: int, spacing_km: float, highway: str
+    osm: OsmWriter, center: tuple[float, float], size: int, spacing_km: float, highway: str
 ) -> dict[tuple[int, int], int]:
     """A street grid of size × size nodes centred on ``center``; returns node ids by cell."""
     ids: dict[tuple[int, int], int] = {}
@@ -176,7 +176,7 @@ def village_positions() -> list[tuple[str, float, float, int, str]]:
 
 def _write_osm(path: Path) -> None:
     rng = random.Random(SEED)
-    osm = _OsmWriter()
+    osm = OsmWriter()
     town = _grid(osm, (CENTER_LAT, CENTER_LON), 14, 0.16, "residential")
     town_edge = {
         0: town[(13, 7)],

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from ._types import utcnow
+from ._types import UtcDateTime, utcnow
 
 OUTBOUND_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "undelivered", "cancelled")
 INBOUND_STATUSES = ("processing", "processed")
@@ -44,20 +44,20 @@ class SmsMessage(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     # Business schedule (quiet hours…): the row is not sent before this time.
-    not_before: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    not_before: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # Retry schedule after a failed attempt (back-off).
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # Who is sending the row right now ("host:pid:token") and since when (the lease).
     sending_owner: Mapped[str | None] = mapped_column(String(120))
-    sending_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sending_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     need_id: Mapped[int | None] = mapped_column(ForeignKey("ride_needs.id", ondelete="SET NULL"), index=True)
     proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id", ondelete="SET NULL"))
     offer_id: Mapped[int | None] = mapped_column(ForeignKey("driver_offers.id", ondelete="SET NULL"))
     # An answer given in the webhook's TwiML points to the inbound message it answers.
     in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("sms_messages.id", ondelete="SET NULL"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class SmsOptOut(db.Model):
@@ -66,7 +66,7 @@ class SmsOptOut(db.Model):
     __tablename__ = "sms_opt_outs"
 
     phone_e164: Mapped[str] = mapped_column(String(20), primary_key=True)
-    opted_out_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    opted_out_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     keyword: Mapped[str | None] = mapped_column(String(40))
 
 
@@ -79,4 +79,4 @@ class SmsTripCode(db.Model):
     driver_id: Mapped[int] = mapped_column(ForeignKey("drivers.id", ondelete="CASCADE"), index=True)
     code: Mapped[str] = mapped_column(String(6), index=True)
     text: Mapped[str] = mapped_column(Text)  # what the driver wrote
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -20,6 +20,7 @@ from tests.api.conftest import (
     BRIVE,
     CAHORS,
     DATE,
+    LALBENQUE_FONTANES,
     LALBENQUE_VILLAGE,
     TER_2019,
     TOULOUSE,
@@ -30,12 +31,28 @@ from tests.api.conftest import (
 )
 from tests.app_fixtures import _drop_postgis_database, make_app
 from tests.conftest import shared_file
+from tests.roads import write_road_corridor
 
 
 @pytest.fixture(scope="module")
-def k1_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    """The demo territory (road graph, communes) on PostGIS, to which tests import the K1 feed."""
-    app = make_app("postgis", tmp_path_factory.mktemp("k1-app"))
+def k1_app(tmp_path_factory: pytest.TempPathFactory, k1_feed) -> Iterator[Flask]:  # type: ignore[no-untyped-def]
+    """A territory around Cahors and Lalbenque on PostGIS, to which tests import the K1 feed.
+
+    Its communes are the real ones of the Cahors area; its roads are generated at the real
+    positions of Lalbenque, its station and Cahors station (no real OSM extract of the Lot
+    is available offline), so that drives there are computed by the engine on real distances.
+    """
+    from app.services.territory import build_territory
+
+    tmp = tmp_path_factory.mktemp("k1-app")
+    app = make_app("postgis", tmp)
+    osm = write_road_corridor(
+        tmp / "cahors-lalbenque.osm",
+        [LALBENQUE_VILLAGE, station_position(k1_feed, LALBENQUE_FONTANES), station_position(k1_feed, CAHORS)],
+    )
+    with app.app_context():
+        build_territory(Path(app.config["TERRITORY_DIR"]), name="cahors-lalbenque", osm=osm,
+                        communes=[shared_file("communes/lot46_cahors_area_communes.csv")])
     yield app
     with app.app_context():
         db.engine.dispose()

@@ -87,3 +87,19 @@ def test_point_helpers_round_trip(app):
     assert lat_lon(db.session.get(Place, place.id).geom) == (44.1, 1.2)
     db.session.delete(place)
     db.session.commit()
+
+
+def test_every_datetime_column_is_utc_aware():
+    """SQLite hands back naive datetimes: every column must use UtcDateTime, or comparisons
+    with aware values break on one back-end only."""
+    from sqlalchemy import DateTime
+
+    from app.models import UtcDateTime
+
+    plain = [
+        f"{table.name}.{column.name}"
+        for table in db.metadata.sorted_tables
+        for column in table.columns
+        if isinstance(column.type, DateTime) and not isinstance(column.type, UtcDateTime)
+    ]
+    assert plain == []
