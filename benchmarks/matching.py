@@ -214,9 +214,8 @@ class ScipyRouter:
 
 def scipy_batch(router: ScipyRouter, engine: Engine, w: Workload, cap: int) -> tuple[float, Any]:
     """The batch with every table computed by scipy Dijkstra; same kernel and solver."""
-    from matching import _feasibility as kernels
     from matching.assignment import _collect, build_problem, solve_problem
-    from matching.offers import Evaluation
+    from matching.offers import evaluate_tables
 
     began = time.perf_counter()
     offers = _offer_set_scipy(router, engine, w)
@@ -244,40 +243,7 @@ def scipy_batch(router: ScipyRouter, engine: Engine, w: Workload, cap: int) -> t
         np.ascontiguousarray(end_tab.time_s[:, n_n:].T),
         np.ascontiguousarray(end_tab.length_m[:, n_n:].T),
     )
-    status, status_ret, rows, indptr, lengths = kernels.evaluate_pairs(
-        offers.n_trips,
-        a.time_s,
-        a.length_m,
-        b.time_s,
-        b.length_m,
-        c.time_s,
-        c.length_m,
-        e.time_s,
-        e.length_m,
-        needs.ride.time_s,
-        needs.ride.length_m,
-        needs.back.time_s,
-        needs.back.length_m,
-        needs.earliest,
-        needs.latest,
-        needs.ret,
-        needs.ret_slack,
-        needs.seats,
-        needs.req,
-        offers.seats,
-        offers.caps,
-        offers.dep_earliest,
-        offers.dep_latest,
-        offers.direct.time_s,
-        offers.direct.length_m,
-        offers.max_detour,
-        offers.max_dist_m,
-        offers.max_dur_s,
-        offers.w_indptr,
-        offers.w_start,
-        offers.w_end,
-    )
-    ev = Evaluation(status, status_ret, rows, indptr, lengths)
+    ev = evaluate_tables(needs, offers, a, b, c, e)
     problem = build_problem(needs, offers, ev, cap)
     chosen, how = solve_problem(problem, spread_load=False, time_limit_s=BATCH_TIME_LIMIT_S)
     result = _collect(needs, offers, ev, chosen, 0.32)

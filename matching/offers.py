@@ -233,7 +233,27 @@ def evaluate(needs: NeedArrays, offers: OfferSet) -> Evaluation:
         c.length_m[has_ret] = sub_c.length_m
         e.time_s[has_ret] = sub_e.time_s
         e.length_m[has_ret] = sub_e.length_m
-    kernel = kernels.evaluate_pairs if par else kernels.evaluate_pairs_serial
+    return evaluate_tables(needs, offers, a, b, c, e, parallel=par)
+
+
+def evaluate_tables(
+    needs: NeedArrays,
+    offers: OfferSet,
+    a: Table,
+    b: Table,
+    c: Table,
+    e: Table,
+    *,
+    parallel: bool = True,
+) -> Evaluation:
+    """Run the feasibility kernel on every (need, offer) pair, given the four tables.
+
+    ``a``: offer start -> pickup, ``b``: drop-off -> offer end, ``c``: pickup -> offer end
+    and ``e``: offer start -> drop-off (the return legs), each indexed ``[need, offer]``.
+    :func:`evaluate` computes them with the CH; a benchmark may compute them with another
+    router and reuse the same kernel.
+    """
+    kernel = kernels.evaluate_pairs if parallel else kernels.evaluate_pairs_serial
     status, status_ret, rows, indptr, lengths = kernel(
         offers.n_trips,
         a.time_s,
