@@ -143,6 +143,27 @@ def can_erase_beneficiary(user: User, beneficiary: Beneficiary) -> bool:
     return is_admin(user) or beneficiary.structure_id == user.structure_id
 
 
+def can_manage_account(user: User, account: User) -> bool:
+    """Deactivate or reactivate ``account``: an administrator anyone's, a coordinator those of
+    her own structure; nobody her own (she would lock herself out)."""
+    if not user.is_authenticated or account.id == user.id:
+        return False
+    if is_admin(user):
+        return True
+    return (user.role == "coordinator" and user.structure_id is not None
+            and account.structure_id == user.structure_id and account.role != "admin")
+
+
+def account_or_404(user: User, account_id: int) -> User:
+    """An account ``user`` may list (administrator: all; coordinator: her structure's), else 404."""
+    account = db.session.get(User, account_id)
+    if account is None or not is_coordinator(user):
+        abort(404)
+    if not is_admin(user) and (user.structure_id is None or account.structure_id != user.structure_id):
+        abort(404)
+    return account
+
+
 def dashboard_structure_ids(user: User) -> list[int] | None:
     """Structures whose figures the user's dashboard covers (None: all, for an administrator)."""
     if is_admin(user):

@@ -37,3 +37,29 @@ def authenticate(email: str, password: str, ip: str | None = None) -> User | Non
         user.last_login_at = utcnow()
     db.session.commit()
     return user if ok else None
+
+
+class AccountError(ValueError):
+    """An account change that is not allowed; the message is French, for the coordinator."""
+
+
+def set_account_active(account: User, active: bool, by_user: User) -> bool:
+    """Deactivate or reactivate an account (audited; commit). False when it already was so.
+
+    A deactivated account cannot sign in, and a session already open stops working on its next
+    request (Flask-Login treats an inactive user as not authenticated).
+    """
+    from .access import can_manage_account
+    from .audit import record_audit
+
+    if account.id == by_user.id:
+        raise AccountError("Vous ne pouvez pas désactiver votre propre compte.")
+    if not can_manage_account(by_user, account):
+        raise AccountError("Vous ne pouvez pas gérer ce compte.")
+    if bool(account.is_active_account) == active:
+        return False
+    account.is_active_account = active
+    record_audit("reactivate" if active else "deactivate", "user", account.id, user=by_user,
+                 detail={"email": account.email})
+    db.session.commit()
+    return True

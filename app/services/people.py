@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 
 from ..errors import PlatformError
 from ..extensions import db
@@ -270,6 +270,23 @@ def add_offer(driver: Driver, user: User, *, kind: str, origin_label: str, origi
     record_audit("create", "driver_offer", offer.id, user=user, detail={"driver": driver.id})
     db.session.commit()
     return offer
+
+
+def cancel_offer(offer: DriverOffer, user: User) -> bool:
+    """Cancel a volunteer's trip (kept for the history, never deleted); False if already cancelled.
+
+    A cancelled trip is no longer offered by the matching, which only uses active trips.
+    """
+    result = db.session.execute(
+        update(DriverOffer).where(DriverOffer.id == offer.id, DriverOffer.status != "cancelled")
+        .values(status="cancelled").execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        db.session.rollback()
+        return False
+    record_audit("cancel", "driver_offer", offer.id, user=user, detail={"driver": offer.driver_id})
+    db.session.commit()
+    db.session.refresh(offer)
+    return True
 
 
 # --- Export, erasure, purge ----------------------------------------------------------------

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -175,6 +175,113 @@ def _move(need: RideNeed, to_status: str, allowed_from: tuple[str, ...], *,
             return status
         db.session.rollback()
     raise NeedChanged("Ce besoin change trop vite ; réessayez.")
+
+
+EDITABLE_STATUSES = ("new", "searching", "unserved")
+_EDITABLE_FIELDS = ("pickup_label", "dropoff_label", "time_mode", "requested_at", "return_mode",
+                    "return_wait_min", "return_at", "purpose", "passengers", "needs_accompaniment",
+                    "needs_wheelchair", "no_front_seat", "notes")
+FIELD_FR = {
+    "pickup_label": "départ", "dropoff_label": "destination", "time_mode": "type d'horaire",
+    "requested_at": "date et heure", "return_mode": "retour", "return_wait_min": "attente avant le retour",
+    "return_at": "heure du retour", "purpose": "motif", "passengers": "passagers",
+    "needs_accompaniment": "accompagnement", "needs_wheelchair": "fauteuil roulant",
+    "no_front_seat": "place à l'avant", "notes": "remarques",
+    "pickup_point": "lieu de départ (position)", "dropoff_point": "destination (position)",
+}
+
+
+def edit_blocked_reason(need: RideNeed) -> str | None:
+    """Why the need cannot be edited now (French), or None when it can."""
+    if need.status in EDITABLE_STATUSES:
+        return None
+    if need.status == "proposed":
+        return ("Ce trajet est proposé à un bénévole qui n'a pas encore répondu : pour le modifier, "
+                "notez d'abord son refus (ou retirez la proposition en le prévenant), ou annulez le besoin "
+                "et déposez-en un nouveau.")
+    if need.status == "confirmed":
+        return ("Un bénévole a confirmé ce trajet : pour changer l'horaire ou le lieu, annulez d'abord "
+                "le besoin (le bénévole est prévenu par SMS), puis déposez un nouveau besoin.")
+    return f"Un besoin « {STATUS_FR.get(need.status, need.status)} » ne peut plus être modifié."
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(microsecond=0) if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str):
+        return value.strip() or None
+    return value
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _near(a: tuple[float, float] | None, b: tuple[float, float]) -> bool:
+    return a is not None and abs(a[0] - b[0]) < 1e-6 and abs(a[1] - b[1]) < 1e-6
+
+
+def update_need(need: RideNeed, data: NeedData, by_user: User, *,
+                expected_version: int | None) -> dict[str, list[Any]]:
+    """Change a posted need (new, searching or unserved); it goes back to 'searching'; commit.
+
+    Returns what changed ({field: [before, after]}); nothing is written when nothing changed.
+    Raises NeedChanged when someone else changed the need since ``expected_version`` was read,
+    or when it is no longer editable (proposed, confirmed, closed).
+    """
+    reason = edit_blocked_reason(need)
+    if reason is not None:
+        raise NeedChanged(reason)
+    values: dict[str, Any] = {
+        "pickup_label": data.pickup.label[:300], "dropoff_label": data.dropoff.label[:300],
+        "time_mode": data.time_mode, "requested_at": data.requested_at, "return_mode": data.return_mode,
+        "return_wait_min": data.return_wait_min, "return_at": data.return_at, "purpose": data.purpose,
+        "passengers": data.passengers, "needs_accompaniment": data.needs_accompaniment,
+        "needs_wheelchair": data.needs_wheelchair, "no_front_seat": data.no_front_seat,
+        "notes": (data.notes or "").strip() or None,
+    }
+    changes: dict[str, list[Any]] = {}
+    for field in _EDITABLE_FIELDS:
+        before, after = getattr(need, field), values[field]
+        if _comparable(before) != _comparable(after):
+            changes[field] = [_jsonable(before), _jsonable(after)]
+    if not _near(need.pickup_lat_lon, (data.pickup.lat, data.pickup.lon)):
+        changes["pickup_point"] = [need.pickup_lat_lon, [data.pickup.lat, data.pickup.lon]]
+    if not _near(need.dropoff_lat_lon, (data.dropoff.lat, data.dropoff.lon)):
+        changes["dropoff_point"] = [need.dropoff_lat_lon, [data.dropoff.lat, data.dropoff.lon]]
+    if not changes:
+        if expected_version is not None and need.version != expected_version:
+            raise NeedChanged("Ce besoin a été modifié par quelqu'un d'autre entre-temps : "
+                              "voici son état actuel.")
+        return {}
+    previous = _move(need, "searching", EDITABLE_STATUSES, expected_version=expected_version,
+                     pickup_place_id=data.pickup.place_id, pickup_geom=point(data.pickup.lat, data.pickup.lon),
+                     dropoff_place_id=data.dropoff.place_id,
+                     dropoff_geom=point(data.dropoff.lat, data.dropoff.lon), unserved_reason=None, **values)
+    labels = ", ".join(FIELD_FR.get(field, field) for field in changes)
+    record_event(need, by_user=by_user, from_status=previous, to_status="searching",
+                 note=f"Besoin modifié : {labels}", data={"changes": changes})
+    record_audit("update", "ride_need", need.id, user=by_user,
+                 detail={"beneficiary": need.beneficiary_id, "fields": sorted(changes)})
+    _bump_activity(need)
+    db.session.commit()
+    return changes
+
+
+def endpoint_value(label: str, place_id: int | None, beneficiary: Beneficiary | None) -> str:
+    """The catalogue choice ('home', 'place:<id>', 'commune:<insee>') a stored end came from, or ''."""
+    from ..models import Commune
+
+    if place_id is not None:
+        return f"place:{place_id}"
+    if label.startswith("Domicile") and beneficiary is not None and beneficiary.home_lat_lon is not None:
+        return "home"
+    query = select(Commune.insee).where(Commune.name == label)
+    territory = _territory_name()
+    if territory:
+        query = query.where(Commune.territory == territory)
+    insee = db.session.execute(query.order_by(Commune.insee)).scalars().first()
+    return f"commune:{insee}" if insee else ""
 
 
 def _bump_activity(need: RideNeed, driver: Driver | None = None) -> None:

@@ -9,11 +9,11 @@ from werkzeug.wrappers import Response as BaseResponse
 from ..extensions import db
 from ..models import Commune, Structure, User
 from ..services import access
-from ..services.accounts import create_user
+from ..services.accounts import AccountError, create_user, set_account_active
 from ..services.audit import record_audit
 from . import bp
 from .common import commune_choices
-from .forms import StructureForm, UserForm, as_choices
+from .forms import ConfirmForm, StructureForm, UserForm, as_choices
 
 
 @bp.route("/administration", methods=["GET", "POST"])
@@ -43,7 +43,32 @@ def admin() -> tuple[str, int] | BaseResponse:
     users = db.session.execute(
         db.select(User).where(User.structure_id.in_([s.id for s in structures]) if not access.is_admin(current_user) else db.true())
         .order_by(User.name)).scalars().all()
-    return render_template("web/admin.html", form=form, users=users, structures=structures), (400 if form.errors else 200)
+    manageable = {u.id for u in users if access.can_manage_account(current_user, u)}
+    return render_template("web/admin.html", form=form, users=users, structures=structures,
+                           manageable=manageable), (400 if form.errors else 200)
+
+
+@bp.post("/administration/comptes/<int:user_id>/<any(desactiver, reactiver):action>")
+@login_required
+@access.roles_required("coordinator", "admin")
+def account_active(user_id: int, action: str) -> BaseResponse:
+    account = access.account_or_404(current_user, user_id)
+    active = action == "reactiver"
+    if not ConfirmForm().validate_on_submit():
+        flash("Demande invalide : rechargez la page.", "error")
+        return redirect(url_for("web.admin"))
+    try:
+        changed = set_account_active(account, active, current_user)
+    except AccountError as exc:
+        flash(str(exc), "error")
+    else:
+        if not changed:
+            flash(f"Le compte de {account.name} était déjà {'actif' if active else 'désactivé'}.", "info")
+        elif active:
+            flash(f"Le compte de {account.name} est réactivé : il ou elle peut se connecter à nouveau.", "success")
+        else:
+            flash(f"Le compte de {account.name} est désactivé : il ou elle ne peut plus se connecter.", "success")
+    return redirect(url_for("web.admin", _anchor="comptes"))
 
 
 @bp.route("/administration/structures/nouvelle", methods=["GET", "POST"])

@@ -19,6 +19,7 @@ from ..services.people import (
     DriverData,
     DuplicatePhone,
     add_offer,
+    cancel_offer,
     driver_unavailability,
     erase_driver,
     export_driver,
@@ -152,6 +153,26 @@ def offer_new(driver_id: int) -> tuple[str, int] | BaseResponse:
     if request.method == "GET" and form.day.data is None:
         form.day.data = date.today() + timedelta(days=1)
     return render_template("web/offer_form.html", form=form, driver=volunteer), (400 if form.errors else 200)
+
+
+@bp.post("/benevoles/<int:driver_id>/trajets/<int:offer_id>/annuler")
+@login_required
+def offer_cancel(driver_id: int, offer_id: int) -> BaseResponse:
+    volunteer = access.driver_or_404(current_user, driver_id)
+    if not access.can_edit_driver(current_user, volunteer):
+        abort(404)
+    offer = db.session.get(DriverOffer, offer_id)
+    if offer is None or offer.driver_id != volunteer.id:
+        abort(404)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        flash("Demande invalide : rechargez la page.", "error")
+    elif cancel_offer(offer, current_user):
+        flash(f"Le trajet {offer.origin_label} → {offer.destination_label} est annulé : "
+              "il ne sera plus proposé.", "success")
+    else:
+        flash("Ce trajet était déjà annulé.", "info")
+    return redirect(url_for("web.driver", driver_id=volunteer.id, _anchor="trajets"))
 
 
 @bp.get("/benevoles/<int:driver_id>/export.json")

@@ -205,6 +205,12 @@ class NeedForm(FrenchForm):
         return ok
 
 
+class NeedEditForm(NeedForm):
+    """The need form when changing a posted need: carries the version the aidant started from."""
+
+    version = HiddenField(validators=[DataRequired("Rechargez la page : version manquante.")])
+
+
 class OfferForm(FrenchForm):
     kind = RadioField("Type de trajet", choices=as_choices([("one_off", "Trajet ponctuel"), ("regular", "Trajet régulier")]),
                       default="one_off", validators=[InputRequired("Choisissez le type de trajet.")])

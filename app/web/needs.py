@@ -21,6 +21,7 @@ from . import bp
 from .forms import (
     AnswerForm,
     CancelForm,
+    NeedEditForm,
     NeedForm,
     ProposeForm,
     UnservedForm,
@@ -51,13 +52,39 @@ def _tz() -> str:
     return str(current_app.config.get("TIMEZONE", "Europe/Paris"))
 
 
+def _prepare_need_form(form: NeedForm, person: Any) -> None:
+    form.pickup.choices = form.dropoff.choices = as_choices([("", "— Choisir —"), *endpoint_choices(person)])
+
+
+def _need_data(form: NeedForm, person: Any) -> NeedData | None:
+    """The need typed in the form, or None with an error set on the unknown end."""
+    pickup = resolve_endpoint(form.pickup.data, person)
+    dropoff = resolve_endpoint(form.dropoff.data, person)
+    if pickup is None:
+        form.pickup.errors = ["Lieu de départ inconnu."]
+        return None
+    if dropoff is None:
+        form.dropoff.errors = ["Destination inconnue."]
+        return None
+    requested_at = combine_local(form.day.data, form.at.data, _tz())
+    return_wait = int(form.return_choice.data) if form.return_choice.data.isdigit() else None
+    return_at = (combine_local(form.day.data, form.return_time.data, _tz())
+                 if form.return_choice.data == "at_time" else None)
+    return NeedData(
+        beneficiary=person, pickup=pickup, dropoff=dropoff, time_mode=form.time_mode.data,
+        requested_at=requested_at, purpose=form.purpose.data,
+        return_mode="after_wait" if return_wait else ("at_time" if return_at else "none"),
+        return_wait_min=return_wait, return_at=return_at, passengers=form.passengers.data,
+        needs_accompaniment=form.needs_accompaniment.data, needs_wheelchair=form.needs_wheelchair.data,
+        no_front_seat=form.no_front_seat.data, notes=form.notes.data)
+
+
 @bp.route("/personnes/<int:beneficiary_id>/besoins/nouveau", methods=["GET", "POST"])
 @login_required
 def need_new(beneficiary_id: int) -> tuple[str, int] | BaseResponse:
     person = access.beneficiary_or_404(current_user, beneficiary_id)
     form = NeedForm()
-    choices = endpoint_choices(person)
-    form.pickup.choices = form.dropoff.choices = as_choices([("", "— Choisir —"), *choices])
+    _prepare_need_form(form, person)
     if request.method == "GET":
         form.pickup.data = "home" if person.home_lat_lon is not None else ""
         form.day.data = date.today() + timedelta(days=1)
@@ -66,27 +93,78 @@ def need_new(beneficiary_id: int) -> tuple[str, int] | BaseResponse:
         form.needs_wheelchair.data = person.needs_wheelchair
         form.no_front_seat.data = person.no_front_seat
     if form.validate_on_submit():
-        pickup = resolve_endpoint(form.pickup.data, person)
-        dropoff = resolve_endpoint(form.dropoff.data, person)
-        if pickup is None:
-            form.pickup.errors = ["Lieu de départ inconnu."]
-        elif dropoff is None:
-            form.dropoff.errors = ["Destination inconnue."]
-        else:
-            requested_at = combine_local(form.day.data, form.at.data, _tz())
-            return_wait = int(form.return_choice.data) if form.return_choice.data.isdigit() else None
-            return_at = (combine_local(form.day.data, form.return_time.data, _tz())
-                         if form.return_choice.data == "at_time" else None)
-            need = rides_service.create_need(NeedData(
-                beneficiary=person, pickup=pickup, dropoff=dropoff, time_mode=form.time_mode.data,
-                requested_at=requested_at, purpose=form.purpose.data,
-                return_mode="after_wait" if return_wait else ("at_time" if return_at else "none"),
-                return_wait_min=return_wait, return_at=return_at, passengers=form.passengers.data,
-                needs_accompaniment=form.needs_accompaniment.data, needs_wheelchair=form.needs_wheelchair.data,
-                no_front_seat=form.no_front_seat.data, notes=form.notes.data), current_user)
+        data = _need_data(form, person)
+        if data is not None:
+            need = rides_service.create_need(data, current_user)
             flash("Le besoin est enregistré. Voici les solutions possibles.", "success")
             return redirect(url_for("web.need", need_id=need.id))
     return render_template("web/need_form.html", form=form, person=person), (400 if form.errors else 200)
+
+
+def _fill_need_form(form: NeedEditForm, ride: RideNeed) -> None:
+    """Pre-fill the form from the stored need (GET of the edit page)."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(_tz())
+    person = ride.beneficiary
+    form.pickup.data = rides_service.endpoint_value(ride.pickup_label, ride.pickup_place_id, person)
+    form.dropoff.data = rides_service.endpoint_value(ride.dropoff_label, ride.dropoff_place_id, person)
+    form.time_mode.data = ride.time_mode
+    local = ride.requested_at.astimezone(tz)
+    form.day.data, form.at.data = local.date(), local.time().replace(second=0, microsecond=0)
+    if ride.return_mode == "after_wait" and ride.return_wait_min in (60, 120, 180):
+        form.return_choice.data = str(ride.return_wait_min)
+    elif ride.return_mode == "at_time" and ride.return_at is not None:
+        form.return_choice.data = "at_time"
+        form.return_time.data = ride.return_at.astimezone(tz).time().replace(second=0, microsecond=0)
+    else:
+        form.return_choice.data = "none"
+    for name in ("purpose", "passengers", "needs_accompaniment", "needs_wheelchair", "no_front_seat", "notes"):
+        getattr(form, name).data = getattr(ride, name)
+    form.version.data = str(ride.version)
+
+
+@bp.route("/besoins/<int:need_id>/modifier", methods=["GET", "POST"])
+@login_required
+def need_edit(need_id: int) -> tuple[str, int] | BaseResponse:
+    ride = access.need_or_404(current_user, need_id)
+    blocked = rides_service.edit_blocked_reason(ride)
+    if blocked is not None:
+        flash(blocked, "error")
+        return redirect(url_for("web.need", need_id=ride.id, _anchor="modifier"))
+    person = ride.beneficiary
+    form = NeedEditForm()
+    _prepare_need_form(form, person)
+    conflict = None
+    if request.method == "GET":
+        _fill_need_form(form, ride)
+        record_audit("view", "ride_need", ride.id, user=current_user,
+                     detail={"beneficiary": ride.beneficiary_id, "page": "edit"})
+        db.session.commit()
+    elif form.validate_on_submit():
+        data = _need_data(form, person)
+        if data is not None:
+            try:
+                changes = rides_service.update_need(data=data, need=ride, by_user=current_user,
+                                                    expected_version=_version(form))
+            except RideError as exc:
+                db.session.rollback()
+                db.session.refresh(ride)
+                blocked = rides_service.edit_blocked_reason(ride)
+                if blocked is not None:
+                    flash(f"{exc} {blocked}", "error")
+                    return redirect(url_for("web.need", need_id=ride.id))
+                # Someone saved the need meanwhile: keep what this aidant typed, show the current
+                # state, and let her save again on purpose (the form now carries the new version).
+                conflict = str(exc)
+                form.version.data = str(ride.version)
+            else:
+                flash("Les modifications du besoin sont enregistrées. Voici les solutions à jour."
+                      if changes else "Aucune modification à enregistrer.", "success" if changes else "info")
+                return redirect(url_for("web.need", need_id=ride.id))
+    status = 409 if conflict else (400 if form.errors else 200)
+    return render_template("web/need_form.html", form=form, person=person, need=ride,
+                           conflict=conflict), status
 
 
 def _matching(need: RideNeed) -> tuple[Any, str | None]:
@@ -130,7 +208,8 @@ def need(need_id: int) -> str:
         confirmed=rides_service.confirmed_proposal(ride),
         propose_form=ProposeForm(), answer_form=AnswerForm(), unserved_form=UnservedForm(),
         cancel_form=CancelForm(), done_form=VersionedActionForm(),
-        open_statuses=rides_service.OPEN_STATUSES)
+        open_statuses=rides_service.OPEN_STATUSES,
+        edit_blocked=rides_service.edit_blocked_reason(ride))
 
 
 def _version(form: Any) -> int | None:

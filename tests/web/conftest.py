@@ -32,6 +32,7 @@ class Demo:
     roseline: Beneficiary  # France Services, Lacombe-Haute, shares with partners
     sarah: Beneficiary  # CCAS, Combelongue, no sharing consent
     jeanne: Driver  # Valbourg, available every day
+    sebastien: Beneficiary  # France Services, Valbourg: one confirmed and one proposed need
 
 
 def seed() -> Demo:
@@ -47,6 +48,7 @@ def seed() -> Demo:
         roseline=one(Beneficiary, first_name="Roseline"),
         sarah=one(Beneficiary, first_name="Sarah"),
         jeanne=one(Driver, first_name="Jeanne"),
+        sebastien=one(Beneficiary, first_name="Sébastien"),
     )
 
 
@@ -59,6 +61,30 @@ def demo(app) -> Demo:  # type: ignore[no-untyped-def]
 def login(client, account: tuple[str, str]) -> None:  # type: ignore[no-untyped-def]
     response = client.post("/connexion", data={"email": account[0], "password": account[1]})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
+class OwnContextClient:
+    """A second person's browser: each request runs in its own application context.
+
+    The fixtures keep one application context pushed for the whole test, so every request of
+    every test client shares its ``g`` (where Flask-Login caches the signed-in user). With two
+    people signed in at once that cache would leak from one to the other; in production each
+    request has its own context, as here.
+    """
+
+    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+        self.app = app
+        self.client = app.test_client()
+
+    def _call(self, method: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+        with self.app.app_context():
+            return getattr(self.client, method)(*args, **kwargs)
+
+    def get(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return self._call("get", *args, **kwargs)
+
+    def post(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return self._call("post", *args, **kwargs)
 
 
 def local_moment(days_ahead: int, at: time, tz: str = "Europe/Paris") -> datetime:

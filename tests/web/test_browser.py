@@ -126,3 +126,47 @@ def test_coordinator_pages_are_accessible(page, demo):
     # The dashboard map is drawn by Leaflet from the page's JSON (no inline script).
     page.goto("/tableau-de-bord")
     assert page.locator("#dashboard-map .leaflet-interactive").count() >= 1
+
+
+def test_aidant_edits_a_need_and_cancels_a_volunteer_trip_without_javascript_tricks(page, demo):
+    from app.extensions import db
+    from app.models import Driver, DriverOffer, RideNeed
+
+    need = db.session.execute(db.select(RideNeed).filter_by(beneficiary_id=demo.roseline.id, status="new")).scalar_one()
+    confirmed = db.session.execute(db.select(RideNeed).filter_by(beneficiary_id=demo.sebastien.id,
+                                                                 status="confirmed")).scalar_one()
+    pierre = db.session.execute(db.select(Driver).filter_by(first_name="Pierre")).scalar_one()
+    page.goto("/connexion")
+    page.get_by_label("Adresse électronique").fill(AIDANT[0])
+    page.get_by_label("Mot de passe").fill(AIDANT[1])
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url("**/")
+
+    # "Modifier" opens the creation form, prefilled; the new time is saved and the search resumes.
+    page.goto(f"/besoins/{need.id}")
+    page.get_by_role("link", name="Modifier").click()
+    page.wait_for_url(f"**/besoins/{need.id}/modifier")
+    assert page.locator("#at").input_value() == "10:00"
+    assert page.locator("#return_choice").input_value() == "120"
+    _check_accessibility(page, "18-besoin-modifier")
+    page.locator("#at").fill("11:15")
+    page.get_by_role("button", name="Enregistrer les modifications").click()
+    page.wait_for_url(f"**/besoins/{need.id}")
+    assert "Besoin modifié : date et heure" in page.locator("#historique + ol").inner_text()
+    assert page.locator("#statut-besoin").text_content().strip() == "Recherche en cours"
+
+    # A confirmed ride is not edited: the page says to cancel it first.
+    page.goto(f"/besoins/{confirmed.id}")
+    assert "annulez d'abord le besoin" in page.locator("#modifier").inner_text()
+    assert page.get_by_role("link", name="Modifier").count() == 0
+    _check_accessibility(page, "19-besoin-confirme")
+
+    # Cancel Pierre's regular trip from his page.
+    page.goto(f"/benevoles/{pierre.id}")
+    _check_accessibility(page, "20-benevole-trajets")
+    page.get_by_role("button", name="Annuler ce trajet").click()
+    page.wait_for_load_state()
+    assert "est annulé" in page.content()
+    assert page.get_by_role("button", name="Annuler ce trajet").count() == 0
+    db.session.expire_all()
+    assert db.session.execute(db.select(DriverOffer.status).filter_by(driver_id=pierre.id)).scalar_one() == "cancelled"

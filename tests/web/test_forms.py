@@ -106,6 +106,40 @@ def test_forms_refuse_posts_without_csrf_token(app, demo):
                                                     "home_commune": "99001"}).status_code == 400
 
 
+
+def test_the_new_forms_refuse_posts_without_csrf_token_and_carry_one(app, demo):
+    from app.models import DriverOffer, User
+
+    csrf_app = sibling_app(app, WTF_CSRF_ENABLED=True)
+    client = csrf_app.test_client()
+    page = client.get("/connexion").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert client.post("/connexion", data={"email": AIDANT[0], "password": AIDANT[1], "csrf_token": token}).status_code == 302
+    need = db.session.execute(db.select(RideNeed).filter_by(beneficiary_id=demo.roseline.id, status="new")).scalar_one()
+    pierre = db.session.execute(db.select(Driver).filter_by(first_name="Pierre")).scalar_one()
+    trip = db.session.execute(db.select(DriverOffer).filter_by(driver_id=pierre.id)).scalar_one()
+    edit = {"pickup": "home", "dropoff": "commune:99001", "time_mode": "arrive_by", "at": "10:00",
+            "day": (date.today() + timedelta(days=3)).isoformat(), "return_choice": "none", "purpose": "other",
+            "passengers": "1", "version": str(need.version)}
+    for url, data in ((f"/besoins/{need.id}/modifier", edit), (f"/benevoles/{pierre.id}/trajets/{trip.id}/annuler", {}),
+                      (f"/administration/comptes/{demo.aidant.id}/desactiver", {})):
+        assert client.post(url, data=data).status_code == 400, url
+    db.session.expire_all()
+    assert db.session.get(RideNeed, need.id).version == need.version
+    assert db.session.get(DriverOffer, trip.id).status == "active"
+    assert db.session.get(User, demo.aidant.id).is_active_account
+    # The pages' own forms carry the token, and then the post goes through.
+    form_page = client.get(f"/besoins/{need.id}/modifier").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form_page).group(1)
+    assert client.post(f"/besoins/{need.id}/modifier", data={**edit, "csrf_token": token}).status_code == 302
+    driver_page = client.get(f"/benevoles/{pierre.id}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', driver_page).group(1)
+    assert client.post(f"/benevoles/{pierre.id}/trajets/{trip.id}/annuler", data={"csrf_token": token}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(RideNeed, need.id).dropoff_label == "Valbourg"
+    assert db.session.get(DriverOffer, trip.id).status == "cancelled"
+
+
 def test_sign_in_is_rate_limited(app, demo):
     from app.extensions import limiter
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import time
+from datetime import UTC, time
 
 import pytest
 
@@ -205,3 +205,209 @@ def test_a_volunteer_trip_is_recorded_from_the_driver_page(client, demo):
     offer = db.session.execute(db.select(DriverOffer).filter_by(driver_id=demo.jeanne.id)).scalar_one()
     assert offer.kind == "regular" and offer.weekdays == "0,3" and offer.time_of_day == "07:45"
     assert offer.destination_label == "Saint-Aurèle-du-Causse"
+
+
+# --- Editing a posted need ------------------------------------------------------------------
+
+def _seeded_need(person, status: str) -> RideNeed:  # type: ignore[no-untyped-def]
+    return db.session.execute(db.select(RideNeed).filter_by(beneficiary_id=person.id, status=status)).scalars().first()
+
+
+def _selected(html: str, value: str) -> bool:
+    import re
+
+    return re.search(rf'<option[^>]*selected[^>]*value="{value}"|<option[^>]*value="{value}"[^>]*selected', html) is not None
+
+
+def _edit_data(need: RideNeed, **changes: str) -> dict[str, str]:
+    data = {"pickup": "home", "dropoff": f"place:{need.dropoff_place_id}", "time_mode": "arrive_by",
+            "day": local_moment(3, time(10, 0)).date().isoformat(), "at": "10:00", "return_choice": "120",
+            "purpose": "medical", "passengers": "1", "needs_accompaniment": "y", "notes": "Besoin de démonstration",
+            "version": str(need.version)}
+    data.update(changes)
+    return data
+
+
+def test_modifier_opens_the_creation_form_prefilled_and_saving_searches_again(client, demo, sent):
+    from app.models import AuditLog
+
+    login(client, AIDANT)
+    need = _seeded_need(demo.roseline, "new")
+    page = client.get(f"/besoins/{need.id}").get_data(as_text=True)
+    assert f'href="/besoins/{need.id}/modifier"' in page
+    db.session.expire_all()
+    need = db.session.get(RideNeed, need.id)
+    assert need.status == "searching"  # opening the page started the search
+    html = client.get(f"/besoins/{need.id}/modifier").get_data(as_text=True)
+    assert "Modifier le trajet de Roseline" in html and "Enregistrer les modifications" in html
+    assert _selected(html, "home") and _selected(html, f"place:{need.dropoff_place_id}") and _selected(html, "120")
+    assert 'value="10:00"' in html and f'value="{local_moment(3, time(10, 0)).date().isoformat()}"' in html
+    assert f'name="version" value="{need.version}"' in html
+    # The aidant moves the appointment to 11:30, for two passengers, to the town centre.
+    response = client.post(f"/besoins/{need.id}/modifier", data=_edit_data(
+        need, at="11:30", passengers="2", dropoff="commune:99001"))
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/besoins/{need.id}")
+    db.session.expire_all()
+    need = db.session.get(RideNeed, need.id)
+    assert need.status == "searching" and need.passengers == 2 and need.dropoff_label == "Valbourg"
+    assert need.dropoff_place_id is None
+    assert need.requested_at == local_moment(3, time(11, 30))
+    event = need.events[-1]
+    assert event.note.startswith("Besoin modifié") and event.user_id == demo.aidant.id
+    assert set(event.data["changes"]) >= {"requested_at", "passengers", "dropoff_label", "dropoff_point"}
+    assert event.data["changes"]["passengers"] == [1, 2]
+    assert db.session.execute(db.select(AuditLog).filter_by(
+        action="update", object_type="ride_need", object_id=str(need.id))).scalar_one().user_id == demo.aidant.id
+    assert "Besoin modifié" in client.get(f"/besoins/{need.id}").get_data(as_text=True)
+    # Saving the same values again changes nothing and writes no event.
+    events = len(need.events)
+    client.post(f"/besoins/{need.id}/modifier", data=_edit_data(
+        need, at="11:30", passengers="2", dropoff="commune:99001"))
+    db.session.expire_all()
+    assert len(db.session.get(RideNeed, need.id).events) == events
+
+
+def test_an_unserved_need_edited_goes_back_to_searching(client, demo, sent):
+    login(client, AIDANT)
+    need = _seeded_need(demo.roseline, "unserved")
+    html = client.get(f"/besoins/{need.id}/modifier").get_data(as_text=True)
+    assert "Enregistrer les modifications" in html
+    # Its date is past: the form says so next to the field, and nothing is saved.
+    past = client.post(f"/besoins/{need.id}/modifier", data=_edit_data(
+        need, day=need.requested_at.date().isoformat(), purpose="shopping"))
+    assert past.status_code == 400 and "date est passée" in past.get_data(as_text=True)
+    response = client.post(f"/besoins/{need.id}/modifier", data=_edit_data(need, purpose="shopping", at="09:30"))
+    assert response.status_code == 302
+    db.session.expire_all()
+    need = db.session.get(RideNeed, need.id)
+    assert need.status == "searching" and need.unserved_reason is None
+    assert (need.events[-1].from_status, need.events[-1].to_status) == ("unserved", "searching")
+
+
+def test_two_aidants_editing_at_once_the_second_is_told_and_keeps_her_values(app, demo, sent):
+    from tests.web.conftest import COORDINATOR, OwnContextClient
+
+    need = _seeded_need(demo.roseline, "new")
+    rides.start_search(need)
+    seen = need.version
+    client, colleague = OwnContextClient(app), OwnContextClient(app)
+    login(client, AIDANT)
+    login(colleague, COORDINATOR)
+    first = client.post(f"/besoins/{need.id}/modifier", data=_edit_data(need, at="14:00", version=str(seen)))
+    assert first.status_code == 302
+    second = colleague.post(f"/besoins/{need.id}/modifier", data=_edit_data(
+        need, at="15:45", notes="Rampe d'accès côté parking", version=str(seen)))
+    assert second.status_code == 409
+    html = second.get_data(as_text=True)
+    assert 'id="conflit"' in html and "modifié par quelqu&#39;un d&#39;autre" in html
+    assert 'value="15:45"' in html and "Rampe d&#39;accès côté parking" in html  # her values are kept
+    db.session.expire_all()
+    stored = db.session.get(RideNeed, need.id)
+    assert stored.requested_at == local_moment(3, time(14, 0)) and stored.notes == "Besoin de démonstration"
+    assert f'name="version" value="{stored.version}"' in html
+    # Having read the warning, she saves on purpose: her values replace the first ones.
+    third = colleague.post(f"/besoins/{need.id}/modifier", data=_edit_data(
+        need, at="15:45", notes="Rampe d'accès côté parking", version=str(stored.version)))
+    assert third.status_code == 302
+    db.session.expire_all()
+    stored = db.session.get(RideNeed, need.id)
+    assert stored.requested_at == local_moment(3, time(15, 45)) and stored.notes == "Rampe d'accès côté parking"
+    edits = [e for e in stored.events if (e.note or "").startswith("Besoin modifié")]
+    assert [e.actor for e in edits] == ["Amélie Aidante", "Claude Coordinatrice"]
+
+
+def test_a_service_edit_with_a_stale_version_changes_nothing(app, demo, sent):
+    need = _new_need(demo)
+    stale = need.version
+    rides.start_search(need, demo.aidant)
+    person = demo.roseline
+    data = NeedData(beneficiary=person, pickup=Endpoint("Domicile", *person.home_lat_lon),
+                    dropoff=Endpoint("Valbourg", 44.4508, 1.4405), time_mode="arrive_by",
+                    requested_at=local_moment(1, time(16, 0)), purpose="medical")
+    with pytest.raises(NeedChanged):
+        rides.update_need(need, data, demo.aidant, expected_version=stale)
+    db.session.expire_all()
+    assert db.session.get(RideNeed, need.id).requested_at == local_moment(1, time(10, 0))
+    assert rides.update_need(need, data, demo.aidant, expected_version=need.version) == {
+        "requested_at": [local_moment(1, time(10, 0)).astimezone(UTC).isoformat(),
+                         local_moment(1, time(16, 0)).isoformat()]}
+
+
+@pytest.mark.parametrize("status", ["proposed", "confirmed"])
+def test_a_proposed_or_confirmed_need_is_not_edited_and_the_page_says_why(client, demo, sent, status):
+    login(client, AIDANT)
+    need = _seeded_need(demo.sebastien, status)
+    before = (need.requested_at, need.version, len(need.events))
+    page = client.get(f"/besoins/{need.id}").get_data(as_text=True)
+    assert f"/besoins/{need.id}/modifier" not in page
+    assert ("notez d&#39;abord son refus" if status == "proposed" else "annulez d&#39;abord le besoin") in page
+    response = client.get(f"/besoins/{need.id}/modifier")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/besoins/{need.id}#modifier")
+    response = client.post(f"/besoins/{need.id}/modifier", data=_edit_data(need, at="16:00"))
+    assert response.status_code == 302
+    db.session.expire_all()
+    need = db.session.get(RideNeed, need.id)
+    assert (need.requested_at, need.version, len(need.events)) == before and need.status == status
+    assert all(p.status in ("pending", "accepted") for p in need.proposals)
+    with pytest.raises(NeedChanged):
+        rides.update_need(need, NeedData(
+            beneficiary=demo.sebastien, pickup=Endpoint("Domicile", 44.45, 1.44), dropoff=Endpoint("X", 44.5, 1.5),
+            time_mode="arrive_by", requested_at=local_moment(4, time(9, 0)), purpose="other"),
+            demo.aidant, expected_version=need.version)
+
+
+# --- Cancelling a volunteer's trip -----------------------------------------------------------
+
+def test_a_cancelled_trip_is_kept_but_no_longer_offered_by_the_matching(client, demo, sent):
+    from app.models import AuditLog, Driver, DriverOffer
+    from app.services.matching import candidates_for_need
+    from tests.web.conftest import CCAS
+
+    louis = db.session.execute(db.select(Driver).filter_by(first_name="Louis")).scalar_one()
+    trip = db.session.execute(db.select(DriverOffer).filter_by(driver_id=louis.id)).scalar_one()
+    sarah = demo.sarah
+    # Sarah (Combelongue) goes to Valbourg tomorrow after 13:30: Louis drives there then anyway.
+    need = rides.create_need(NeedData(
+        beneficiary=sarah, pickup=Endpoint("Domicile", *sarah.home_lat_lon),
+        dropoff=Endpoint("Valbourg", 44.4508, 1.4405), time_mode="depart_after",
+        requested_at=local_moment(1, time(13, 30)), purpose="shopping"), demo.ccas_aidant)
+    offered = [c.offer.id for c in candidates_for_need(need).candidates if c.offer is not None]
+    assert trip.id in offered
+    login(client, CCAS)
+    page = client.get(f"/benevoles/{louis.id}").get_data(as_text=True)
+    assert f'action="/benevoles/{louis.id}/trajets/{trip.id}/annuler"' in page
+    response = client.post(f"/benevoles/{louis.id}/trajets/{trip.id}/annuler", follow_redirects=True)
+    assert response.status_code == 200 and "est annulé" in response.get_data(as_text=True)
+    db.session.expire_all()
+    trip = db.session.get(DriverOffer, trip.id)
+    assert trip is not None and trip.status == "cancelled"  # cancelled, not deleted
+    assert f"/trajets/{trip.id}/annuler" not in client.get(f"/benevoles/{louis.id}").get_data(as_text=True)
+    assert db.session.execute(db.select(AuditLog).filter_by(
+        action="cancel", object_type="driver_offer", object_id=str(trip.id))).scalar_one().user_id == demo.ccas_aidant.id
+    need = db.session.get(RideNeed, need.id)
+    outcome = candidates_for_need(need)
+    assert trip.id not in [c.offer.id for c in outcome.candidates if c.offer is not None]
+    assert all(c.kind == "volunteer" for c in outcome.candidates)
+    # Cancelling twice is harmless.
+    again = client.post(f"/benevoles/{louis.id}/trajets/{trip.id}/annuler", follow_redirects=True)
+    assert "déjà annulé" in again.get_data(as_text=True)
+
+
+def test_only_the_drivers_structure_cancels_her_trips(client, demo):
+    from app.models import Driver, DriverOffer
+    from tests.web.conftest import CCAS
+
+    pierre = _pierre(demo)
+    louis = db.session.execute(db.select(Driver).filter_by(first_name="Louis")).scalar_one()
+    pierre_trip = db.session.execute(db.select(DriverOffer).filter_by(driver_id=pierre.id)).scalar_one()
+    louis_trip = db.session.execute(db.select(DriverOffer).filter_by(driver_id=louis.id)).scalar_one()
+    login(client, AIDANT)  # France Services: Louis (CCAS, Combelongue) is neither hers nor in her communes
+    assert client.post(f"/benevoles/{louis.id}/trajets/{louis_trip.id}/annuler").status_code == 404
+    # A trip id under another volunteer's URL is not found either.
+    assert client.post(f"/benevoles/{demo.jeanne.id}/trajets/{pierre_trip.id}/annuler").status_code == 404
+    assert client.get(f"/benevoles/{pierre.id}/trajets/{pierre_trip.id}/annuler").status_code == 405
+    client.post("/deconnexion")
+    login(client, CCAS)
+    assert client.post(f"/benevoles/{pierre.id}/trajets/{pierre_trip.id}/annuler").status_code == 404
+    db.session.expire_all()
+    assert {db.session.get(DriverOffer, pierre_trip.id).status, db.session.get(DriverOffer, louis_trip.id).status} == {"active"}
