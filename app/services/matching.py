@@ -419,3 +419,99 @@ def drive_route(
         return None
     coords = engine.route_coordinates(route)
     return int(route.time_s), float(route.length_m), [(float(a), float(b)) for a, b in coords]
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    """The best assignment of a day's open needs to the day's drivers."""
+
+    day: date
+    rides: list[tuple[RideNeed, CandidateView]]
+    unserved: list[tuple[RideNeed, list[ReasonView]]]
+    priority_served: int
+    added_distance_m: float
+    proven_optimal: bool
+
+
+# Statuses of needs still waiting for a driver, and so planned by plan_day.
+PLANNABLE_STATUSES = ("new", "searching")
+
+
+def plan_day(
+    day: date, structure_ids: list[int] | None = None, time_limit_s: float = 20.0
+) -> DayPlan:
+    """Assign the open needs of a local day to drivers so that the most people get their ride.
+
+    Medical and employment needs come first among equal counts, then the least added driving;
+    each volunteer's daily cap holds. Needs that already have a pending proposal are left to
+    their proposal. ``structure_ids`` limits needs and drivers to those structures.
+    """
+    from matching.rides import assign_batch
+
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    day_start = datetime.combine(day, datetime.min.time(), tz)
+    query = db.select(RideNeed).where(
+        RideNeed.status.in_(PLANNABLE_STATUSES),
+        RideNeed.requested_at >= day_start,
+        RideNeed.requested_at < day_start + timedelta(days=1),
+    )
+    if structure_ids is not None:
+        query = query.where(RideNeed.structure_id.in_(structure_ids))
+    needs = [
+        n
+        for n in db.session.execute(query.order_by(RideNeed.requested_at)).scalars()
+        if not any(p.status == "pending" for p in n.proposals)
+    ]
+    trips, volunteers, index = offers_for_day(day, structure_ids)
+    if not needs:
+        return DayPlan(day, [], [], 0, 0.0, True)
+    by_id = {str(n.id): n for n in needs}
+    # Each volunteer's own remaining cap is already in its availability (offers_for_day).
+    assignment = assign_batch(
+        get_engine(),
+        [need_to_engine(n) for n in needs],
+        trips,
+        volunteers,
+        cap_per_volunteer_per_day=max((v.max_rides_per_day for v in volunteers), default=0),
+        rate_eur_per_km=float(current_app.config["COST_SHARE_EUR_PER_KM"]),
+        timezone=str(tz),
+        time_limit_s=time_limit_s,
+    )
+    rides = []
+    for ride in assignment.rides:
+        c = ride.candidate
+        driver, offer = index[c.offer_id]
+        rides.append(
+            (
+                by_id[ride.need_id],
+                CandidateView(
+                    driver=driver,
+                    kind=c.kind,
+                    offer=offer,
+                    pickup_at=_dt(c.pickup_s),
+                    dropoff_at=_dt(c.dropoff_s),  # type: ignore[arg-type]
+                    return_pickup_at=_dt(c.return_pickup_s),
+                    added_time_s=c.added_time_s,
+                    added_distance_m=c.added_distance_m,
+                    distance_m=c.total_distance_m,
+                    contribution_eur=c.rider_contribution_eur,
+                    allowance_eur=c.mileage_allowance_eur,
+                ),
+            )
+        )
+    unserved = [
+        (
+            by_id[u.need_id],
+            [ReasonView(r.code, r.count, REASONS_FR.get(r.code, r.description)) for r in u.reasons],
+        )
+        for u in assignment.unserved
+    ]
+    rides.sort(key=lambda item: item[1].pickup_at)
+    return DayPlan(
+        day,
+        rides,
+        unserved,
+        assignment.priority_served,
+        assignment.added_distance_m,
+        bool(assignment.solver_levels.get("proven_optimal", 1)),
+    )

@@ -15,6 +15,7 @@ from app.models import (
     DriverAvailability,
     DriverOffer,
     Place,
+    Proposal,
     RideNeed,
     Structure,
     point,
@@ -162,3 +163,35 @@ def test_points_off_the_territory_have_no_drive(app):
     toulouse = (43.6045, 1.4440)  # 95 km south of the demo territory's roads
     assert drive_times((44.4508, 1.4405), [toulouse, (44.4508, 1.4405)])[0] is None
     assert drive_route((44.4508, 1.4405), toulouse) is None
+
+
+def test_plan_day_gives_each_volunteer_at_most_her_cap(app):
+    """Two needs at the same hour, one volunteer able to take one: the plan serves one need,
+    the medical one, and says why the other waits."""
+    from app.services.matching import plan_day
+
+    driver, need = _setup()
+    driver.max_rides_per_day = 1
+    shopping = RideNeed(
+        beneficiary=need.beneficiary,
+        structure=need.structure,
+        pickup_label="Domicile",
+        pickup_geom=need.pickup_geom,
+        dropoff_label="Supermarché",
+        dropoff_geom=_place("shop").geom,
+        time_mode="arrive_by",
+        requested_at=need.requested_at,
+        purpose="shopping",
+    )
+    db.session.add(shopping)
+    db.session.commit()
+    plan = plan_day(DAY)
+    assert [(n.id, c.driver.id) for n, c in plan.rides] == [(need.id, driver.id)]
+    assert plan.priority_served == 1
+    assert [n.id for n, _reasons in plan.unserved] == [shopping.id]
+    assert plan.unserved[0][1], "an unserved need comes with its reasons"
+    assert plan.proven_optimal
+    # A need already proposed to a driver is left to its proposal: the other one gets the ride.
+    db.session.add(Proposal(need=need, driver=driver, code="123", status="pending"))
+    db.session.commit()
+    assert [(n.id, c.driver.id) for n, c in plan_day(DAY).rides] == [(shopping.id, driver.id)]
