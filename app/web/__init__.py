@@ -13,5 +13,6 @@ from . import (  # noqa: E402,F401  (routes register on bp)
     filters,
     needs,
     people,
+    planning,
     views,
 )
