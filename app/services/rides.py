@@ -197,8 +197,7 @@ def edit_blocked_reason(need: RideNeed) -> str | None:
         return None
     if need.status == "proposed":
         return ("Ce trajet est proposé à un bénévole qui n'a pas encore répondu : pour le modifier, "
-                "notez d'abord son refus (ou retirez la proposition en le prévenant), ou annulez le besoin "
-                "et déposez-en un nouveau.")
+                "retirez d'abord la proposition en attente (ou notez son refus), ou annulez le besoin.")
     if need.status == "confirmed":
         return ("Un bénévole a confirmé ce trajet : pour changer l'horaire ou le lieu, annulez d'abord "
                 "le besoin (le bénévole est prévenu par SMS), puis déposez un nouveau besoin.")
@@ -399,7 +398,12 @@ def accept_proposal(proposal: Proposal, *, via: str, by_user: User | None = None
         db.session.commit()
         db.session.refresh(proposal)
         return False
-    _set_proposal(proposal, "accepted", ("pending", "expired"), via)
+    if not _set_proposal(proposal, "accepted", ("pending", "expired"), via):
+        # Withdrawn (or answered) between the check above and now: the need is not hers.
+        db.session.rollback()
+        db.session.refresh(need)
+        db.session.refresh(proposal)
+        return False
     others = list(db.session.execute(
         select(Proposal).where(Proposal.need_id == need.id, Proposal.id != proposal.id,
                                Proposal.status == "pending")
@@ -452,6 +456,26 @@ def _withdraw_pending(need: RideNeed) -> list[Proposal]:
     for proposal in pending:
         _set_proposal(proposal, "withdrawn", ("pending",), None)
     return pending
+
+
+def withdraw_proposals(need: RideNeed, *, by_user: User, expected_version: int | None = None) -> list[Proposal]:
+    """Withdraw the pending proposals of a proposed need, which goes back to 'searching'; commit.
+
+    The drivers are not texted (the aidant calls them); a late SMS answer is told the proposal
+    is no longer current. The need can then be edited or proposed to someone else.
+    """
+    previous = _move(need, "searching", ("proposed",), expected_version=expected_version)
+    withdrawn = _withdraw_pending(need)
+    names = ", ".join(f"{p.driver.first_name} {p.driver.last_name[:1]}." for p in withdrawn)
+    record_event(need, by_user=by_user, from_status=previous, to_status="searching",
+                 note=f"Proposition retirée{' (' + names + ')' if names else ''}",
+                 data={"withdrawn": [p.id for p in withdrawn]})
+    record_audit("withdraw", "ride_need", need.id, user=by_user, detail={"proposals": [p.id for p in withdrawn]})
+    _bump_activity(need)
+    db.session.commit()
+    for proposal in withdrawn:
+        db.session.refresh(proposal)
+    return withdrawn
 
 
 def cancel_need(need: RideNeed, *, by_user: User | None = None, via: str = "web",

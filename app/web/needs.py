@@ -318,3 +318,11 @@ def need_unserved(need_id: int) -> BaseResponse:
     return _act(need_id, UnservedForm, lambda need, form: rides_service.mark_unserved(
         need, form.reason.data, current_user, expected_version=_version(form)),
         "Le besoin est classé sans solution ; il compte dans les manques du territoire.")
+
+
+@bp.post("/besoins/<int:need_id>/retirer")
+@login_required
+def need_withdraw(need_id: int) -> BaseResponse:
+    return _act(need_id, VersionedActionForm, lambda need, form: rides_service.withdraw_proposals(
+        need, by_user=current_user, expected_version=_version(form)),
+        "La proposition est retirée : prévenez le bénévole. Le besoin peut être modifié ou proposé à quelqu'un d'autre.")

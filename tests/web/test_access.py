@@ -44,6 +44,7 @@ def test_aidant_cannot_change_another_structures_person(client, demo):
         (f"/besoins/{need.id}/annuler", {"version": str(version)}),
         (f"/besoins/{need.id}/sans-solution", {"version": str(version), "reason": "x"}),
         (f"/besoins/{need.id}/proposer", {"version": str(version), "driver_id": str(demo.jeanne.id)}),
+        (f"/besoins/{need.id}/retirer", {"version": str(version)}),
         (f"/besoins/{need.id}/modifier", {"version": str(version), "pickup": "commune:99001",
                                           "dropoff": "commune:99002", "time_mode": "arrive_by", "day": "2099-01-01",
                                           "at": "10:00", "return_choice": "none", "purpose": "other",

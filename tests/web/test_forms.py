@@ -122,7 +122,8 @@ def test_the_new_forms_refuse_posts_without_csrf_token_and_carry_one(app, demo):
             "day": (date.today() + timedelta(days=3)).isoformat(), "return_choice": "none", "purpose": "other",
             "passengers": "1", "version": str(need.version)}
     for url, data in ((f"/besoins/{need.id}/modifier", edit), (f"/benevoles/{pierre.id}/trajets/{trip.id}/annuler", {}),
-                      (f"/administration/comptes/{demo.aidant.id}/desactiver", {})):
+                      (f"/administration/comptes/{demo.aidant.id}/desactiver", {}),
+                      (f"/besoins/{need.id}/retirer", {"version": str(need.version)})):
         assert client.post(url, data=data).status_code == 400, url
     db.session.expire_all()
     assert db.session.get(RideNeed, need.id).version == need.version

@@ -340,7 +340,8 @@ def test_a_proposed_or_confirmed_need_is_not_edited_and_the_page_says_why(client
     before = (need.requested_at, need.version, len(need.events))
     page = client.get(f"/besoins/{need.id}").get_data(as_text=True)
     assert f"/besoins/{need.id}/modifier" not in page
-    assert ("notez d&#39;abord son refus" if status == "proposed" else "annulez d&#39;abord le besoin") in page
+    assert ("retirez d&#39;abord la proposition" if status == "proposed" else "annulez d&#39;abord le besoin") in page
+    assert ("Retirer la proposition en attente" in page) == (status == "proposed")
     response = client.get(f"/besoins/{need.id}/modifier")
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/besoins/{need.id}#modifier")
     response = client.post(f"/besoins/{need.id}/modifier", data=_edit_data(need, at="16:00"))
@@ -411,3 +412,52 @@ def test_only_the_drivers_structure_cancels_her_trips(client, demo):
     assert client.post(f"/benevoles/{pierre.id}/trajets/{pierre_trip.id}/annuler").status_code == 404
     db.session.expire_all()
     assert {db.session.get(DriverOffer, pierre_trip.id).status, db.session.get(DriverOffer, louis_trip.id).status} == {"active"}
+
+
+def test_withdrawing_the_pending_proposal_reopens_the_need_for_editing(client, demo, sent):
+    login(client, AIDANT)
+    need = _seeded_need(demo.sebastien, "proposed")
+    proposal = need.proposals[0]
+    stale = need.version
+    # A stale page cannot withdraw.
+    rides.record_event(need, note="Appel")
+    db.session.execute(db.update(RideNeed).where(RideNeed.id == need.id).values(version=RideNeed.version + 1))
+    db.session.commit()
+    html = client.post(f"/besoins/{need.id}/retirer", data={"version": str(stale)}, follow_redirects=True).get_data(as_text=True)
+    assert "modifié par quelqu&#39;un d&#39;autre" in html
+    db.session.expire_all()
+    need = db.session.get(RideNeed, need.id)
+    assert need.status == "proposed" and db.session.get(Proposal, proposal.id).status == "pending"
+    response = client.post(f"/besoins/{need.id}/retirer", data={"version": str(need.version)}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "La proposition est retirée" in page and f'href="/besoins/{need.id}/modifier"' in page
+    db.session.expire_all()
+    need = db.session.get(RideNeed, need.id)
+    proposal = db.session.get(Proposal, proposal.id)
+    assert need.status == "searching" and proposal.status == "withdrawn"
+    assert need.events[-1].note.startswith("Proposition retirée (Pierre D.)")
+    # The driver's late "yes" by SMS does not take the ride any more.
+    assert rides.accept_proposal(proposal, via="sms") is False
+    db.session.expire_all()
+    assert db.session.get(RideNeed, need.id).status == "searching"
+    assert not any(name == "notify_confirmation" for name, _ in sent)
+
+
+def test_an_acceptance_racing_a_withdrawal_never_confirms_a_withdrawn_proposal(app, demo, sent, monkeypatch):
+    need = _new_need(demo)
+    proposal = rides.propose_ride(need, demo.jeanne, by_user=demo.aidant)
+    # The withdrawal lands between the acceptance's check of the proposal and its status change.
+    real_move = rides._move
+
+    def move_after_withdrawal(ride, to_status, allowed_from, **kwargs):  # type: ignore[no-untyped-def]
+        if to_status == "confirmed":
+            monkeypatch.setattr(rides, "_move", real_move)
+            rides.withdraw_proposals(ride, by_user=demo.aidant)
+        return real_move(ride, to_status, allowed_from, **kwargs)
+
+    monkeypatch.setattr(rides, "_move", move_after_withdrawal)
+    assert rides.accept_proposal(proposal, via="sms") is False
+    db.session.expire_all()
+    stored = db.session.get(RideNeed, need.id)
+    assert stored.status == "searching" and db.session.get(Proposal, proposal.id).status == "withdrawn"
+    assert not any(e.to_status == "confirmed" for e in stored.events)
