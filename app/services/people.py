@@ -289,6 +289,15 @@ def cancel_offer(offer: DriverOffer, user: User) -> bool:
     return True
 
 
+def rides_on_offer(offer: DriverOffer) -> list[Proposal]:
+    """Proposals still pending or accepted for active needs that rely on this trip."""
+    return list(db.session.execute(
+        select(Proposal).join(RideNeed, Proposal.need_id == RideNeed.id)
+        .where(Proposal.offer_id == offer.id, Proposal.status.in_(("pending", "accepted")),
+               RideNeed.status.in_(("new", "searching", "proposed", "confirmed")))
+        .order_by(Proposal.id)).scalars())
+
+
 # --- Export, erasure, purge ----------------------------------------------------------------
 
 def _iso(value: Any) -> Any:

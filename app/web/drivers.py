@@ -23,11 +23,13 @@ from ..services.people import (
     driver_unavailability,
     erase_driver,
     export_driver,
+    rides_on_offer,
     save_driver,
 )
 from ..services.rides import endpoint_choices, resolve_endpoint
 from . import bp
 from .common import commune_choices, fill_person_form, float_or_none
+from .filters import when
 from .forms import ConfirmForm, DriverForm, OfferForm, as_choices, combine_local
 
 
@@ -170,6 +172,11 @@ def offer_cancel(driver_id: int, offer_id: int) -> BaseResponse:
     elif cancel_offer(offer, current_user):
         flash(f"Le trajet {offer.origin_label} → {offer.destination_label} est annulé : "
               "il ne sera plus proposé.", "success")
+        for proposal in rides_on_offer(offer):
+            flash(f"Attention : le trajet de {proposal.need.beneficiary.display_name} du "
+                  f"{when(proposal.need.requested_at, 'short')} s'appuyait sur ce trajet "
+                  f"({'confirmé' if proposal.status == 'accepted' else 'proposé'}) : "
+                  "vérifiez avec le bénévole qu'il le fera quand même.", "info")
     else:
         flash("Ce trajet était déjà annulé.", "info")
     return redirect(url_for("web.driver", driver_id=volunteer.id, _anchor="trajets"))

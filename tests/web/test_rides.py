@@ -372,13 +372,17 @@ def test_a_cancelled_trip_is_kept_but_no_longer_offered_by_the_matching(client, 
         beneficiary=sarah, pickup=Endpoint("Domicile", *sarah.home_lat_lon),
         dropoff=Endpoint("Valbourg", 44.4508, 1.4405), time_mode="depart_after",
         requested_at=local_moment(1, time(13, 30)), purpose="shopping"), demo.ccas_aidant)
-    offered = [c.offer.id for c in candidates_for_need(need).candidates if c.offer is not None]
-    assert trip.id in offered
+    offered = [c for c in candidates_for_need(need).candidates if c.offer is not None and c.offer.id == trip.id]
+    assert offered
+    proposal = rides.propose_ride(need, louis, by_user=demo.ccas_aidant, candidate=offered[0])
+    assert proposal.offer_id == trip.id
     login(client, CCAS)
     page = client.get(f"/benevoles/{louis.id}").get_data(as_text=True)
     assert f'action="/benevoles/{louis.id}/trajets/{trip.id}/annuler"' in page
     response = client.post(f"/benevoles/{louis.id}/trajets/{trip.id}/annuler", follow_redirects=True)
     assert response.status_code == 200 and "est annulé" in response.get_data(as_text=True)
+    # The aidant is warned that a pending proposal relied on that trip.
+    assert "Sarah Garcia" in response.get_data(as_text=True) and "s&#39;appuyait sur ce trajet (proposé)" in response.get_data(as_text=True)
     db.session.expire_all()
     trip = db.session.get(DriverOffer, trip.id)
     assert trip is not None and trip.status == "cancelled"  # cancelled, not deleted
