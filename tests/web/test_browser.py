@@ -120,7 +120,8 @@ def test_coordinator_pages_are_accessible(page, demo):
     for name, url in (("10-tableau-de-bord", "/tableau-de-bord"), ("11-benevoles", "/benevoles"),
                       ("12-benevole", f"/benevoles/{demo.jeanne.id}"), ("13-benevole-modifier", f"/benevoles/{demo.jeanne.id}/modifier"),
                       ("14-trajet-benevole", f"/benevoles/{demo.jeanne.id}/trajets/nouveau"),
-                      ("15-besoins", "/besoins"), ("16-personnes", "/personnes"), ("17-comptes", "/administration")):
+                      ("15-besoins", "/besoins"), ("16-personnes", "/personnes"), ("17-comptes", "/administration"),
+                      ("18-planification", f"/planification?jour={(date.today() + timedelta(days=3)).isoformat()}")):
         page.goto(url)
         _check_accessibility(page, name)
     # The dashboard map is drawn by Leaflet from the page's JSON (no inline script).
