@@ -35,8 +35,7 @@ class LoadedTerritory:
         return bool(self.manifest.get("is_demo"))
 
 
-def _key(app: Flask) -> str:
-    return "lot_territory"
+_TERRITORY_KEY = "lot_territory"
 
 
 def loaded_territory(app: Flask | None = None) -> LoadedTerritory:
@@ -48,14 +47,14 @@ def loaded_territory(app: Flask | None = None) -> LoadedTerritory:
 
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     path = current_territory_path(Path(app.config["TERRITORY_DIR"]))
-    cached: LoadedTerritory | None = app.extensions.get(_key(app))
+    cached: LoadedTerritory | None = app.extensions.get(_TERRITORY_KEY)
     if cached is not None and cached.path == path:
         return cached
     with _lock:
-        cached = app.extensions.get(_key(app))
+        cached = app.extensions.get(_TERRITORY_KEY)
         if cached is not None and cached.path == path:
             return cached
         manifest = read_manifest(path)
         loaded = LoadedTerritory(path=path, manifest=manifest, graph=load_graph(path / "graph.npz"))
-        app.extensions[_key(app)] = loaded
+        app.extensions[_TERRITORY_KEY] = loaded
         return loaded

@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import unicodedata
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,8 +67,8 @@ def fold(text: str) -> str:
 
 
 def read_places(
-    path: Path, communes: list[CommuneRecord], aliases: list[CommuneAlias] = ()
-) -> list[dict[str, Any]]:  # type: ignore[assignment]
+    path: Path, communes: list[CommuneRecord], aliases: Sequence[CommuneAlias] = ()
+) -> list[dict[str, Any]]:
     """Read a places file: our JSON list, or the itinerant public-services bus timetable CSV.
 
     The CSV (``week_parity,weekday,commune,place,start,end``) names communes, old names of
