@@ -633,6 +633,16 @@ def proposal_sms(proposal: Proposal) -> SmsMessage | None:
 
 def notify_taken(proposal: Proposal) -> SmsMessage | None:
     """Tell a driver who was asked too that the ride has found someone else."""
+    return _close_proposal_by_sms(proposal, "taken")
+
+
+def notify_withdrawn(proposal: Proposal) -> SmsMessage | None:
+    """Tell a driver that a proposal she has not answered is withdrawn (need changed or cancelled)."""
+    return _close_proposal_by_sms(proposal, "withdrawn")
+
+
+def _close_proposal_by_sms(proposal: Proposal, kind: str) -> SmsMessage | None:
+    """Text a driver that a proposal she received is closed (template and kind ``kind``)."""
     driver = proposal.driver
     if not driver.phone_e164 or driver.phone_e164 in _answered_inline.get():
         return None
@@ -643,8 +653,8 @@ def notify_taken(proposal: Proposal) -> SmsMessage | None:
     if texted is None:
         return None
     pickup = _pickup_at(proposal)
-    body = _render("taken", driver=driver, day=fr_day(pickup), hour=fr_hour(pickup), code=proposal.code)
-    return send_sms(driver.phone_e164, body, kind="taken", need_id=proposal.need_id, proposal_id=proposal.id)
+    body = _render(kind, driver=driver, day=fr_day(pickup), hour=fr_hour(pickup), code=proposal.code)
+    return send_sms(driver.phone_e164, body, kind=kind, need_id=proposal.need_id, proposal_id=proposal.id)
 
 
 def _beneficiary_phone(need: RideNeed) -> str | None:

@@ -461,8 +461,9 @@ def _withdraw_pending(need: RideNeed) -> list[Proposal]:
 def withdraw_proposals(need: RideNeed, *, by_user: User, expected_version: int | None = None) -> list[Proposal]:
     """Withdraw the pending proposals of a proposed need, which goes back to 'searching'; commit.
 
-    The drivers are not texted (the aidant calls them); a late SMS answer is told the proposal
-    is no longer current. The need can then be edited or proposed to someone else.
+    The drivers who received the proposal by SMS are told it is withdrawn; a late SMS answer is
+    told the proposal is no longer current. The need can then be edited or proposed to someone
+    else.
     """
     previous = _move(need, "searching", ("proposed",), expected_version=expected_version)
     withdrawn = _withdraw_pending(need)
@@ -475,6 +476,7 @@ def withdraw_proposals(need: RideNeed, *, by_user: User, expected_version: int |
     db.session.commit()
     for proposal in withdrawn:
         db.session.refresh(proposal)
+        _notify("notify_withdrawn", proposal)
     return withdrawn
 
 
@@ -488,6 +490,8 @@ def cancel_need(need: RideNeed, *, by_user: User | None = None, via: str = "web"
                  data={"via": via, "withdrawn": [p.id for p in withdrawn]})
     _bump_activity(need)
     db.session.commit()
+    for proposal in withdrawn:
+        _notify("notify_withdrawn", proposal)
     if previous == "confirmed":
         _notify("notify_cancellation", need)
 

@@ -325,4 +325,5 @@ def need_unserved(need_id: int) -> BaseResponse:
 def need_withdraw(need_id: int) -> BaseResponse:
     return _act(need_id, VersionedActionForm, lambda need, form: rides_service.withdraw_proposals(
         need, by_user=current_user, expected_version=_version(form)),
-        "La proposition est retirée : prévenez le bénévole. Le besoin peut être modifié ou proposé à quelqu'un d'autre.")
+        "La proposition est retirée ; le bénévole qui l'a reçue par SMS en est averti par SMS. "
+        "Le besoin peut être modifié ou proposé à quelqu'un d'autre.")

@@ -272,3 +272,22 @@ def test_a_message_whose_handling_died_is_taken_over_on_retry(app, client, twili
     db.session.commit()
     response = signed_post(client, "/sms/inbound", {"MessageSid": "SMbusy", "From": marc.phone_e164, "Body": "NON"})
     assert ElementTree.fromstring(response.get_data()).findall("Message") == []
+
+
+def test_drivers_asked_are_told_when_the_proposal_is_withdrawn_or_the_need_cancelled(
+    app, client, twilio_token, daytime
+):
+    _s, (marc, julie), rider = make_people(2)
+    need = make_need(rider)
+    proposal = rides.propose_ride(need, marc)
+    rides.withdraw_proposals(need, by_user=None)
+    [notice] = outbox(marc.phone_e164, kind="withdrawn")
+    assert proposal.code in notice.body and "retirée" in notice.body
+    # Marc answers late: nothing is confirmed.
+    text(client, marc.phone_e164, f"OUI {proposal.code}")
+    assert _status(need) == "searching"
+    # A pending proposal withdrawn by a cancellation is announced the same way.
+    rides.propose_ride(need, julie)
+    rides.cancel_need(need, via="web")
+    [notice] = outbox(julie.phone_e164, kind="withdrawn")
+    assert "Inutile de répondre" in notice.body
