@@ -258,6 +258,9 @@ def stage_territory(
         (staging / "places.json").write_text(
             json.dumps(place_records, ensure_ascii=False), encoding="utf-8"
         )
+        (staging / "aliases.json").write_text(
+            json.dumps([asdict(a) for a in aliases], ensure_ascii=False), encoding="utf-8"
+        )
         (staging / "manifest.json").write_text(
             json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
         )
@@ -328,6 +331,22 @@ def current_territory_path(root: Path) -> Path:
             f"no territory in {root}: run `flask --app app territory build` (demo territory with no option)"
         )
     return link.resolve()
+
+
+def read_territory_records(
+    path: Path,
+) -> tuple[list[CommuneRecord], list[dict[str, Any]], list[CommuneAlias]]:
+    """Communes, places and old commune names stored in a territory folder (to re-stage it)."""
+    path = Path(path)
+    communes = [CommuneRecord(**c) for c in json.loads((path / "communes.json").read_text("utf-8"))]
+    places = json.loads((path / "places.json").read_text("utf-8"))
+    aliases_file = path / "aliases.json"
+    aliases = (
+        [CommuneAlias(**a) for a in json.loads(aliases_file.read_text("utf-8"))]
+        if aliases_file.exists()  # folders built before the aliases were kept there
+        else []
+    )
+    return communes, places, aliases
 
 
 def read_manifest(path: Path) -> dict[str, Any]:

@@ -300,13 +300,13 @@ def import_feeds(root: Path, feed_paths: Sequence[Path]) -> Path:
     import shutil
     import tempfile
 
-    from .communes import CommuneRecord
     from .territory import (
         StagedTerritory,
         activate_territory,
         current_territory_path,
         discard_staged,
         read_manifest,
+        read_territory_records,
         store_territory,
     )
 
@@ -364,16 +364,12 @@ def import_feeds(root: Path, feed_paths: Sequence[Path]) -> Path:
         (staging / "manifest.json").write_text(
             json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
         )
-        communes = [
-            CommuneRecord(**c)
-            for c in json.loads((staging / "communes.json").read_text(encoding="utf-8"))
-        ]
-        places = json.loads((staging / "places.json").read_text(encoding="utf-8"))
+        communes, places, aliases = read_territory_records(staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     staged = StagedTerritory(
-        staging, manifest, communes, places, [staging / "gtfs" / e["file"] for e in feeds]
+        staging, manifest, communes, places, [staging / "gtfs" / e["file"] for e in feeds], aliases
     )
     try:
         store_territory(staged)

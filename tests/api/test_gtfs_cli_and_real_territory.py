@@ -13,7 +13,7 @@ from flask import Flask
 import gtfs_import
 from app.api.cli import gtfs
 from app.extensions import db
-from app.models import TransitFeed, TransitStop
+from app.models import CommuneAlias, TransitFeed, TransitStop
 from app.services.journeys import FIRST_MILE_BUFFER_S
 from tests.api import seed
 from tests.api.conftest import (
@@ -126,8 +126,13 @@ def _k1_rows(app: Flask) -> tuple[list[TransitFeed], int]:
 def test_import_stores_the_feed_and_reimport_replaces_it(k1_app, k1_path, k1_feed, tmp_path):
     territory = Path(k1_app.config["TERRITORY_DIR"]) / "current"
     before = territory.resolve()
+    with k1_app.app_context():
+        aliases = sorted((a.name, a.commune_insee) for a in db.session.query(CommuneAlias))
+    assert ("Pern", "46172") in aliases  # Pern merged into Pern-Lhospitalet
     result = _invoke(k1_app, "import", str(k1_path))
     assert result.exit_code == 0, result.output
+    with k1_app.app_context():  # an import keeps the territory's old commune names
+        assert sorted((a.name, a.commune_insee) for a in db.session.query(CommuneAlias)) == aliases
     feeds, stops = _k1_rows(k1_app)
     expected_stops = len(gtfs_import.stops_table(k1_feed).dropna(subset=["lat", "lon"]))
     assert len(feeds) == 1 and stops == expected_stops
