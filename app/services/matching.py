@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -58,7 +57,8 @@ _ENGINE_KEY = "lot_engine"
 
 def get_engine() -> Any:
     """The engine of the active territory (matching.engine.Engine), built once per process."""
-    from matching.engine import engine_from_files
+    from matching.engine import Engine
+    from matching.io import load_ch
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     territory = loaded_territory(app)
@@ -68,8 +68,9 @@ def get_engine() -> Any:
     with _lock:
         cached = app.extensions.get(_ENGINE_KEY)
         if cached is None or cached[0] != territory.path:
-            path: Path = territory.path
-            engine = engine_from_files(path / "graph.npz", path / "ch.npz")
+            # The graph is the territory's, already in memory; the CH was built with it.
+            graph = territory.graph
+            engine = Engine.from_graph(graph, load_ch(territory.path / "ch.npz", graph))
             app.extensions[_ENGINE_KEY] = (territory.path, engine)
         return app.extensions[_ENGINE_KEY][1]
 
@@ -307,6 +308,29 @@ def local_day_of(moment: datetime) -> date:
     return moment.astimezone(tz).date()
 
 
+def _candidate_view(c: Any, index: dict[str, Any]) -> CandidateView:
+    """The aidant's view of an engine candidate (``index``: offer id -> (driver, offer))."""
+    driver, offer = index[c.offer_id]
+    return CandidateView(
+        driver=driver,
+        kind=c.kind,
+        offer=offer,
+        pickup_at=_dt(c.pickup_s),  # type: ignore[arg-type]
+        dropoff_at=_dt(c.dropoff_s),  # type: ignore[arg-type]
+        return_pickup_at=_dt(c.return_pickup_s),
+        added_time_s=c.added_time_s,
+        added_distance_m=c.added_distance_m,
+        distance_m=c.total_distance_m,
+        contribution_eur=c.rider_contribution_eur,
+        allowance_eur=c.mileage_allowance_eur,
+    )
+
+
+def _reason_views(reasons: Any) -> list[ReasonView]:
+    """The engine's reason counts, with the French message saying what to change."""
+    return [ReasonView(r.code, r.count, REASONS_FR.get(r.code, r.description)) for r in reasons]
+
+
 def candidates_for_need(need: RideNeed, limit: int = 10) -> MatchOutcome:
     """Ranked candidates for a stored need, or the reasons why nobody can serve it.
 
@@ -327,32 +351,8 @@ def candidates_for_need(need: RideNeed, limit: int = 10) -> MatchOutcome:
         rate_eur_per_km=float(current_app.config["COST_SHARE_EUR_PER_KM"]),
         timezone=current_app.config["TIMEZONE"],
     )
-    candidates = []
-    for c in result.candidates:
-        driver, offer = index[c.offer_id]
-        candidates.append(
-            CandidateView(
-                driver=driver,
-                kind=c.kind,
-                offer=offer,
-                pickup_at=_dt(c.pickup_s),
-                dropoff_at=_dt(c.dropoff_s),  # type: ignore[arg-type]
-                return_pickup_at=_dt(c.return_pickup_s),
-                added_time_s=c.added_time_s,
-                added_distance_m=c.added_distance_m,
-                distance_m=c.total_distance_m,
-                contribution_eur=c.rider_contribution_eur,
-                allowance_eur=c.mileage_allowance_eur,
-            )
-        )
-    reasons = (
-        []
-        if candidates
-        else [
-            ReasonView(r.code, r.count, REASONS_FR.get(r.code, r.description))
-            for r in result.reasons
-        ]
-    )
+    candidates = [_candidate_view(c, index) for c in result.candidates]
+    reasons = [] if candidates else _reason_views(result.reasons)
     if not candidates and not reasons:
         reasons = [ReasonView("no_offer", 0, REASONS_FR["no_offer"])]
     return MatchOutcome(candidates, reasons, result.direct_time_s, result.direct_distance_m)
@@ -477,35 +477,8 @@ def plan_day(
         timezone=str(tz),
         time_limit_s=time_limit_s,
     )
-    rides = []
-    for ride in assignment.rides:
-        c = ride.candidate
-        driver, offer = index[c.offer_id]
-        rides.append(
-            (
-                by_id[ride.need_id],
-                CandidateView(
-                    driver=driver,
-                    kind=c.kind,
-                    offer=offer,
-                    pickup_at=_dt(c.pickup_s),
-                    dropoff_at=_dt(c.dropoff_s),  # type: ignore[arg-type]
-                    return_pickup_at=_dt(c.return_pickup_s),
-                    added_time_s=c.added_time_s,
-                    added_distance_m=c.added_distance_m,
-                    distance_m=c.total_distance_m,
-                    contribution_eur=c.rider_contribution_eur,
-                    allowance_eur=c.mileage_allowance_eur,
-                ),
-            )
-        )
-    unserved = [
-        (
-            by_id[u.need_id],
-            [ReasonView(r.code, r.count, REASONS_FR.get(r.code, r.description)) for r in u.reasons],
-        )
-        for u in assignment.unserved
-    ]
+    rides = [(by_id[r.need_id], _candidate_view(r.candidate, index)) for r in assignment.rides]
+    unserved = [(by_id[u.need_id], _reason_views(u.reasons)) for u in assignment.unserved]
     rides.sort(key=lambda item: item[1].pickup_at)
     return DayPlan(
         day,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from flask import Response
 
 from ..extensions import db
 from ..models import Commune
@@ -42,3 +45,12 @@ def fill_person_form(form: Any, person: Any) -> None:
     if point:
         form.home_lat.data, form.home_lon.data = round(point[0], 6), round(point[1], 6)
     form.notes.data = person.notes
+
+
+def json_download(payload: Any, filename: str) -> Response:
+    """A person's data as a JSON file to download, never kept by a cache."""
+    return Response(
+        json.dumps(payload, ensure_ascii=False, indent=2),
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -28,7 +27,7 @@ from ..services.people import (
 )
 from ..services.rides import endpoint_choices, resolve_endpoint
 from . import bp
-from .common import commune_choices, fill_person_form, float_or_none
+from .common import commune_choices, fill_person_form, float_or_none, json_download
 from .filters import when
 from .forms import ConfirmForm, DriverForm, OfferForm, as_choices, combine_local
 
@@ -189,9 +188,7 @@ def driver_export(driver_id: int) -> Response:
     if not access.can_edit_driver(current_user, volunteer):
         abort(404)
     payload = export_driver(volunteer, current_user)
-    return Response(json.dumps(payload, ensure_ascii=False, indent=2), mimetype="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="benevole-{volunteer.id}.json"',
-                             "Cache-Control": "no-store"})
+    return json_download(payload, f"benevole-{volunteer.id}.json")
 
 
 @bp.route("/benevoles/<int:driver_id>/effacer", methods=["GET", "POST"])

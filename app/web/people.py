@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
@@ -20,7 +18,7 @@ from ..services.people import (
     search_beneficiaries_clause,
 )
 from . import bp
-from .common import commune_choices, fill_person_form, float_or_none
+from .common import commune_choices, fill_person_form, float_or_none, json_download
 from .forms import BeneficiaryForm, ConfirmForm, as_choices
 
 
@@ -102,10 +100,7 @@ def beneficiary_edit(beneficiary_id: int) -> str | BaseResponse:
 def beneficiary_export(beneficiary_id: int) -> Response:
     person = access.beneficiary_or_404(current_user, beneficiary_id)
     payload = export_beneficiary(person, current_user)
-    return Response(
-        json.dumps(payload, ensure_ascii=False, indent=2), mimetype="application/json",
-        headers={"Content-Disposition": f'attachment; filename="personne-{person.id}.json"',
-                 "Cache-Control": "no-store"})
+    return json_download(payload, f"personne-{person.id}.json")
 
 
 @bp.route("/personnes/<int:beneficiary_id>/effacer", methods=["GET", "POST"])
