@@ -1,4 +1,4 @@
-"""Command-line interface: ``flask --app app territory …``, ``flask --app app demo …``."""
+"""Command-line interface: ``flask --app app territory …``, ``demo …``, ``accounts …``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(territory)
     app.cli.add_command(demo)
+    app.cli.add_command(accounts)
     app.cli.add_command(run_platform)
     app.cli.add_command(gtfs)
     app.cli.add_command(sms)
@@ -113,13 +114,51 @@ def demo() -> None:
 
 @demo.command("seed")
 def demo_seed() -> None:
-    """Create the demo structures, accounts and sample data (idempotent); print the accounts."""
-    from .services.demo_data import seed_demo
+    """Create the demo structures, accounts and sample data (idempotent); print the accounts.
 
-    accounts = seed_demo()
+    On a real territory nothing is created (exit status 0, so that `make run` goes on serving):
+    the first administrator comes from `flask accounts create-admin`.
+    """
+    from .services.demo_data import NotDemoTerritory, seed_demo
+
+    try:
+        demo_accounts = seed_demo()
+    except NotDemoTerritory:
+        click.echo(
+            "Territoire réel : aucun compte ni aucune donnée de démonstration n'a été créé.\n"
+            "Créez le premier administrateur avec :\n"
+            "  .venv/bin/flask --app app accounts create-admin --email ADRESSE --name \"Prénom Nom\""
+        )
+        return
     click.echo("Comptes de démonstration :")
-    for role, email, password in accounts:
+    for role, email, password in demo_accounts:
         click.echo(f"  {role:<12} {email:<32} mot de passe : {password}")
+
+
+@click.group(cls=AppGroup, help="User accounts of the web platform.")
+def accounts() -> None:
+    pass
+
+
+@accounts.command("create-admin")
+@click.option("--email", required=True, help="E-mail address of the administrator (sign-in name).")
+@click.option("--name", required=True, help="First and last name, as shown in the pages.")
+@click.option(
+    "--password",
+    prompt="Mot de passe",
+    hide_input=True,
+    confirmation_prompt="Confirmez le mot de passe",
+    help="Password (prompted, hidden, when omitted; 12 characters at least).",
+)
+def accounts_create_admin(email: str, name: str, password: str) -> None:
+    """Create the first administrator of a real deployment (a weak password is refused)."""
+    from .services.accounts import AccountError, create_first_admin
+
+    try:
+        user = create_first_admin(email, name, password)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Administrateur créé : {user.name} <{user.email}>.")
 
 
 @click.command("run-platform")

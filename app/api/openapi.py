@@ -110,7 +110,9 @@ def _journeys_path() -> dict[str, Any]:
                 "`solidarity` ones are volunteer rides booked by phone with the solidarity service, and "
                 "`carpool` ones volunteers' planned trips with room for a passenger; `combined` ones have a "
                 "volunteer drive the rider to or from a station. Volunteers are never named; pick-up points "
-                "are generalised to a public place (town hall, station, commune)."
+                "are generalised to a public place (town hall, station, commune). Only volunteers who "
+                "agreed to publication appear; their trips are computed from the centre of their commune, "
+                "never from their home, and their times rounded (to 5 minutes by default)."
             ),
             "parameters": [
                 _p(
@@ -369,9 +371,15 @@ def _schemas() -> dict[str, Any]:
         "type": "object",
         "required": ["id", "operator", "alias"],
         "properties": {
-            "id": {"type": "string"},
+            "id": {
+                "type": "string",
+                "description": "Random in every answer: it does not identify the volunteer.",
+            },
             "operator": {"type": "string"},
-            "alias": {"type": "string", "description": "First name and initial only."},
+            "alias": {
+                "type": "string",
+                "description": 'The same for every volunteer ("Bénévole"): no name is published.',
+            },
         },
     }
     price = {
@@ -408,9 +416,22 @@ def _schemas() -> dict[str, Any]:
         "type": "object",
         "required": ["passengerPickupDate", "type"],
         "properties": {
-            "id": {"type": "string", "minLength": 1, "maxLength": 255},
-            "passengerPickupDate": {"type": "integer", "format": "int64"},
-            "driverDepartureDate": {"type": "integer", "format": "int64"},
+            "id": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 255,
+                "description": "Fresh in every answer: it links no two answers.",
+            },
+            "passengerPickupDate": {
+                "type": "integer",
+                "format": "int64",
+                "description": "Rounded (5 minutes by default).",
+            },
+            "driverDepartureDate": {
+                "type": "integer",
+                "format": "int64",
+                "description": "From the centre of the volunteer's commune, rounded.",
+            },
             "webUrl": {"type": "string"},
             "type": {"type": "string", "enum": ["PLANNED", "DYNAMIC", "LINE"]},
         },
@@ -689,7 +710,9 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
                     "description": (
                         "Carpooling routes have route_type 1551; rides are booked by phone "
                         "(pickup_type 2, GTFS-Flex booking_rules.txt). Places are generalised to "
-                        "communes: no names, phones or homes."
+                        "communes (a commune under the minimum population, 1,000 by default, to the "
+                        "nearest commune above it), times rounded: no names, phones or homes. Only "
+                        "volunteers who agreed to publication appear."
                     ),
                     "responses": {
                         "200": {

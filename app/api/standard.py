@@ -5,6 +5,13 @@ result obeys the query: pickup within ``departureRadius`` km of the searched dep
 drop-off within ``arrivalRadius`` km of the searched arrival (the rider is picked up and
 dropped at the searched points, the volunteer making the detour, checked on the road graph),
 pickup time within ``timeDelta`` seconds, at most ``count`` results, most relevant first.
+
+Volunteers' privacy (:mod:`app.services.publication`): only trips of volunteers who consented
+are served; a trip is computed from the centre of its commune, not from the home, so that
+``passengerPickupDate - driverDepartureDate`` is a road time from a public place; both dates
+are rounded to ``OPENDATA_TIME_ROUNDING_MIN`` minutes (a result whose rounded pickup falls
+outside ``timeDelta`` is left out); ids are fresh in every answer and the alias is the same
+for every volunteer, so that nothing links one volunteer's trips across queries or days.
 """
 
 from __future__ import annotations
@@ -22,6 +29,13 @@ from ..services.journeys import (
     drive_seconds,
     load_offer_views,
     match_offer,
+)
+from ..services.publication import (
+    PUBLIC_ALIAS,
+    public_journey_id,
+    public_user_id,
+    round_time,
+    rounding_step_s,
 )
 from . import params, standard_bp
 from .errors import ParameterError, cacheable
@@ -60,8 +74,28 @@ def _common(args: Any) -> dict[str, Any]:
     }
 
 
-def _user(offer: OfferView, operator: str) -> dict[str, Any]:
-    return {"id": offer.driver_key, "operator": operator, "alias": offer.driver_alias}
+def _user(operator: str) -> dict[str, Any]:
+    return {"id": public_user_id(), "operator": operator, "alias": PUBLIC_ALIAS}
+
+
+def _public_id(offer_id: int, pickup_ts: int) -> str:
+    return public_journey_id(
+        offer_id,
+        pickup_ts,
+        secret=str(current_app.config["SECRET_KEY"]),
+        day=dt.datetime.now(dt.UTC).date(),
+    )
+
+
+def _schedule(m: OfferMatch, step_s: int) -> dict[str, Any]:
+    """The published times of a match: rounded, and from the commune centre."""
+    pickup = int(round_time(m.pickup_at, step_s).timestamp())
+    return {
+        "id": _public_id(m.offer.id, pickup),
+        "passengerPickupDate": pickup,
+        "driverDepartureDate": int(round_time(m.driver_departure_at, step_s).timestamp()),
+        "type": "PLANNED",
+    }
 
 
 def _trip_fields(
@@ -75,7 +109,7 @@ def _trip_fields(
         "passengerDropLat": dlat,
         "passengerDropLng": dlng,
         "duration": int(ride_s),
-        "driver": _user(offer, operator),
+        "driver": _user(operator),
         "price": {"type": "UNKNOWN"},
         "availableSeats": int(offer.seats),
     }
@@ -125,27 +159,22 @@ def driver_journeys() -> Response:
     ride_s = _ride_s(q, drive)
     distance_m = _distance_m(route, q, ride_s)
     operator = str(current_app.config.get("OPERATOR_DOMAIN", "mobilite-solidaire.lot.fr"))
-    found: list[tuple[float, int, OfferMatch]] = []
+    step_s = rounding_step_s()
+    found: list[tuple[float, int, int, OfferMatch, dict[str, Any]]] = []
     if drive is not None and ride_s is not None and q["count"] != 0:
         for offer in load_offer_views(kind="one_off", start=target - delta, end=target + delta):
             m = match_offer(offer, q["origin"], q["destination"], target, drive, ride_s=ride_s)
             if m is None:
                 continue
-            gap = abs((m.pickup_at - target).total_seconds())
+            times = _schedule(m, step_s)
+            gap = abs(times["passengerPickupDate"] - target.timestamp())
             if gap <= delta.total_seconds():
-                found.append((gap, m.detour_s, m))
-    found.sort(key=lambda x: (x[0], x[1], x[2].offer.id))
+                found.append((gap, m.detour_s, m.offer.id, m, times))
+    found.sort(key=lambda x: (x[0], x[1], x[2]))
     out = []
-    for _, _, m in found[: q["count"]] if q["count"] is not None else found:
+    for _, _, _, m, times in found[: q["count"]] if q["count"] is not None else found:
         item = _trip_fields(m.offer, q, m.ride_s, distance_m, operator)
-        item.update(
-            {
-                "id": f"offer-{m.offer.id}-{int(m.pickup_at.timestamp())}",
-                "passengerPickupDate": int(m.pickup_at.timestamp()),
-                "driverDepartureDate": int(m.driver_departure_at.timestamp()),
-                "type": "PLANNED",
-            }
-        )
+        item.update(times)
         out.append(item)
     return cacheable(jsonify(out), MAX_AGE_S)
 
@@ -184,7 +213,7 @@ def driver_regular_trips() -> Response:
         if max_date is not None
         else start + dt.timedelta(days=28)
     )
-    results: list[tuple[int, int, dict[str, Any]]] = []
+    results: list[tuple[int, int, int, dict[str, Any]]] = []
     if drive is not None and ride_s is not None and q["count"] != 0:
         for offer in load_offer_views(kind="regular"):
             trip = _regular_trip(
@@ -203,8 +232,8 @@ def driver_regular_trips() -> Response:
             )
             if trip is not None:
                 results.append(trip)
-    results.sort(key=lambda x: (x[0], x[1]))
-    items = [r[2] for r in results]
+    results.sort(key=lambda x: (x[0], x[1], x[2]))
+    items = [r[3] for r in results]
     if q["count"] is not None:
         items = items[: q["count"]]
     return cacheable(jsonify(items), MAX_AGE_S)
@@ -223,11 +252,12 @@ def _regular_trip(
     ride_s: int,
     operator: str,
     distance_m: int | None = None,
-) -> tuple[int, int, dict[str, Any]] | None:
-    """The trip with its schedules on the wanted weekdays, or None when it does not fit."""
+) -> tuple[int, int, int, dict[str, Any]] | None:
+    """(gap, detour, offer id, trip) on the wanted weekdays, or None when it does not fit."""
     days = sorted(offer.weekdays & wanted)
     if not days or offer.time_of_day_s is None:
         return None
+    step_s = rounding_step_s()
     schedules = []
     gap = None
     detour = 0
@@ -246,18 +276,13 @@ def _regular_trip(
             if m is None:  # not on that day (validity period), or too long a detour
                 day += dt.timedelta(days=7)
                 continue
-            this_gap = abs(int((m.pickup_at - target).total_seconds()))
-            if this_gap <= delta_s and start <= m.pickup_at <= end:
+            times = _schedule(m, step_s)
+            pickup = times["passengerPickupDate"]
+            this_gap = abs(int(pickup - target.timestamp()))
+            if this_gap <= delta_s and start.timestamp() <= pickup <= end.timestamp():
                 gap = this_gap if gap is None else min(gap, this_gap)
                 detour = m.detour_s
-                journeys.append(
-                    {
-                        "id": f"offer-{offer.id}-{int(m.pickup_at.timestamp())}",
-                        "passengerPickupDate": int(m.pickup_at.timestamp()),
-                        "driverDepartureDate": int(m.driver_departure_at.timestamp()),
-                        "type": "PLANNED",
-                    }
-                )
+                journeys.append(times)
             day += dt.timedelta(days=7)
         if journeys:
             first = dt.datetime.fromtimestamp(journeys[0]["passengerPickupDate"], tz)
@@ -273,6 +298,6 @@ def _regular_trip(
     if not schedules or gap is None:
         return None
     trip = _trip_fields(offer, q, ride_s, distance_m, operator)
-    trip["id"] = f"offer-{offer.id}"
+    trip["id"] = _public_id(offer.id, 0)
     trip["schedules"] = schedules
-    return gap, detour, trip
+    return gap, detour, offer.id, trip

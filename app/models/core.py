@@ -55,12 +55,26 @@ class User(UserMixin, db.Model):
     phone: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # A temporary password (set by an administrator at creation) must be changed at first
+    # sign-in: until then every page leads to the password change page.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Reset link: only the SHA-256 of the token is stored; one link at a time, used once.
+    password_reset_token_hash: Mapped[str | None] = mapped_column(String(64))
+    password_reset_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     structure: Mapped[Structure | None] = relationship(back_populates="users")
 
     @property
     def is_active(self) -> bool:  # Flask-Login
         return self.is_active_account
+
+    def get_id(self) -> str:  # Flask-Login: what the session cookie keeps
+        """The id and the moment (µs) the password last changed: a change or reset ends every
+        other session of the account (the user loader refuses a session whose mark is stale)."""
+        changed = self.password_changed_at
+        mark = round(changed.timestamp() * 1_000_000) if changed else 0
+        return f"{self.id}.{mark}"
 
 
 class Commune(db.Model):

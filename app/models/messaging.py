@@ -6,6 +6,11 @@ Outbound rows move through ``queued → sending → sent → delivered`` (or ``f
 make a send happen at least once and at most once per row. Inbound rows are ``processing``
 while the conversation handles them and ``processed`` afterwards; Twilio's MessageSid is
 unique so a retried webhook is recognised.
+
+Every row is linked to the person it belongs to (``beneficiary_id`` or ``driver_id``), set when
+an outbound row is written for her or an inbound one is matched to her. Export and erasure
+select messages through that link, never by phone number: the number on a rider's record is
+often an aidant's or a relative's, who may be a volunteer or another rider too.
 """
 
 from __future__ import annotations
@@ -53,6 +58,10 @@ class SmsMessage(db.Model):
     need_id: Mapped[int | None] = mapped_column(ForeignKey("ride_needs.id", ondelete="SET NULL"), index=True)
     proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id", ondelete="SET NULL"))
     offer_id: Mapped[int | None] = mapped_column(ForeignKey("driver_offers.id", ondelete="SET NULL"))
+    # The person the message belongs to (GDPR export and erasure); None for unknown numbers.
+    beneficiary_id: Mapped[int | None] = mapped_column(
+        ForeignKey("beneficiaries.id", ondelete="SET NULL"), index=True)
+    driver_id: Mapped[int | None] = mapped_column(ForeignKey("drivers.id", ondelete="SET NULL"), index=True)
     # An answer given in the webhook's TwiML points to the inbound message it answers.
     in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("sms_messages.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)

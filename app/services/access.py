@@ -7,14 +7,20 @@ Rules
   people who live in a commune her structure covers *and* who agreed to their data being shared
   with partner structures (consent recorded on the beneficiary). Nobody else's.
 - Volunteer drivers are visible to their own structure and to the structures covering the
-  commune they live in (partners must be able to ask them).
+  commune they live in (partners must be able to ask them). This one rule
+  (:func:`driver_filter`) decides everywhere: the volunteers list and profile, a need's
+  candidates (the engine is only given visible drivers), proposals (a driver who is not visible
+  cannot be proposed: 404), the day planning, and the name and phone of a driver on a need's page.
+  A structure that follows a need but may not see the driver who was asked (a partner's driver,
+  or one an administrator asked) reads only her first name and "bénévole d'une structure
+  partenaire" (:func:`driver_label`): never her surname nor her phone.
 - A record that exists but is not visible answers exactly like a record that does not exist
   (404), so guessing identifiers in URLs reveals nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -27,6 +33,17 @@ from ..models import Beneficiary, Driver, Proposal, RideNeed, Structure, User
 from ..models.core import structure_communes
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Identifiers are 32-bit integers on both back-ends: a larger number from a URL or a form names
+# no record (and must not reach PostgreSQL, which would refuse it with an error).
+MAX_ID = 2**31 - 1
+
+
+def id_or_404(value: int) -> int:
+    """``value`` when it can be a row id, else 404 (ids past the database's integers are no one's)."""
+    if not 0 < value <= MAX_ID:
+        abort(404)
+    return value
 
 
 def is_admin(user: User) -> bool:
@@ -85,6 +102,29 @@ def driver_filter(user: User) -> ColumnElement[bool]:
                Driver.home_commune_insee.in_(_covered_communes(user)))
 
 
+PARTNER_DRIVER_FR = "bénévole d'une structure partenaire"
+
+
+def visible_driver_ids(user: User, driver_ids: Iterable[int]) -> set[int]:
+    """Those of ``driver_ids`` that ``user`` may see (one query)."""
+    wanted = {int(i) for i in driver_ids if i is not None and 0 < int(i) <= MAX_ID}
+    if not wanted:
+        return set()
+    return set(db.session.execute(
+        select(Driver.id).where(Driver.id.in_(wanted), driver_filter(user))).scalars())
+
+
+def can_see_driver(user: User, driver: Driver) -> bool:
+    return driver.id in visible_driver_ids(user, [driver.id])
+
+
+def driver_label(driver: Driver, visible: bool) -> str:
+    """How a driver is named to someone: full name if visible, else first name and partner."""
+    if visible:
+        return driver.display_name
+    return f"{driver.first_name}, {PARTNER_DRIVER_FR}"
+
+
 def can_see_beneficiary(user: User, beneficiary: Beneficiary) -> bool:
     return db.session.execute(
         select(Beneficiary.id).where(Beneficiary.id == beneficiary.id, beneficiary_filter(user))
@@ -94,7 +134,7 @@ def can_see_beneficiary(user: User, beneficiary: Beneficiary) -> bool:
 def beneficiary_or_404(user: User, beneficiary_id: int) -> Beneficiary:
     """The beneficiary if ``user`` may see it; 404 otherwise (absent or another structure's)."""
     found = db.session.execute(
-        select(Beneficiary).where(Beneficiary.id == beneficiary_id, beneficiary_filter(user))
+        select(Beneficiary).where(Beneficiary.id == id_or_404(beneficiary_id), beneficiary_filter(user))
     ).scalar_one_or_none()
     if found is None:
         abort(404)
@@ -103,7 +143,7 @@ def beneficiary_or_404(user: User, beneficiary_id: int) -> Beneficiary:
 
 def need_or_404(user: User, need_id: int) -> RideNeed:
     found = db.session.execute(
-        select(RideNeed).where(RideNeed.id == need_id, need_filter(user))
+        select(RideNeed).where(RideNeed.id == id_or_404(need_id), need_filter(user))
     ).scalar_one_or_none()
     if found is None:
         abort(404)
@@ -113,7 +153,7 @@ def need_or_404(user: User, need_id: int) -> RideNeed:
 def proposal_or_404(user: User, proposal_id: int) -> Proposal:
     found = db.session.execute(
         select(Proposal).join(RideNeed, Proposal.need_id == RideNeed.id)
-        .where(Proposal.id == proposal_id, need_filter(user))
+        .where(Proposal.id == id_or_404(proposal_id), need_filter(user))
     ).scalar_one_or_none()
     if found is None:
         abort(404)
@@ -122,7 +162,7 @@ def proposal_or_404(user: User, proposal_id: int) -> Proposal:
 
 def driver_or_404(user: User, driver_id: int) -> Driver:
     found = db.session.execute(
-        select(Driver).where(Driver.id == driver_id, driver_filter(user))
+        select(Driver).where(Driver.id == id_or_404(driver_id), driver_filter(user))
     ).scalar_one_or_none()
     if found is None:
         abort(404)
@@ -156,7 +196,7 @@ def can_manage_account(user: User, account: User) -> bool:
 
 def account_or_404(user: User, account_id: int) -> User:
     """An account ``user`` may list (administrator: all; coordinator: her structure's), else 404."""
-    account = db.session.get(User, account_id)
+    account = db.session.get(User, id_or_404(account_id))
     if account is None or not is_coordinator(user):
         abort(404)
     if not is_admin(user) and (user.structure_id is None or account.structure_id != user.structure_id):

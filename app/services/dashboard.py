@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select, true
 
 from ..extensions import db
 from ..models import Beneficiary, Commune, Driver, Proposal, RideNeed, utcnow
+from .access import PARTNER_DRIVER_FR
+from .csv_export import csv_text
 from .rides import OPEN_STATUSES
 
 
@@ -100,42 +100,47 @@ class MonthRow:
     contribution_eur: float
 
 
-def monthly_kilometres(structure_ids: list[int] | None, timezone: str, rate_eur_per_km: float) -> list[MonthRow]:
+def monthly_kilometres(structure_ids: list[int] | None, timezone: str, rate_eur_per_km: float,
+                       visible_drivers: Any = None) -> list[MonthRow]:
     """Rides done per month and volunteer: kilometres, mileage allowance, riders' contribution.
 
-    The allowance is the engine's figure stored with the proposal, else km × the rate.
+    The allowance is the engine's figure stored with the proposal, else km × the rate. A
+    driver outside ``visible_drivers`` (``access.driver_filter(user)``: a partner structure's
+    volunteer who served one of the structure's needs) is named by first name only.
     """
     tz = ZoneInfo(timezone)
+    seen = true() if visible_drivers is None else visible_drivers
     query = (
-        select(RideNeed.requested_at, Driver.first_name, Driver.last_name, Proposal.distance_m,
-               Proposal.allowance_eur, Proposal.contribution_eur)
+        select(RideNeed.requested_at, Driver.id, Driver.first_name, Driver.last_name,
+               case((seen, 1), else_=0), Proposal.distance_m, Proposal.allowance_eur,
+               Proposal.contribution_eur)
         .join(Proposal, Proposal.need_id == RideNeed.id)
         .join(Driver, Proposal.driver_id == Driver.id)
         .where(RideNeed.status == "done", Proposal.status == "accepted")
     )
     rows = db.session.execute(_scope(query, structure_ids, RideNeed.structure_id)).all()
-    totals: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
-    for requested_at, first, last, distance_m, allowance, contribution in rows:
+    totals: dict[tuple[str, str, int], list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
+    for requested_at, driver_id, first, last, visible, distance_m, allowance, contribution in rows:
         month = requested_at.astimezone(tz).strftime("%Y-%m")
         km = (distance_m or 0) / 1000
-        item = totals[(month, f"{first} {last}")]
+        name = f"{first} {last}" if visible else f"{first}, {PARTNER_DRIVER_FR}"
+        item = totals[(month, name, driver_id)]
         item[0] += 1
         item[1] += km
         item[2] += allowance if allowance is not None else km * rate_eur_per_km
         item[3] += contribution or 0.0
     return [MonthRow(month, driver, int(v[0]), round(v[1], 1), round(v[2], 2), round(v[3], 2))
-            for (month, driver), v in sorted(totals.items(), reverse=True)]
+            for (month, driver, _id), v in sorted(totals.items(), reverse=True)]
 
 
 def monthly_csv(rows: list[MonthRow]) -> str:
-    """The monthly table as CSV (semicolon-separated, comma decimals: opens in French spreadsheets)."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(["mois", "benevole", "trajets", "km", "indemnites_eur", "participations_eur"])
-    for r in rows:
-        writer.writerow([r.month, r.driver, r.rides, f"{r.km:.1f}".replace(".", ","),
-                         f"{r.allowance_eur:.2f}".replace(".", ","), f"{r.contribution_eur:.2f}".replace(".", ",")])
-    return out.getvalue()
+    """The monthly table as CSV (semicolon-separated, comma decimals: opens in French spreadsheets;
+    names that a spreadsheet would read as a formula are neutralised)."""
+    return csv_text(
+        ["mois", "benevole", "trajets", "km", "indemnites_eur", "participations_eur"],
+        ([r.month, r.driver, r.rides, f"{r.km:.1f}".replace(".", ","),
+          f"{r.allowance_eur:.2f}".replace(".", ","), f"{r.contribution_eur:.2f}".replace(".", ",")]
+         for r in rows))
 
 
 def map_features(structure_ids: list[int] | None) -> dict[str, list[dict[str, Any]]]:

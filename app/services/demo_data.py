@@ -1,5 +1,7 @@
 """Demo structures, accounts and sample data, for `make run` on the demo territory.
 
+Only on the demo territory: a real deployment must never get accounts whose passwords are
+published in the README, nor a demo structure covering every commune (``seed_demo`` refuses).
 Everything is created only if missing (idempotent): running the seed twice changes nothing.
 Volunteers have valid documents and a wide availability so that a new need in town always
 finds candidates; sample needs show every step of the follow-up.
@@ -8,10 +10,12 @@ finds candidates; sample needs show every step of the follow-up.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 
+from ..errors import PlatformError, TerritoryNotBuilt
 from ..extensions import db
 from ..models import (
     Beneficiary,
@@ -58,8 +62,28 @@ DEMO_BENEFICIARIES = (
 )
 
 
+class NotDemoTerritory(PlatformError):
+    """The active territory is a real one (or none is built): no demo data may be created."""
+
+
+def active_territory_is_demo() -> bool:
+    """True when the active territory is the generated demo one (False when none is built)."""
+    from .territory import current_territory_path, read_manifest
+
+    try:
+        path = current_territory_path(Path(current_app.config["TERRITORY_DIR"]))
+    except TerritoryNotBuilt:
+        return False
+    return bool(read_manifest(path).get("is_demo"))
+
+
 def seed_demo() -> list[tuple[str, str, str]]:
-    """Create what is missing of the demo data; return (role, e-mail, password) of the accounts."""
+    """Create what is missing of the demo data; return (role, e-mail, password) of the accounts.
+
+    Raises NotDemoTerritory on a real territory: nothing is created there.
+    """
+    if not active_territory_is_demo():
+        raise NotDemoTerritory("the active territory is not the demo one: no demo accounts or data")
     communes = db.session.execute(db.select(Commune).order_by(Commune.insee)).scalars().all()
     structures = {}
     for name, kind, covered in (
@@ -97,6 +121,7 @@ def _seed_people(structures: dict[str, Structure], communes: dict[str, Commune])
                 wheelchair_accessible=wheelchair, max_distance_km=max_km, can_accompany=True,
                 licence_valid_until=today + timedelta(days=3000), insurance_valid_until=valid,
                 documents_checked_at=utcnow(), documents_checked_by_id=aidant.id,
+                publish_consent_at=utcnow(), publish_consent_by_id=aidant.id,  # open data shows them
                 notes="Bénévole de démonstration",
                 availability=[DriverAvailability(weekday=d, slot=s) for d, s in slots])
             db.session.add(driver)

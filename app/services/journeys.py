@@ -11,7 +11,9 @@ Three kinds of itineraries answer one query (origin, destination, time):
 
 What leaves this module is meant for the public: no volunteer's name, phone or home; a
 rider is picked up at a generalised place (town hall, station, commune), the exact meeting
-point being agreed with the service.
+point being agreed with the service. Volunteers appear only with their recorded consent, their
+trips as if they went from commune centre to commune centre, their times rounded (the rules are
+in :mod:`app.services.publication`).
 
 Road travel times come from the matching engine through :mod:`app.services.matching` as a
 :data:`DriveTimes` function; without it, volunteer options are left out and a notice says so.
@@ -89,7 +91,8 @@ class OfferView:
     """An active volunteer trip, as plain values (see :func:`load_offer_views`).
 
     One-off trips have a departure window; regular trips weekdays (0 = Monday), a time of day
-    and a flexibility, within an optional validity period.
+    and a flexibility, within an optional validity period. Loaded for the public, ``origin``
+    and ``destination`` are commune centres, not the volunteer's points.
     """
 
     id: int
@@ -98,8 +101,6 @@ class OfferView:
     destination: LatLon
     seats: int
     max_detour_s: int
-    driver_key: str
-    driver_alias: str
     departure_earliest: dt.datetime | None = None
     departure_latest: dt.datetime | None = None
     weekdays: frozenset[int] = frozenset()
@@ -311,14 +312,30 @@ def _window(
 def load_offer_views(
     *, kind: str, start: dt.datetime | None = None, end: dt.datetime | None = None
 ) -> list[OfferView]:
-    """Active volunteer trips of cleared, active drivers (one-off ones within [start, end])."""
+    """Active trips of cleared, active drivers who consented to publication, for the public.
+
+    One-off trips are those within [start, end]. Each trip's ends are replaced by the centres
+    of their communes, so that nothing computed from it depends on the volunteer's home.
+    """
     from ..extensions import db
     from ..models import Driver, DriverOffer
+    from .publication import cached_communes, commune_of
+
+    communes = cached_communes()
+    if not communes:  # nothing to generalise to: publish nothing rather than homes
+        return []
+    from sqlalchemy.orm import contains_eager
 
     q = (
         db.session.query(DriverOffer)
         .join(Driver)
-        .filter(DriverOffer.status == "active", DriverOffer.kind == kind, Driver.active.is_(True))
+        .options(contains_eager(DriverOffer.driver))  # one query, not one per trip
+        .filter(
+            DriverOffer.status == "active",
+            DriverOffer.kind == kind,
+            Driver.active.is_(True),
+            Driver.publish_consent_at.is_not(None),
+        )
     )
     if kind == "one_off" and start is not None and end is not None:
         # Wide on purpose: SQLite compares timestamps as text; the exact window is checked later.
@@ -343,16 +360,16 @@ def load_offer_views(
         if offer.time_of_day:
             h, _, m = offer.time_of_day.partition(":")
             tod = int(h) * 3600 + int(m or 0) * 60
+        a = commune_of(communes, offer.origin_lat_lon)
+        b = commune_of(communes, offer.destination_lat_lon)
         out.append(
             OfferView(
                 id=offer.id,
                 kind=offer.kind,
-                origin=offer.origin_lat_lon,
-                destination=offer.destination_lat_lon,
+                origin=(a.lat, a.lon),
+                destination=(b.lat, b.lon),
                 seats=offer.seats,
                 max_detour_s=offer.max_detour_min * 60,
-                driver_key=driver_key(driver.id),
-                driver_alias=driver_alias(driver.first_name, driver.last_name),
                 departure_earliest=_aware(offer.departure_earliest),
                 departure_latest=_aware(offer.departure_latest),
                 weekdays=weekdays,
@@ -374,42 +391,36 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 
 
 def load_availability(tz: dt.tzinfo) -> Availability:
-    """Cleared, active volunteers with their weekly grid, and the grid's slot hours."""
+    """Cleared, active volunteers who consented to publication, with their weekly grid, and
+    the grid's slot hours. A volunteer's home is the centre of her commune: whether someone is
+    on call near a point must not reveal where she lives."""
     from ..extensions import db
     from ..models import Driver
     from . import matching as matching_service
+    from .publication import cached_communes, commune_of
 
     slot_hours = getattr(matching_service, "SLOT_HOURS", None)
     if slot_hours is None:  # until the matching service re-exports the engine's grid hours
         from matching.model import SLOT_HOURS as slot_hours
     today = dt.date.today()
+    communes = cached_communes()
     volunteers = []
-    for d in db.session.query(Driver).filter(Driver.active.is_(True)):
+    from sqlalchemy.orm import selectinload
+
+    drivers = db.session.query(Driver).options(selectinload(Driver.availability)).filter(
+        Driver.active.is_(True), Driver.publish_consent_at.is_not(None)
+    )
+    for d in drivers:
         home = d.home_lat_lon
-        if home is None or not d.is_cleared_on(today) or d.sms_opt_out:
+        if home is None or not communes or not d.is_cleared_on(today) or d.sms_opt_out:
             continue
+        centre = commune_of(communes, home)
         cells = frozenset((a.weekday, a.slot) for a in d.availability)
         if cells:
-            volunteers.append(VolunteerView(home, d.max_distance_km * 1000.0, cells))
+            volunteers.append(
+                VolunteerView((centre.lat, centre.lon), d.max_distance_km * 1000.0, cells)
+            )
     return Availability(volunteers, dict(slot_hours), tz)
-
-
-def driver_alias(first_name: str, last_name: str) -> str:
-    """First name and initial of the last name: "Jean D."."""
-    first = (first_name or "").strip().split(" ")[0] or "Bénévole"
-    initial = (last_name or "").strip()[:1].upper()
-    return f"{first} {initial}." if initial else first
-
-
-def driver_key(driver_id: int) -> str:
-    """A stable, opaque public id of a driver (not the database id)."""
-    import hashlib
-    import hmac
-
-    from flask import current_app
-
-    secret = str(current_app.config.get("SECRET_KEY", "")).encode()
-    return "d-" + hmac.new(secret, f"driver:{driver_id}".encode(), hashlib.sha256).hexdigest()[:16]
 
 
 # -- generalised places -----------------------------------------------------------------
@@ -795,7 +806,10 @@ def _solidarity_itineraries(
     tz: dt.tzinfo,
     result: SearchResult,
     availability: Availability | None = None,
+    rounding_s: int = 0,
 ) -> None:
+    from .publication import round_time
+
     if haversine_m(query.origin, query.destination) > MAX_SOLIDARITY_M:
         result.notices.append(
             {"code": "too_far_for_solidarity", "message": "Volunteer rides are limited to 100 km."}
@@ -827,14 +841,17 @@ def _solidarity_itineraries(
         )
         if m is None:
             continue
+        # Published times are rounded (a volunteer's times are never given to the minute),
+        # down when the rider must arrive by a time.
+        down = query.arrive_by
+        pickup_at = round_time(m.pickup_at, rounding_s, down=down).astimezone(tz)
+        dropoff_at = round_time(m.dropoff_at, rounding_s, down=down).astimezone(tz)
         if query.arrive_by:
-            if (query.when - m.dropoff_at).total_seconds() > 2 * CARPOOL_WINDOW_S:
+            if (query.when - dropoff_at).total_seconds() > 2 * CARPOOL_WINDOW_S:
                 continue
-        elif abs((m.pickup_at - query.when).total_seconds()) > CARPOOL_WINDOW_S:
+        elif abs((pickup_at - query.when).total_seconds()) > CARPOOL_WINDOW_S:
             continue
-        leg = _car_leg(
-            pickup, dropoff, m.pickup_at.astimezone(tz), m.dropoff_at.astimezone(tz), booking, roads
-        )
+        leg = _car_leg(pickup, dropoff, pickup_at, dropoff_at, booking, roads)
         leg["operator"] = "volunteer_trip"
         leg["seats"] = offer.seats
         it = _finish([leg], 0)
@@ -865,6 +882,7 @@ def search_journeys(
     booking: dict[str, Any] | None = None,
     tz: dt.tzinfo = dt.UTC,
     availability: Availability | None = None,
+    rounding_s: int = 0,
 ) -> SearchResult:
     """All itineraries for a query, best first (earliest arrival, or latest departure).
 
@@ -873,7 +891,8 @@ def search_journeys(
     the active volunteer trips; ``generalise`` maps a point to the public place that stands
     for it; ``booking`` tells how to book a volunteer ride (the service's phone);
     ``availability`` the volunteers on call (None: not checked), without whom no ride on
-    request nor drive to a station is offered.
+    request nor drive to a station is offered; ``rounding_s`` the step volunteers' trip
+    times are rounded to.
     """
     result = SearchResult()
     gen = generalise or PlaceIndex([])
@@ -894,7 +913,9 @@ def search_journeys(
             }
         )
     if roads is not None and "solidarity" in query.modes:
-        _solidarity_itineraries(query, roads, offers, gen, booking, tz, result, availability)
+        _solidarity_itineraries(
+            query, roads, offers, gen, booking, tz, result, availability, rounding_s
+        )
     if query.arrive_by:
         result.itineraries.sort(
             key=lambda it: (
@@ -980,6 +1001,7 @@ def find_journeys(query: JourneyQuery) -> SearchResult:
     from flask import current_app
 
     from ..errors import TerritoryNotBuilt
+    from .publication import rounding_step_s
     from .runtime import loaded_territory
     from .transit import transit_service
 
@@ -1012,4 +1034,5 @@ def find_journeys(query: JourneyQuery) -> SearchResult:
         booking=service_booking(),
         tz=tz,
         availability=availability,
+        rounding_s=rounding_step_s(),
     )

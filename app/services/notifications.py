@@ -65,13 +65,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy.orm import Session
 
 from ..errors import PlatformError
 from ..extensions import db
 from ..models import Beneficiary, Driver, Proposal, RideNeed, SmsMessage, utcnow
 from ..models.messaging import FINAL_OUTBOUND_STATUSES, SmsOptOut
-from ..sms.encoding import count_segments, fit_sms
+from ..sms.encoding import count_segments, fit_sms, shorten_label, tidy_punctuation
 from .sms_providers import (
     ProviderAmbiguousError,
     ProviderPermanentError,
@@ -206,40 +207,98 @@ def set_opt_out(phone_e164: str, opted_out: bool, *, keyword: str | None = None)
 
 # --- The outbox ------------------------------------------------------------------------------
 
-def send_sms(phone_e164: str, body: str, *, kind: str, need_id: int | None = None,
-             proposal_id: int | None = None, not_before: datetime | None = None,
-             offer_id: int | None = None) -> SmsMessage:
-    """Write an outbox row, commit, and queue its sending (at ``not_before`` when given).
+_STAGED = "outbox_staged"  # rows added to the open transaction: (row id, due)
+_READY = "outbox_ready"  # rows of committed transactions, not queued yet
 
+
+def _on_commit(session: Session) -> None:
+    staged = session.info.pop(_STAGED, None)
+    if staged:
+        session.info.setdefault(_READY, []).extend(staged)
+
+
+def _on_rollback(session: Session) -> None:
+    # The rows are gone with the transaction: nothing to queue (a stray id would be harmless:
+    # the task finds no row and does nothing).
+    session.info.pop(_STAGED, None)
+
+
+def _listen_once() -> None:
+    if not event.contains(Session, "after_commit", _on_commit):
+        event.listen(Session, "after_commit", _on_commit)
+        event.listen(Session, "after_rollback", _on_rollback)
+
+
+def stage_sms(phone_e164: str, body: str, *, kind: str, need_id: int | None = None,
+              proposal_id: int | None = None, not_before: datetime | None = None,
+              offer_id: int | None = None, beneficiary_id: int | None = None,
+              driver_id: int | None = None) -> SmsMessage:
+    """Add an outbox row to the caller's transaction (the transactional outbox).
+
+    The row is written with the status change that causes it and is committed, or rolled
+    back, with it. Once the transaction commits, :func:`enqueue_committed` queues its sending;
+    if the process dies in between, :func:`sweep_outbox` finds the row (queued, never sent).
     A number that answered STOP gets nothing: the row is stored as ``cancelled`` (so the
-    history shows it was not sent, and why) and no task is queued.
+    history shows it was not sent, and why). ``beneficiary_id`` / ``driver_id`` name the
+    person the message belongs to (GDPR export and erasure).
     """
-    from ..tasks import enqueue_delivery
-
+    _listen_once()
     text = fit_sms(body)
     count = count_segments(text)
     row = SmsMessage(direction="out", phone_e164=phone_e164, body=text, segments=count.segments,
                      encoding=count.encoding, kind=kind, status="queued", reference=uuid.uuid4().hex,
                      need_id=need_id, proposal_id=proposal_id, offer_id=offer_id,
+                     beneficiary_id=beneficiary_id, driver_id=driver_id,
                      not_before=aware(not_before), attempts=0)
     if kind not in OPT_OUT_EXEMPT_KINDS and is_opted_out(phone_e164):
         row.status = "cancelled"
         row.last_error = "opted out (STOP)"
     db.session.add(row)
-    db.session.commit()
+    db.session.flush()
     if row.status == "queued":
-        due = aware(not_before)
-        enqueue_delivery(row.id, eta=due if due is not None and due > utcnow() else None)
+        db.session.info.setdefault(_STAGED, []).append((row.id, aware(not_before)))
+    return row
+
+
+def enqueue_committed() -> int:
+    """Queue the sending of the outbox rows of the transactions committed so far; their count.
+
+    Call it after the commit that stored them. Rows staged in a transaction still open, or
+    rolled back, are not queued.
+    """
+    from ..tasks import enqueue_delivery
+
+    ready = db.session.info.pop(_READY, [])
+    now = utcnow()
+    for row_id, due in ready:
+        enqueue_delivery(row_id, eta=due if due is not None and due > now else None)
+    return len(ready)
+
+
+def send_sms(phone_e164: str, body: str, *, kind: str, need_id: int | None = None,
+             proposal_id: int | None = None, not_before: datetime | None = None,
+             offer_id: int | None = None, beneficiary_id: int | None = None,
+             driver_id: int | None = None) -> SmsMessage:
+    """Write an outbox row, commit (with whatever the session holds), and queue its sending."""
+    row = stage_sms(phone_e164, body, kind=kind, need_id=need_id, proposal_id=proposal_id,
+                    not_before=not_before, offer_id=offer_id, beneficiary_id=beneficiary_id,
+                    driver_id=driver_id)
+    db.session.commit()
+    enqueue_committed()
     return row
 
 
 def record_inline_reply(inbound: SmsMessage, body: str, *, kind: str = "reply") -> SmsMessage:
-    """Store an answer given in the webhook's TwiML (Twilio sends it; nothing to queue)."""
+    """Store an answer given in the webhook's TwiML (Twilio sends it; nothing to queue).
+
+    It belongs to the person the inbound message was matched to.
+    """
     text = fit_sms(body)
     count = count_segments(text)
     row = SmsMessage(direction="out", phone_e164=inbound.phone_e164, body=text, segments=count.segments,
                      encoding=count.encoding, kind=kind, status="sent", reference=uuid.uuid4().hex,
-                     in_reply_to_id=inbound.id, sent_at=utcnow(), attempts=1)
+                     in_reply_to_id=inbound.id, sent_at=utcnow(), attempts=1,
+                     beneficiary_id=inbound.beneficiary_id, driver_id=inbound.driver_id)
     db.session.add(row)
     return row
 
@@ -516,7 +575,7 @@ def record_status_callback(*, reference: str | None, message_sid: str | None, st
 
 def _render(template: str, **context: object) -> str:
     text = render_template(f"sms/{template}.txt", **context)
-    return " ".join(text.split())
+    return tidy_punctuation(" ".join(text.split()))
 
 
 def _render_fitting(template: str, shorten: tuple[str, ...], **context: object) -> str:
@@ -528,7 +587,7 @@ def _render_fitting(template: str, shorten: tuple[str, ...], **context: object) 
         for key in shorten:
             value = str(context.get(key) or "")
             if len(value) > limit:
-                context[key] = value[: limit - 1].rstrip(" ,-") + "."
+                context[key] = shorten_label(value, limit)
         text = _render(template, **context)
     return text
 
@@ -596,7 +655,11 @@ def check_proposal_sms(driver: Driver, pickup_at: datetime, *, now: datetime | N
 
 
 def notify_proposal(proposal: Proposal) -> SmsMessage:
-    """Text a proposal to its driver ("… Répondez OUI 482 ou NON 482"), within the rules."""
+    """Text a proposal to its driver ("… Répondez OUI 482 ou NON 482"), within the rules.
+
+    Like every ``notify_*`` function, it stages the outbox rows in the caller's transaction
+    (see :func:`stage_sms`); the caller commits, then calls :func:`enqueue_committed`.
+    """
     driver, need = proposal.driver, proposal.need
     pickup = _pickup_at(proposal)
     schedule = check_proposal_sms(driver, pickup)
@@ -608,19 +671,17 @@ def notify_proposal(proposal: Proposal) -> SmsMessage:
         pickup=need.pickup_label, dropoff=need.dropoff_label, code=proposal.code, passengers=need.passengers,
         distance_km=round(proposal.distance_m / 1000) if proposal.distance_m else None, needs=", ".join(needs),
     )
-    row = send_sms(driver.phone_e164, body, kind="proposal", need_id=need.id, proposal_id=proposal.id,
-                   not_before=schedule.not_before)
+    row = stage_sms(driver.phone_e164, body, kind="proposal", need_id=need.id, proposal_id=proposal.id,
+                    not_before=schedule.not_before, driver_id=driver.id)
     if schedule.not_before is not None and row.status == "queued":
         from .rides import record_event
 
         record_event(need, actor="système", note=f"Pas de SMS la nuit : la proposition à {driver.first_name} partira "
                                                  f"le {fr_day(schedule.not_before)} à {fr_hour(schedule.not_before)}.")
-        db.session.commit()
     if row.status != "cancelled" and proposal.sent_at is None:
         db.session.execute(update(Proposal).where(Proposal.id == proposal.id)
                            .values(sent_at=schedule.not_before or utcnow())
                            .execution_options(synchronize_session=False))
-        db.session.commit()
     return row
 
 
@@ -654,7 +715,8 @@ def _close_proposal_by_sms(proposal: Proposal, kind: str) -> SmsMessage | None:
         return None
     pickup = _pickup_at(proposal)
     body = _render(kind, driver=driver, day=fr_day(pickup), hour=fr_hour(pickup), code=proposal.code)
-    return send_sms(driver.phone_e164, body, kind=kind, need_id=proposal.need_id, proposal_id=proposal.id)
+    return stage_sms(driver.phone_e164, body, kind=kind, need_id=proposal.need_id, proposal_id=proposal.id,
+                     driver_id=driver.id)
 
 
 def _beneficiary_phone(need: RideNeed) -> str | None:
@@ -696,11 +758,12 @@ def notify_confirmation(need: RideNeed) -> list[SmsMessage]:
         body = _render_fitting("confirmation", ("pickup", "dropoff"), driver=proposal.driver,
                                day=fr_day(pickup), hour=fr_hour(pickup), pickup=need.pickup_label,
                                dropoff=need.dropoff_label, need=need)
-        sent.append(send_sms(phone, body, kind="confirmation", need_id=need.id, proposal_id=proposal.id))
+        sent.append(stage_sms(phone, body, kind="confirmation", need_id=need.id, proposal_id=proposal.id,
+                              beneficiary_id=need.beneficiary_id))
     driver = proposal.driver
     if driver.phone_e164 and driver.phone_e164 not in inline and proposal.answered_via != "sms":
-        sent.append(send_sms(driver.phone_e164, driver_confirmation_text(proposal), kind="driver_confirmation",
-                             need_id=need.id, proposal_id=proposal.id))
+        sent.append(stage_sms(driver.phone_e164, driver_confirmation_text(proposal), kind="driver_confirmation",
+                              need_id=need.id, proposal_id=proposal.id, driver_id=driver.id))
     return sent
 
 
@@ -714,14 +777,28 @@ def notify_cancellation(need: RideNeed) -> list[SmsMessage]:
     if proposal is not None and proposal.driver.phone_e164 and proposal.driver.phone_e164 not in inline:
         body = _render("cancellation_driver", driver=proposal.driver, day=fr_day(when), hour=fr_hour(when),
                        rider=_rider_short(need), dropoff=need.dropoff_label)
-        sent.append(send_sms(proposal.driver.phone_e164, body, kind="cancellation", need_id=need.id,
-                             proposal_id=proposal.id))
+        sent.append(stage_sms(proposal.driver.phone_e164, body, kind="cancellation", need_id=need.id,
+                              proposal_id=proposal.id, driver_id=proposal.driver_id))
     phone = _beneficiary_phone(need)
     if phone and phone not in inline:
         body = _render("cancellation_rider", day=fr_day(when), hour=fr_hour(when), dropoff=need.dropoff_label,
                        service_phone=_service_phone())
-        sent.append(send_sms(phone, body, kind="cancellation", need_id=need.id))
+        sent.append(stage_sms(phone, body, kind="cancellation", need_id=need.id,
+                              beneficiary_id=need.beneficiary_id))
     return sent
+
+
+def notify_driver_left(need: RideNeed) -> SmsMessage | None:
+    """The confirmed volunteer left the platform: tell the rider (with consent) the ride is
+    searched again. Staged in the caller's transaction."""
+    phone = _beneficiary_phone(need)
+    if not phone:
+        return None
+    when = aware(need.requested_at)
+    assert when is not None
+    body = _render_fitting("driver_left_rider", ("dropoff",), day=fr_day(when), hour=fr_hour(when),
+                           dropoff=need.dropoff_label, service_phone=_service_phone())
+    return stage_sms(phone, body, kind="driver_left", need_id=need.id, beneficiary_id=need.beneficiary_id)
 
 
 def send_reminders(now: datetime | None = None) -> int:
@@ -756,13 +833,15 @@ def send_reminders(now: datetime | None = None) -> int:
         if phone and phone not in already:
             body = _render_fitting("reminder", ("pickup",), driver=proposal.driver, hour=fr_hour(pickup),
                                    day=fr_day(pickup), pickup=need.pickup_label, need=need)
-            send_sms(phone, body, kind="reminder", need_id=need.id, proposal_id=proposal.id)
+            send_sms(phone, body, kind="reminder", need_id=need.id, proposal_id=proposal.id,
+                     beneficiary_id=need.beneficiary_id)
             count += 1
         driver = proposal.driver
         if driver.phone_e164 and driver.phone_e164 not in already:
             body = _render_fitting("reminder_driver", ("pickup", "dropoff"), driver=driver, hour=fr_hour(pickup),
                                    day=fr_day(pickup), pickup=need.pickup_label, dropoff=need.dropoff_label,
                                    rider=_rider_short(need), service_phone=_service_phone())
-            send_sms(driver.phone_e164, body, kind="reminder_driver", need_id=need.id, proposal_id=proposal.id)
+            send_sms(driver.phone_e164, body, kind="reminder_driver", need_id=need.id, proposal_id=proposal.id,
+                     driver_id=driver.id)
             count += 1
     return count

@@ -9,7 +9,13 @@ times say "phone the agency" (pickup_type / drop_off_type 2) and point at a GTFS
 request) is a route of the same agency.
 
 No personal data leaves: no names, phones, addresses or exact points; a trip is known only
-by its communes, weekdays and time of day.
+by its communes, weekdays and time of day (:mod:`app.services.publication`). Only trips of
+volunteers who consented are exported; a commune of fewer than
+``OPENDATA_MIN_COMMUNE_POPULATION`` inhabitants is replaced by the nearest commune above that
+threshold (in the same intercommunality when there is one), so that a commune pair and a time
+do not single out the one volunteer of a hamlet; times are rounded to
+``OPENDATA_TIME_ROUNDING_MIN`` minutes; trip, service and shape ids are numbers within the
+feed, in the order of route and time, not database ids.
 """
 
 from __future__ import annotations
@@ -23,6 +29,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .journeys import LatLon, OfferView, Roads, haversine_m
+from .publication import (
+    CommunePoint,
+    commune_of,
+    communes_from_db,
+    populous_commune_of,
+    round_seconds,
+)
 
 CARPOOL_ROUTE_TYPE = 1551
 SOLIDARITY_ROUTE_ID = "solidaire"
@@ -39,16 +52,6 @@ class NothingToPublish(LookupError):
 
 
 @dataclass(frozen=True)
-class CommunePoint:
-    """A commune centre standing for every point in it."""
-
-    insee: str
-    name: str
-    lat: float
-    lon: float
-
-
-@dataclass(frozen=True)
 class ServiceInfo:
     """Who publishes the feed and how riders book."""
 
@@ -57,10 +60,6 @@ class ServiceInfo:
     phone: str
     timezone: str
     lang: str = "fr"
-
-
-def _nearest(communes: Sequence[CommunePoint], point: LatLon) -> CommunePoint:
-    return min(communes, key=lambda c: haversine_m(point, (c.lat, c.lon)))
 
 
 def _gtfs_time(seconds: int) -> str:
@@ -83,13 +82,18 @@ def build_gtfs(
     *,
     today: dt.date,
     roads: Roads | None = None,
+    min_population: int = 0,
+    rounding_s: int = 0,
 ) -> bytes:
     """The GTFS zip of the regular trips ``offers`` (kind ``regular``) and the solidarity service.
 
-    Trips whose two ends fall in the same commune, and trips no longer valid, are left out;
-    with no trip left, :class:`NothingToPublish` is raised (a feed without trips is not GTFS).
-    Times of day are local (``service.timezone``); the ride's duration comes from ``roads``
-    (between the commune centres) or, without it, from the straight line.
+    Each end of a trip is its commune, or the nearest commune of at least ``min_population``
+    inhabitants (:func:`~app.services.publication.populous_commune_of`). Trips whose two ends
+    fall in the same commune, trips with an end no commune can stand for, and trips no longer
+    valid are left out; with no trip left, :class:`NothingToPublish` is raised (a feed without
+    trips is not GTFS). Times of day are local (``service.timezone``) and rounded to
+    ``rounding_s``; the ride's duration comes from ``roads`` (between the commune centres) or,
+    without it, from the straight line.
     """
     stops: dict[str, dict[str, Any]] = {}
     routes: dict[str, dict[str, Any]] = {
@@ -104,7 +108,8 @@ def build_gtfs(
     }
     trips, stop_times, calendar, shapes = [], [], [], []
     horizon = today + dt.timedelta(days=HORIZON_DAYS)
-    for offer in sorted(offers, key=lambda o: o.id):
+    published = []
+    for offer in offers:
         if (
             offer.kind != "regular"
             or offer.time_of_day_s is None
@@ -116,16 +121,26 @@ def build_gtfs(
         end = min(horizon, offer.valid_until or horizon)
         if end < start:
             continue
-        a, b = _nearest(communes, offer.origin), _nearest(communes, offer.destination)
-        if a.insee == b.insee:
+        a, b = (
+            populous_commune_of(communes, commune_of(communes, point), min_population)
+            for point in (offer.origin, offer.destination)
+        )
+        if a is None or b is None or a.insee == b.insee:
             continue
+        depart = round_seconds(offer.time_of_day_s, rounding_s)
+        published.append(
+            (a.insee, b.insee, depart, sorted(offer.weekdays), a, b, start, end, offer)
+        )
+    # Numbered in the order of route and time: an id says nothing of the database.
+    published.sort(key=lambda x: x[:4])
+    for number, (_, _, depart, _, a, b, start, end, offer) in enumerate(published, start=1):
         a_ll, b_ll = (a.lat, a.lon), (b.lat, b.lon)
         found = roads.route(a_ll, b_ll) if roads is not None and roads.route is not None else None
         if found is not None:
             ride_s, line = int(found[0]), [a_ll, *found[2], b_ll]
         else:
             ride_s, line = int(haversine_m(a_ll, b_ll) * 1.3 / FALLBACK_SPEED_M_S), [a_ll, b_ll]
-        ride_s = max(ride_s, 60)
+        ride_s = max(round_seconds(ride_s, rounding_s), 60)
         for c in (a, b):
             stops.setdefault(
                 c.insee,
@@ -150,9 +165,9 @@ def build_gtfs(
                 "route_type": CARPOOL_ROUTE_TYPE,
             },
         )
-        trip_id = f"trajet-{offer.id}"
-        service_id = f"jours-{offer.id}"
-        shape_id = f"trace-{offer.id}"
+        trip_id = f"trajet-{number}"
+        service_id = f"jours-{number}"
+        shape_id = f"trace-{number}"
         days = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
         calendar.append(
             {
@@ -174,7 +189,6 @@ def build_gtfs(
         )
         thin = _thin(line)
         total_km = sum(haversine_m(p, q) for p, q in zip(thin, thin[1:], strict=False)) / 1000
-        depart = offer.time_of_day_s
         for seq, (c, t, pickup, drop) in enumerate(
             ((a, depart, 2, 1), (b, depart + ride_s, 1, 2)), start=1
         ):
@@ -360,28 +374,12 @@ def _thin(line: list[LatLon], max_points: int = 200) -> list[LatLon]:
     return [pts[round(k * step)] for k in range(max_points)]
 
 
-def communes_from_db() -> list[CommunePoint]:
-    """Current communes (not old merged ones) of the database, with their centres."""
-    from ..extensions import db
-    from ..models import Commune
-
-    out = []
-    for c in (
-        db.session.query(Commune)
-        .filter(Commune.merged_into_insee.is_(None))
-        .order_by(Commune.insee)
-    ):
-        ll = c.lat_lon
-        if ll:
-            out.append(CommunePoint(c.insee, c.name, ll[0], ll[1]))
-    return out
-
-
 def export_gtfs() -> bytes:
     """The GTFS zip of the application's regular volunteer trips and solidarity service."""
     from flask import current_app
 
     from .journeys import app_roads, load_offer_views
+    from .publication import min_commune_population, rounding_step_s
 
     cfg = current_app.config
     url = (
@@ -398,5 +396,11 @@ def export_gtfs() -> bytes:
 
     today = dt.datetime.now(ZoneInfo(info.timezone)).date()
     return build_gtfs(
-        load_offer_views(kind="regular"), communes_from_db(), info, today=today, roads=app_roads()
+        load_offer_views(kind="regular"),
+        communes_from_db(),
+        info,
+        today=today,
+        roads=app_roads(),
+        min_population=min_commune_population(),
+        rounding_s=rounding_step_s(),
     )

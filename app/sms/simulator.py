@@ -1,14 +1,18 @@
 """The SMS simulator (development provider only): play a rider or a driver in the browser.
 
-GET /sms/simulateur lists the phone numbers of the drivers and beneficiaries the signed-in user
-may see; choosing one shows every SMS to and from it. POST sends a text "from" that phone
-through the very same inbound handling as Twilio's webhook. Disabled (404) unless
+GET /sms/simulateur lists the phone numbers of the drivers and beneficiaries; choosing one shows
+every SMS to and from it. POST sends a text "from" that phone through the very same inbound
+handling as Twilio's webhook. Reading anyone's messages and answering in her name is an
+administrator's tool: every endpoint answers 404 to anyone else, and to everyone unless
 SMS_PROVIDER=dev.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -17,7 +21,7 @@ from werkzeug.wrappers import Response
 
 from ..extensions import db
 from ..models import Beneficiary, Driver, SmsMessage
-from ..services.access import beneficiary_filter, driver_filter
+from ..services.access import beneficiary_filter, driver_filter, is_admin
 from . import bp
 
 
@@ -39,15 +43,22 @@ def _phones() -> list[tuple[str, str, str]]:
     return out
 
 
-def _enabled() -> None:
-    if current_app.config.get("SMS_PROVIDER", "dev") != "dev":
-        abort(404)
+def simulator_access(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Every simulator view: signed in as an administrator, development provider on; else 404."""
+
+    @wraps(view)
+    @login_required
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if current_app.config.get("SMS_PROVIDER", "dev") != "dev" or not is_admin(current_user):
+            abort(404)
+        return view(*args, **kwargs)
+
+    return checked
 
 
 @bp.get("/simulateur")
-@login_required
+@simulator_access
 def simulator() -> str:
-    _enabled()
     phones = _phones()
     allowed = {p for p, _, _ in phones}
     phone = request.args.get("tel", "")
@@ -65,9 +76,8 @@ def simulator() -> str:
 
 
 @bp.post("/simulateur")
-@login_required
+@simulator_access
 def simulator_send() -> Response:
-    _enabled()
     phone = request.form.get("tel", "")
     body = (request.form.get("message") or "").strip()
     allowed = {p for p, _, _ in _phones()}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
 
 from . import bp
 
@@ -14,19 +13,26 @@ def data_cli() -> None:
 
 
 @data_cli.command("purge")
-@click.option("--days", type=int, default=None, help="Retention in days (default: DATA_RETENTION_DAYS).")
+@click.option("--days", type=int, default=None, help="Retention of records in days (default: DATA_RETENTION_DAYS).")
+@click.option("--audit-days", type=int, default=None,
+              help="Retention of the audit log in days (default: AUDIT_RETENTION_DAYS).")
 @click.option("--dry-run", is_flag=True, help="Count what would be erased, erase nothing.")
-def purge(days: int | None, dry_run: bool) -> None:
-    """Erase people without activity, ended needs and SMS older than the retention period."""
-    from ..services.people import purge_old_data
+def purge(days: int | None, audit_days: int | None, dry_run: bool) -> None:
+    """Erase people without activity, ended needs, SMS and audit rows older than their periods.
 
-    retention = days if days is not None else int(current_app.config.get("DATA_RETENTION_DAYS", 730))
-    if retention < 30:
-        raise click.ClickException("refusing a retention under 30 days")
-    report = purge_old_data(retention, dry_run=dry_run)
+    The same purge runs every day as a periodic task of the worker (DATA_PURGE_AT_UTC).
+    """
+    from ..services.retention import RetentionConfigError, run_retention
+
+    try:
+        report = run_retention(data_days=days, audit_days=audit_days, dry_run=dry_run)
+    except RetentionConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
     verb = "would erase" if dry_run else "erased"
-    click.echo(f"Retention {retention} days: {verb} {report.beneficiaries} beneficiaries, "
-               f"{report.drivers} drivers, {report.ride_needs} ended ride needs, {report.sms} SMS.")
+    records = report.records
+    click.echo(f"Retention {report.data_days} days: {verb} {records.beneficiaries} beneficiaries, "
+               f"{records.drivers} drivers, {records.ride_needs} ended ride needs, {records.sms} SMS.")
+    click.echo(f"Audit log retention {report.audit_days} days: {verb} {report.audit_rows} audit rows.")
 
 
 # Also reachable as `flask web data purge` until app/cli.py registers the group.

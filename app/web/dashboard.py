@@ -12,19 +12,26 @@ from ..services.audit import record_audit
 from . import bp
 
 
+def _months() -> list[stats.MonthRow]:
+    """The monthly km table of the user's scope; drivers she may not see by first name only."""
+    return stats.monthly_kilometres(
+        access.dashboard_structure_ids(current_user), current_app.config.get("TIMEZONE", "Europe/Paris"),
+        float(current_app.config.get("COST_SHARE_EUR_PER_KM", 0.32)),
+        visible_drivers=access.driver_filter(current_user))
+
+
 @bp.get("/tableau-de-bord")
 @login_required
 @access.roles_required("coordinator", "admin")
 def dashboard() -> str:
     scope = access.dashboard_structure_ids(current_user)
-    rate = float(current_app.config.get("COST_SHARE_EUR_PER_KM", 0.32))
     return render_template(
         "web/dashboard.html",
         counts=stats.status_counts(scope),
         waiting=stats.waiting_needs(scope),
         gaps=stats.unserved_gaps(scope),
         activity=stats.volunteer_activity(scope),
-        months=stats.monthly_kilometres(scope, current_app.config.get("TIMEZONE", "Europe/Paris"), rate),
+        months=_months(),
         map_data=stats.map_features(scope),
     )
 
@@ -33,9 +40,7 @@ def dashboard() -> str:
 @login_required
 @access.roles_required("coordinator", "admin")
 def dashboard_csv() -> Response:
-    scope = access.dashboard_structure_ids(current_user)
-    rate = float(current_app.config.get("COST_SHARE_EUR_PER_KM", 0.32))
-    rows = stats.monthly_kilometres(scope, current_app.config.get("TIMEZONE", "Europe/Paris"), rate)
+    rows = _months()
     record_audit("export", "monthly_km", None, user=current_user)
     db.session.commit()
     return Response("\ufeff" + stats.monthly_csv(rows), mimetype="text/csv",

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ..errors import TerritoryNotBuilt
 from ..extensions import db
-from ..models import Driver, Proposal, RideNeed, utcnow
+from ..models import Proposal, RideNeed, utcnow
 from ..services import access
 from ..services import rides as rides_service
 from ..services.audit import record_audit
@@ -168,11 +168,12 @@ def need_edit(need_id: int) -> tuple[str, int] | BaseResponse:
 
 
 def _matching(need: RideNeed) -> tuple[Any, str | None]:
-    """The engine's outcome for an open need, or an explanation of why there is none."""
+    """The engine's outcome for an open need, among the drivers the signed-in user may see,
+    or an explanation of why there is none."""
     from ..services.matching import candidates_for_need
 
     try:
-        return candidates_for_need(need), None
+        return candidates_for_need(need, visible_drivers=access.driver_filter(current_user)), None
     except TerritoryNotBuilt:
         return None, "Le territoire n'est pas construit : le moteur de recherche de conducteurs est indisponible."
 
@@ -202,9 +203,12 @@ def need(need_id: int) -> str:
         outcome, engine_error = _matching(ride)
         transit, transit_error = _transit(ride)
     pending_drivers = {p.driver_id for p in ride.proposals if p.status == "pending"}
+    # Name and phone only of the drivers this user may see; the others by first name.
+    seen = access.visible_driver_ids(current_user, [p.driver_id for p in ride.proposals])
     return render_template(
         "web/need.html", need=ride, outcome=outcome, engine_error=engine_error, transit=transit,
-        transit_error=transit_error, pending_drivers=pending_drivers,
+        transit_error=transit_error, pending_drivers=pending_drivers, seen_drivers=seen,
+        driver_label=access.driver_label,
         confirmed=rides_service.confirmed_proposal(ride),
         propose_form=ProposeForm(), answer_form=AnswerForm(), unserved_form=UnservedForm(),
         cancel_form=CancelForm(), done_form=VersionedActionForm(),
@@ -224,15 +228,18 @@ def _version(form: Any) -> int | None:
 def need_propose(need_id: int) -> BaseResponse:
     ride = access.need_or_404(current_user, need_id)
     form = ProposeForm()
-    if not form.validate_on_submit() or not str(form.driver_id.data).isdigit():
+    raw_id = str(form.driver_id.data or "")
+    if not form.validate_on_submit() or not (raw_id.isascii() and raw_id.isdigit()):
         flash("Demande invalide : rechargez la page.", "error")
         return redirect(url_for("web.need", need_id=ride.id))
-    driver = db.session.get(Driver, int(form.driver_id.data))
+    # A driver this user may not see answers like one that does not exist (an absurdly long
+    # number names nobody either).
+    driver = access.driver_or_404(current_user, int(raw_id) if len(raw_id) <= 12 else 0)
     outcome, error = _matching(ride)
     candidate = None
     if outcome is not None:
-        candidate = next((c for c in outcome.candidates if driver is not None and c.driver.id == driver.id), None)
-    if driver is None or candidate is None:
+        candidate = next((c for c in outcome.candidates if c.driver.id == driver.id), None)
+    if candidate is None:
         flash(error or "Ce bénévole ne fait plus partie des solutions pour ce trajet : voici la liste à jour.", "error")
         return redirect(url_for("web.need", need_id=ride.id))
     try:
@@ -268,15 +275,23 @@ def proposal_answer(proposal_id: int) -> BaseResponse:
     form = AnswerForm()
     if not form.validate_on_submit():
         flash("Choisissez la réponse du bénévole.", "error")
-    elif form.answer.data == "accept":
-        if rides_service.accept_proposal(proposal, via="phone", by_user=current_user):
-            flash(f"{proposal.driver.first_name} a accepté : le trajet est confirmé.", "success")
-        else:
-            flash("Trop tard : ce trajet a déjà été pris par un autre bénévole ou clos.", "error")
-    elif rides_service.decline_proposal(proposal, via="phone", by_user=current_user):
-        flash(f"Refus de {proposal.driver.first_name} enregistré. Proposez à quelqu'un d'autre.", "info")
     else:
-        flash("Cette proposition n'attend plus de réponse.", "error")
+        need_id, first_name = proposal.need_id, proposal.driver.first_name
+        try:
+            if form.answer.data == "accept":
+                if rides_service.accept_proposal(proposal, via="phone", by_user=current_user):
+                    flash(f"{first_name} a accepté : le trajet est confirmé.", "success")
+                else:
+                    flash("Trop tard : ce trajet a déjà été pris par un autre bénévole ou clos.", "error")
+            elif rides_service.decline_proposal(proposal, via="phone", by_user=current_user):
+                flash(f"Refus de {first_name} enregistré. Proposez à quelqu'un d'autre.", "info")
+            else:
+                flash("Cette proposition n'attend plus de réponse.", "error")
+        except RideError as exc:
+            # Nothing was stored (the change and its SMS roll back together); say why.
+            db.session.rollback()
+            flash(str(exc), "error")
+        return redirect(url_for("web.need", need_id=need_id))
     return redirect(url_for("web.need", need_id=proposal.need_id))
 
 

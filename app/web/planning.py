@@ -33,7 +33,9 @@ def _day_from_query() -> tuple[date, str | None]:
 def planning() -> str:
     day, error = _day_from_query()
     try:
-        plan = plan_day(day, access.dashboard_structure_ids(current_user))
+        # The structure's own needs, and every driver the coordinator may see (access rule).
+        plan = plan_day(day, access.dashboard_structure_ids(current_user),
+                        visible_drivers=access.driver_filter(current_user))
     except TerritoryNotBuilt:
         plan = None
     forms = {

@@ -46,8 +46,12 @@ def driver(
     home: tuple[float, float] = MONTBRUN_HOME,
     cleared: bool = True,
     cells: tuple[tuple[int, str], ...] = WEEKDAY_DAYTIME,
+    consent: bool = True,
 ) -> Driver:
-    """A volunteer on call on ``cells`` (weekday × slot), within 20 km of home."""
+    """A volunteer on call on ``cells`` (weekday × slot), within 20 km of home.
+
+    ``consent``: she agreed to the publication of her trips in the open data.
+    """
     today = dt.date.today()
     d = Driver(
         structure_id=structure().id,
@@ -59,6 +63,7 @@ def driver(
         licence_valid_until=today + dt.timedelta(days=365 if cleared else -1),
         insurance_valid_until=today + dt.timedelta(days=365),
         max_distance_km=20,
+        publish_consent_at=dt.datetime.now(dt.UTC) if consent else None,
     )
     d.availability = [DriverAvailability(weekday=w, slot=slot) for w, slot in cells]
     db.session.add(d)

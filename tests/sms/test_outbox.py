@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import socket
+import time as time_module
+from contextlib import contextmanager
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from sqlalchemy import event
 
 from app.extensions import db
-from app.models import NeedEvent, SmsMessage
+from app.models import NeedEvent, Proposal, RideNeed, SmsMessage
 from app.services import notifications, rides
 from app.services.notifications import (
     SmsOptedOut,
@@ -291,3 +294,108 @@ def test_the_sms_commands(app, dev_provider):
     assert result.exit_code == 0 and "0 message(s) re-queued" in result.output
     result = runner.invoke(sms, ["worker"])  # immediate mode in tests: no worker to run
     assert result.exit_code != 0 and "TASK_QUEUE_IMMEDIATE" in result.output
+
+
+# --- The transactional outbox ------------------------------------------------------------------
+
+@contextmanager
+def failing_outbox_write():
+    """Make the database refuse the next flush that writes an outbox row (a real SQLAlchemy
+    hook, raised inside the transaction of the status change)."""
+
+    def refuse(session, _context):  # type: ignore[no-untyped-def]
+        if any(isinstance(obj, SmsMessage) for obj in session.new):
+            raise RuntimeError("injected failure: outbox row refused")
+
+    event.listen(db.session, "after_flush", refuse)
+    try:
+        yield
+    finally:
+        event.remove(db.session, "after_flush", refuse)
+
+
+def _state(need_id: int) -> tuple[str, int, int, int]:
+    db.session.expire_all()
+    need = db.session.get(RideNeed, need_id)
+    proposals = db.session.query(Proposal).filter_by(need_id=need_id).count()
+    messages = db.session.query(SmsMessage).filter_by(need_id=need_id).count()
+    return need.status, need.version, proposals, messages
+
+
+def test_a_failed_sms_write_rolls_back_the_proposal(app, dev_provider, daytime):
+    _s, (marc,), rider = make_people(1)
+    need = make_need(rider)
+    before = _state(need.id)
+    with failing_outbox_write(), pytest.raises(rides.NotificationFailed, match="rien n'a été modifié"):
+        rides.propose_ride(need, marc)
+    # Neither a status change without its SMS, nor an SMS without its status change.
+    assert _state(need.id) == before == ("searching", before[1], 0, 0)
+    proposal = rides.propose_ride(db.session.get(RideNeed, need.id), marc)  # works once the fault is gone
+    [row] = outbox(marc.phone_e164, kind="proposal")
+    assert (row.proposal_id, row.driver_id, row.status) == (proposal.id, marc.id, "delivered")
+    assert _state(need.id)[0] == "proposed"
+
+
+def test_a_failed_sms_write_rolls_back_the_confirmation_and_the_cancellation(app, dev_provider, daytime):
+    _s, (marc,), rider = make_people(1)
+    need = make_need(rider)
+    proposal = rides.propose_ride(need, marc)
+    before = _state(need.id)
+    with failing_outbox_write(), pytest.raises(rides.NotificationFailed):
+        rides.accept_proposal(proposal, via="phone")
+    assert _state(need.id) == before
+    assert db.session.get(Proposal, proposal.id).status == "pending"
+    assert rides.accept_proposal(db.session.get(Proposal, proposal.id), via="phone")
+    confirmed = _state(need.id)
+    assert confirmed[0] == "confirmed" and len(outbox(RIDER_PHONE, kind="confirmation")) == 1
+    with failing_outbox_write(), pytest.raises(rides.NotificationFailed):
+        rides.cancel_need(db.session.get(RideNeed, need.id), via="web")
+    assert _state(need.id) == confirmed
+    assert outbox(kind="cancellation") == []
+
+
+def test_the_sweep_sends_a_row_committed_but_never_queued(app, dev_provider, daytime, monkeypatch, tmp_path):
+    """The process dies right after the commit of a proposal, before queuing its SMS; the
+    next worker's start-up sweep (real huey queue, SQLite storage, in-process consumer) sends it."""
+    from app.tasks import app_tasks, start_consumer_in_process
+
+    monkeypatch.setitem(app.config, "TASK_QUEUE_IMMEDIATE", False)
+    monkeypatch.setitem(app.config, "TASK_QUEUE_URL", f"sqlite:///{tmp_path / 'tasks.db'}")
+    monkeypatch.setitem(app.config, "SMS_SWEEP_GRACE_S", 0)
+    monkeypatch.setitem(app.extensions, "huey", None)
+    app.extensions.pop("huey")
+    _s, (marc,), rider = make_people(1)
+    need = make_need(rider)
+
+    wrote_sms: list[bool] = []
+
+    def note(session, _context):  # type: ignore[no-untyped-def]
+        wrote_sms.extend(True for obj in session.new if isinstance(obj, SmsMessage))
+
+    def crash(_session):  # type: ignore[no-untyped-def]
+        if wrote_sms:  # the commit that stores the outbox row with the status change
+            raise SystemExit("killed between commit and enqueue")
+
+    event.listen(db.session, "after_flush", note)
+    event.listen(db.session, "after_commit", crash)
+    try:
+        with pytest.raises(SystemExit):
+            rides.propose_ride(need, marc)
+    finally:
+        event.remove(db.session, "after_flush", note)
+        event.remove(db.session, "after_commit", crash)
+    db.session.remove()  # the dead process's memory is gone with it
+    [row] = outbox(marc.phone_e164, kind="proposal")
+    assert row.status == "queued" and _state(need.id)[0] == "proposed"
+    huey = app_tasks(app).huey
+    assert huey.pending_count() == 0  # nothing was ever queued
+    consumer = start_consumer_in_process(app, workers=1, periodic=False)
+    assert consumer is not None
+    try:
+        deadline = time_module.monotonic() + 30
+        while _row(row.id).status == "queued" and time_module.monotonic() < deadline:
+            time_module.sleep(0.2)
+    finally:
+        consumer.stop(graceful=True)
+    sent = _row(row.id)
+    assert (sent.status, sent.provider_sid, sent.attempts) == ("delivered", f"DEV{sent.reference}", 1)

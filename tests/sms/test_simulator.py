@@ -1,4 +1,8 @@
-"""The SMS simulator (development provider): a signed-in user plays a driver or a rider."""
+"""The SMS simulator (development provider): an administrator plays a driver or a rider.
+
+Nobody else may use it: reading anyone's messages and answering in her name would let an aidant
+accept rides for a volunteer or read another structure's riders' messages.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,10 @@ from app.models import Proposal, RideNeed
 from app.services import rides
 from app.services.accounts import create_user
 from tests.sms.conftest import RIDER_PHONE, make_need, make_people
+from tests.web.conftest import OwnContextClient
 
 
-def _login(client, structure, role: str = "aidant") -> None:  # type: ignore[no-untyped-def]
+def _login(client, structure, role: str = "admin") -> None:  # type: ignore[no-untyped-def]
     email = f"sms-{role}-{structure.id}@demo.mobilite-lot.fr"
     create_user(email, "Amélie Aidante", "mot-de-passe-46", role, structure)
     db.session.commit()
@@ -54,18 +59,55 @@ def test_an_unknown_number_can_be_played(app, client):
     assert "France Services" in client.get("/sms/simulateur?tel=%2B33999000001").get_data(as_text=True)
 
 
-def test_only_people_the_user_may_see_can_be_played(app, client):
-    structure, _drivers, _rider = make_people(1)
+def _simulator_rules(app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(path, method) of every simulator endpoint of the URL map."""
+    rules = [(rule.rule, method) for rule in app.url_map.iter_rules()
+             if rule.endpoint.startswith("sms.simulator") for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+    assert {method for _path, method in rules} == {"GET", "POST"}  # the page and the send form
+    return rules
+
+
+@pytest.mark.parametrize("role", ["aidant", "coordinator"])
+def test_the_simulator_is_for_administrators_only(app, client, role):
+    from app.models import Driver, SmsMessage
+
+    structure, (marc,), rider = make_people(1)
+    need = make_need(rider)
+    proposal = rides.propose_ride(need, marc)
+    before = db.session.execute(db.select(db.func.count()).select_from(SmsMessage)).scalar_one()
+    # Even in the structure of the driver and the rider, an aidant or a coordinator gets 404
+    # on every simulator endpoint, with or without a phone number.
+    _login(client, structure, role)
+    for path, method in _simulator_rules(app):
+        for tel in ("", marc.phone_e164, RIDER_PHONE, "+33999000001"):
+            if method == "GET":
+                response = client.get(path, query_string={"tel": tel} if tel else {})
+            else:
+                response = client.post(path, data={"tel": tel, "message": f"OUI {proposal.code}"})
+            assert response.status_code == 404, (path, method, tel)
+            html = response.get_data(as_text=True)
+            assert "Marc Volontaire" not in html and proposal.code not in html
+    # Nothing was sent in anybody's name: the proposal still waits, no message was recorded.
+    db.session.expire_all()
+    assert db.session.get(Proposal, proposal.id).status == "pending"
+    assert db.session.get(Driver, marc.id).sms_opt_out is False
+    assert db.session.execute(db.select(db.func.count()).select_from(SmsMessage)).scalar_one() == before
+
+
+def test_the_administrator_plays_any_structures_phones(app, client):
     from app.models import Structure
 
+    _structure, _drivers, _rider = make_people(1)
     other = Structure(name="Autre structure", kind="association")
     db.session.add(other)
     db.session.commit()
-    _login(client, other)
+    _login(client, other)  # an administrator attached to another structure still sees everyone
     html = client.get("/sms/simulateur").get_data(as_text=True)
-    assert "Marc Volontaire" not in html
-    assert client.get("/sms/simulateur?tel=%2B33622222221").status_code == 404
-    assert client.post("/sms/simulateur", data={"tel": "+33622222221", "message": "STOP"}).status_code == 404
+    assert "Marc Volontaire — bénévole" in html and "Roseline Delmas — personne aidée" in html
+    assert client.get("/sms/simulateur?tel=%2B33622222221").status_code == 200
+    # A number that is neither a known person's nor a test number is refused.
+    assert client.get("/sms/simulateur?tel=%2B33700000000").status_code == 404
+    assert client.post("/sms/simulateur", data={"tel": "+33700000000", "message": "STOP"}).status_code == 404
 
 
 def test_the_simulator_needs_a_signed_in_user(app, client):
@@ -110,6 +152,10 @@ def test_the_make_run_demo(app, client, daytime, monkeypatch, tmp_path):
     try:
         _role, email, password, *_rest = next(a for a in DEMO_ACCOUNTS if a[1].startswith("aidant@"))
         assert client.post("/connexion", data={"email": email, "password": password}).status_code == 302
+        # The phones are played by an administrator, in her own browser.
+        admin = OwnContextClient(app)
+        _role, email, password, *_rest = next(a for a in DEMO_ACCOUNTS if a[0] == "admin")
+        assert admin.post("/connexion", data={"email": email, "password": password}).status_code == 302
         need = db.session.execute(db.select(RideNeed).where(RideNeed.status == "new")
                                   .order_by(RideNeed.requested_at)).scalars().first()
         assert need is not None
@@ -119,11 +165,11 @@ def test_the_make_run_demo(app, client, daytime, monkeypatch, tmp_path):
         assert response.status_code == 302
         proposal = db.session.execute(db.select(Proposal).where(Proposal.need_id == need.id)).scalar_one()
         # Queued by the request, delivered by a worker thread.
-        thread = _poll(client, "/sms/simulateur", {"tel": driver.phone_e164}, "· remis")
+        thread = _poll(admin, "/sms/simulateur", {"tel": driver.phone_e164}, "· remis")
         assert f"Répondez OUI {proposal.code}" in thread
-        client.post("/sms/simulateur", data={"tel": driver.phone_e164, "message": f"Oui {proposal.code}"})
+        admin.post("/sms/simulateur", data={"tel": driver.phone_e164, "message": f"Oui {proposal.code}"})
         _poll(client, f"/besoins/{need.id}", None, "Confirmé")
         rider_phone = need.beneficiary.phone_e164
-        _poll(client, "/sms/simulateur", {"tel": rider_phone}, f"{driver.first_name} vous prend")
+        _poll(admin, "/sms/simulateur", {"tel": rider_phone}, f"{driver.first_name} vous prend")
     finally:
         consumer.stop(graceful=True)

@@ -14,6 +14,12 @@
   L.tileLayer("https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png", {
     maxZoom: 18, attribution: "© contributeurs OpenStreetMap"
   }).addTo(map);
+  // Names go into the map as text, never as HTML (Leaflet would parse a string).
+  function textNode(text) {
+    var node = document.createElement("span");
+    node.textContent = String(text == null ? "" : text);
+    return node;
+  }
   var marker = null;
   function place(lat, lon, pan) {
     if (marker) { marker.setLatLng([lat, lon]); } else { marker = L.marker([lat, lon], { keyboard: false }).addTo(map); }
@@ -34,7 +40,7 @@
       (data || []).forEach(function (c) {
         centres[c.insee] = [c.lat, c.lon];
         L.circleMarker([c.lat, c.lon], { radius: 4, color: "#000091", weight: 1, fillOpacity: 0.5, interactive: false })
-          .bindTooltip(c.name, { permanent: true, direction: "right", className: "lot-commune-label" })
+          .bindTooltip(textNode(c.name), { permanent: true, direction: "right", className: "lot-commune-label" })
           .addTo(map);
       });
       if ((lat0 === null || lon0 === null) && communeField && centres[communeField.value]) {
