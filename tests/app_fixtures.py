@@ -30,6 +30,7 @@ TERRITORY_TABLES = {
     "transit_stops",
     "transit_routes",
     "alembic_version",
+    "commune_aliases",
 }
 
 

@@ -1,6 +1,7 @@
 """Domain models. Importing this package registers every table on ``db.metadata``."""
 
 from ._types import SRID, UtcDateTime, lat_lon, point, utcnow
+from .absences import DriverAbsence, DriverExtraSlot
 from .core import (
     PLACE_KINDS,
     ROLES,
@@ -16,6 +17,7 @@ from .core import (
     User,
 )
 from .messaging import SmsMessage
+from .notes import CALL_PARTIES, CallNote
 from .people import ELIGIBILITY_BASES, SLOTS, Beneficiary, Driver, DriverAvailability
 from .rides import (
     NEED_STATUSES,
@@ -27,9 +29,11 @@ from .rides import (
     NeedEvent,
     Proposal,
     RideNeed,
+    RideNeedSeries,
 )
 
 __all__ = [
+    "CALL_PARTIES",
     "ELIGIBILITY_BASES",
     "NEED_STATUSES",
     "PLACE_KINDS",
@@ -43,15 +47,19 @@ __all__ = [
     "TIME_MODES",
     "AuditLog",
     "Beneficiary",
+    "CallNote",
     "Commune",
     "CommuneAlias",
     "Driver",
+    "DriverAbsence",
     "DriverAvailability",
+    "DriverExtraSlot",
     "DriverOffer",
     "NeedEvent",
     "Place",
     "Proposal",
     "RideNeed",
+    "RideNeedSeries",
     "SmsMessage",
     "Structure",
     "TransitFeed",

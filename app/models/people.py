@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -24,6 +25,8 @@ class Beneficiary(db.Model):
     structure_id: Mapped[int] = mapped_column(ForeignKey("structures.id"), index=True)
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
+    # Normalised "first last" (no accents, lower case) for searching; set on every save.
+    search_key: Mapped[str] = mapped_column(String(250), default="", index=True)
     phone_e164: Mapped[str | None] = mapped_column(String(20), index=True)
     home_commune_insee: Mapped[str | None] = mapped_column(ForeignKey("communes.insee"))
     home_address: Mapped[str | None] = mapped_column(String(300))
@@ -75,6 +78,8 @@ class Driver(db.Model):
     structure_id: Mapped[int] = mapped_column(ForeignKey("structures.id"), index=True)
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
+    # Normalised "first last" (no accents, lower case) for searching; set on every save.
+    search_key: Mapped[str] = mapped_column(String(250), default="", index=True)
     phone_e164: Mapped[str] = mapped_column(String(20), unique=True)
     home_commune_insee: Mapped[str | None] = mapped_column(ForeignKey("communes.insee"))
     home_address: Mapped[str | None] = mapped_column(String(300))
@@ -91,6 +96,12 @@ class Driver(db.Model):
     documents_checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     sms_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The volunteer's consent to the publication of her trips in the open data (generalised
+    # and anonymised); none means nothing of hers is published. Who recorded it, and when.
+    publish_consent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    publish_consent_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
@@ -99,6 +110,7 @@ class Driver(db.Model):
     structure: Mapped[Structure] = relationship()
     home_commune: Mapped[Commune | None] = relationship()
     documents_checked_by: Mapped[User | None] = relationship(foreign_keys=[documents_checked_by_id])
+    publish_consent_by: Mapped[User | None] = relationship(foreign_keys=[publish_consent_by_id])
     availability: Mapped[list[DriverAvailability]] = relationship(
         back_populates="driver", cascade="all, delete-orphan", lazy="selectin"
     )
@@ -137,3 +149,15 @@ class DriverAvailability(db.Model):
     slot: Mapped[str] = mapped_column(String(10))
 
     driver: Mapped[Driver] = relationship(back_populates="availability")
+
+
+def _set_search_key(_mapper: Any, _connection: Any, person: Beneficiary | Driver) -> None:
+    """Keep ``search_key`` in step with the name on every ORM insert and update."""
+    from ..services.search import person_search_key
+
+    person.search_key = person_search_key(person.first_name, person.last_name)
+
+
+for _model in (Beneficiary, Driver):
+    event.listen(_model, "before_insert", _set_search_key)
+    event.listen(_model, "before_update", _set_search_key)

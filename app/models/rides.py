@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -52,6 +52,9 @@ class RideNeed(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
     # Optimistic locking: two aidants saving the same need at once cannot overwrite each other.
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    # The recurring series this need is an occurrence of (None once edited on its own).
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ride_need_series.id", ondelete="SET NULL"), index=True)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -70,6 +73,39 @@ class RideNeed(db.Model):
     @property
     def dropoff_lat_lon(self) -> tuple[float, float] | None:
         return lat_lon(self.dropoff_geom)
+
+
+class RideNeedSeries(db.Model):
+    """A recurring need (weekly dialysis, a physiotherapy course): one RideNeed per occurrence.
+
+    The schedule is explicit (weekdays, every N weeks, from a date until a date, minus
+    exception dates); the trip to repeat is kept as ``template``, the NeedData of one
+    occurrence without its date (ends with their points, time of day, return, purpose…).
+    """
+
+    __tablename__ = "ride_need_series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    beneficiary_id: Mapped[int] = mapped_column(ForeignKey("beneficiaries.id", ondelete="CASCADE"), index=True)
+    structure_id: Mapped[int] = mapped_column(ForeignKey("structures.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    weekdays: Mapped[str] = mapped_column(String(20))  # "0,3" (0 = Monday)
+    interval_weeks: Mapped[int] = mapped_column(Integer, default=1)
+    start_date: Mapped[date] = mapped_column(Date)
+    until_date: Mapped[date] = mapped_column(Date)
+    exception_dates: Mapped[list[str]] = mapped_column(JSON, default=list)  # ISO dates
+    local_time: Mapped[str] = mapped_column(String(5))  # "08:30", in the platform's time zone
+    template: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active | cancelled
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+    beneficiary: Mapped[Beneficiary] = relationship()
+    occurrences: Mapped[list[RideNeed]] = relationship(order_by="RideNeed.requested_at", viewonly=True)
+
+    @property
+    def weekday_numbers(self) -> list[int]:
+        return [int(d) for d in self.weekdays.split(",") if d.strip()]
 
 
 class DriverOffer(db.Model):

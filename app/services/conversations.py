@@ -27,6 +27,7 @@ from ..models import (
     Commune,
     Driver,
     DriverOffer,
+    NeedEvent,
     Place,
     Proposal,
     RideNeed,
@@ -100,9 +101,10 @@ def _process(inbound: SmsMessage) -> InboundResult:
     inbound.kind = command.keyword
     db.session.commit()
     error = None
+    owner = _Owner()
     try:
         with notif.answering_inline(phone):
-            action, replies = _dispatch(phone, command)
+            action, replies = _dispatch(phone, command, owner)
     except Exception as exc:  # noqa: BLE001 - logged and stored on the row; the sender gets an answer
         log.exception("inbound SMS %s could not be handled", inbound.id)
         db.session.rollback()
@@ -110,6 +112,8 @@ def _process(inbound: SmsMessage) -> InboundResult:
         action, replies = "error", [_render("error", service_phone=_service_phone())]
     inbound = db.session.get(SmsMessage, inbound.id)  # type: ignore[assignment]
     inbound.last_error = error
+    # The person the message belongs to (GDPR export and erasure); its replies follow it.
+    inbound.driver_id, inbound.beneficiary_id = owner.driver_id, owner.beneficiary_id
     for text in replies:
         notif.record_inline_reply(inbound, text, kind="stop_ack" if action == "stop" else "reply")
     inbound.status = "processed"
@@ -118,21 +122,40 @@ def _process(inbound: SmsMessage) -> InboundResult:
     return InboundResult(inbound, replies, action=action)
 
 
-def _dispatch(phone: str, command: grammar.Command) -> tuple[str, list[str]]:
+@dataclass
+class _Owner:
+    """Who an inbound message is matched to: a driver, a rider, or nobody (unknown or shared
+    number that no command tied to one person)."""
+
+    driver_id: int | None = None
+    beneficiary_id: int | None = None
+
+
+def _dispatch(phone: str, command: grammar.Command, owner: _Owner) -> tuple[str, list[str]]:
+    driver = db.session.execute(select(Driver).where(Driver.phone_e164 == phone)).scalar_one_or_none()
+    riders = list(db.session.execute(select(Beneficiary).where(Beneficiary.phone_e164 == phone)).scalars())
+    if driver is not None and not riders:
+        owner.driver_id = driver.id
+    elif driver is None and len(riders) == 1:
+        owner.beneficiary_id = riders[0].id
     if command.keyword == grammar.STOP:
         notif.set_opt_out(phone, True, keyword=command.raw.strip()[:40])
         return "stop", [_render("stop_ack")]
     if command.keyword == grammar.START:
         notif.set_opt_out(phone, False)
         return "start", [_render("start_ack")]
-    driver = db.session.execute(select(Driver).where(Driver.phone_e164 == phone)).scalar_one_or_none()
-    riders = list(db.session.execute(select(Beneficiary).where(Beneficiary.phone_e164 == phone)).scalars())
-    if driver is not None and (command.keyword in (grammar.YES, grammar.NO, grammar.TRIP) or not riders):
+    if driver is not None and (command.keyword in (grammar.YES, grammar.NO, grammar.TRIP, grammar.ABSENT,
+                                                   grammar.AVAILABLE) or not riders):
+        owner.driver_id, owner.beneficiary_id = driver.id, None
         return _driver_command(driver, command)
     if command.keyword == grammar.TRIP:
         return "trip_not_driver", [_render("trip_not_driver", service_phone=_service_phone())]
+    if command.keyword in (grammar.ABSENT, grammar.AVAILABLE):
+        return "absence_not_driver", [_render("absence_not_driver", service_phone=_service_phone())]
     if riders:
-        return _rider_command(riders, command)
+        owner.driver_id = None
+        owner.beneficiary_id = riders[0].id if len(riders) == 1 else None
+        return _rider_command(riders, command, owner)
     return "unknown_number", [_unknown_number_text(command.raw)]
 
 
@@ -185,6 +208,10 @@ def _driver_command(driver: Driver, command: grammar.Command) -> tuple[str, list
         return _announce_trip(driver, command.rest)
     if kw == grammar.HELP:
         return "help", [_render("help_driver")]
+    if kw == grammar.ABSENT:
+        return _record_absence(driver, command.rest)
+    if kw == grammar.AVAILABLE:
+        return _record_availability(driver, command.rest)
     if kw in (grammar.YES, grammar.NO, grammar.CANCEL):
         if command.code:
             target = _find_by_code(driver, command.code)
@@ -205,6 +232,50 @@ def _driver_command(driver: Driver, command: grammar.Command) -> tuple[str, list
         return _answer_proposal(driver, target, yes=kw == grammar.YES)
     items = _open_items(driver)
     return "not_understood", [_render("not_understood", code=items[0][1] if items else None)]
+
+
+_SLOTS_FR = {"morning": "matin", "afternoon": "après-midi", "evening": "soir"}
+
+
+def _record_absence(driver: Driver, text: str) -> tuple[str, list[str]]:
+    """ABSENT du 12/12 au 20/12: no proposal those days; the needs already planned are flagged."""
+    from . import absences
+
+    try:
+        wanted = grammar.parse_absence(text, local(utcnow()).date())
+        absence, planned = absences.record_absence(driver, wanted.first_day, wanted.last_day, source="sms")
+    except (grammar.AbsenceParseError, absences.AbsenceError) as exc:
+        db.session.rollback()
+        return "absence_error", [_render("absence_error", error=str(exc))]
+    for proposal in planned:
+        # The aidant following each planned ride sees it on the need's page.
+        db.session.add(NeedEvent(need_id=proposal.need_id, actor=f"{driver.first_name} (SMS)",
+                                 note=f"{driver.first_name} a signalé par SMS une absence du "
+                                      f"{absence.first_day:%d/%m} au {absence.last_day:%d/%m} : "
+                                      "trajet à confier à un autre bénévole."))
+    db.session.commit()
+    return "absence", [_render("absence_recorded", first=f"{absence.first_day:%d/%m}",
+                               last=f"{absence.last_day:%d/%m}", planned=len(planned))]
+
+
+def _record_availability(driver: Driver, text: str) -> tuple[str, list[str]]:
+    """DISPO lundi matin: one slot more that day; a bare DISPO ends the current absence."""
+    from . import absences
+
+    try:
+        wanted = grammar.parse_availability(text, local(utcnow()).date())
+        if wanted.day is None:
+            ended = absences.end_current_absence(driver)
+            db.session.commit()
+            return "available", [_render("back_recorded", ended=ended)]
+        for slot in wanted.slots:
+            absences.record_extra_slot(driver, wanted.day, slot, source="sms")
+    except (grammar.AbsenceParseError, absences.AbsenceError) as exc:
+        db.session.rollback()
+        return "absence_error", [_render("absence_error", error=str(exc))]
+    db.session.commit()
+    return "available", [_render("available_recorded", day=f"{notif.WEEKDAYS_SHORT[wanted.day.weekday()]} {wanted.day:%d/%m}",
+                                 slots=", ".join(_SLOTS_FR[s] for s in wanted.slots))]
 
 
 def _answer_proposal(driver: Driver, proposal: Proposal, *, yes: bool) -> tuple[str, list[str]]:
@@ -329,7 +400,7 @@ def _answer_trip(driver: Driver, draft: SmsTripCode, keyword: str) -> tuple[str,
 
 # --- Riders (or their aidants) ---------------------------------------------------------------
 
-def _rider_command(riders: list[Beneficiary], command: grammar.Command) -> tuple[str, list[str]]:
+def _rider_command(riders: list[Beneficiary], command: grammar.Command, owner: _Owner) -> tuple[str, list[str]]:
     if command.keyword != grammar.CANCEL:
         return "help", [_render("help_rider", service_phone=_service_phone())]
     from . import rides
@@ -348,6 +419,7 @@ def _rider_command(riders: list[Beneficiary], command: grammar.Command) -> tuple
                              f"{n.dropoff_label[:20]}" for n in needs[:4])
         return "rider_which", [_render("rider_which", options=options)]
     need = needs[0]
+    owner.beneficiary_id = need.beneficiary_id  # a number shared by several riders: the one concerned
     when = aware(need.requested_at)
     try:
         rides.cancel_need(need, via="sms", reason="demandé par SMS")

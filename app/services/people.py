@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 
 from ..errors import PlatformError
 from ..extensions import db
@@ -28,7 +28,10 @@ from ..models import (
     point,
     utcnow,
 )
+from ..models.messaging import SmsTripCode
+from ..models.rides import RideNeedSeries
 from .audit import record_audit
+from .call_notes import delete_notes, driver_notes, export_notes, need_notes
 
 WEEKDAYS_FR = ("Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanche")
 SLOTS_FR = {"morning": "Matin", "afternoon": "Après-midi", "evening": "Soir"}
@@ -181,6 +184,8 @@ class DriverData:
     availability: tuple[tuple[int, str], ...] = ()
     active: bool = True
     notes: str | None = None
+    # Consent to publication in the open data: True records it, False withdraws it, None keeps it.
+    publish_consent: bool | None = None
 
 
 class DuplicatePhone(PlatformError, ValueError):
@@ -217,6 +222,12 @@ def save_driver(driver: Driver | None, data: DriverData, user: User, structure_i
         driver.documents_checked_by_id = user.id
     driver.active = data.active
     driver.notes = (data.notes or "").strip() or None
+    if data.publish_consent and driver.publish_consent_at is None:
+        driver.publish_consent_at = utcnow()
+        driver.publish_consent_by_id = user.id
+    elif data.publish_consent is False:
+        driver.publish_consent_at = None
+        driver.publish_consent_by_id = None
     driver.last_activity_at = utcnow()
     wanted = {(d, s) for d, s in data.availability if 0 <= d <= 6 and s in SLOTS}
     for cell in list(driver.availability):
@@ -314,11 +325,7 @@ def export_beneficiary(beneficiary: Beneficiary, user: User) -> dict[str, Any]:
     needs = db.session.execute(
         select(RideNeed).where(RideNeed.beneficiary_id == beneficiary.id).order_by(RideNeed.id)
     ).scalars().all()
-    sms = []
-    if beneficiary.phone_e164:
-        sms = db.session.execute(
-            select(SmsMessage).where(SmsMessage.phone_e164 == beneficiary.phone_e164).order_by(SmsMessage.id)
-        ).scalars().all()
+    sms = _messages_of(SmsMessage.beneficiary_id, beneficiary.id)
     payload = {
         "format": "mobilite-solidaire-lot/beneficiary/1",
         "exported_at": utcnow().isoformat(),
@@ -350,6 +357,13 @@ def export_beneficiary(beneficiary: Beneficiary, user: User) -> dict[str, Any]:
             "recorded_by": beneficiary.consent_recorded_by.name if beneficiary.consent_recorded_by else None,
             "sms_opt_out": beneficiary.sms_opt_out,
         },
+        "ride_need_series": [
+            {"id": r.id, "weekdays": r.weekday_numbers, "every_weeks": r.interval_weeks,
+             "from": _iso(r.start_date), "until": _iso(r.until_date), "except": r.exception_dates,
+             "time": r.local_time, "trip": r.template, "status": r.status, "created_at": _iso(r.created_at)}
+            for r in db.session.execute(select(RideNeedSeries).where(
+                RideNeedSeries.beneficiary_id == beneficiary.id).order_by(RideNeedSeries.id)).scalars()
+        ],
         "ride_needs": [
             {
                 "id": n.id, "status": n.status, "purpose": n.purpose,
@@ -368,6 +382,8 @@ def export_beneficiary(beneficiary: Beneficiary, user: User) -> dict[str, Any]:
                     {"at": _iso(e.at), "by": e.actor, "from": e.from_status, "to": e.to_status, "note": e.note}
                     for e in n.events
                 ],
+                "call_notes": export_notes(need_notes(n.id)),
+                "series": n.series_id,
             }
             for n in needs
         ],
@@ -385,9 +401,7 @@ def export_driver(driver: Driver, user: User) -> dict[str, Any]:
     """Everything held about a volunteer; audited."""
     offers = db.session.execute(select(DriverOffer).where(DriverOffer.driver_id == driver.id)).scalars().all()
     proposals = db.session.execute(select(Proposal).where(Proposal.driver_id == driver.id)).scalars().all()
-    sms = db.session.execute(
-        select(SmsMessage).where(SmsMessage.phone_e164 == driver.phone_e164).order_by(SmsMessage.id)
-    ).scalars().all()
+    sms = _messages_of(SmsMessage.driver_id, driver.id)
     home = lat_lon(driver.home_geom)
     payload = {
         "format": "mobilite-solidaire-lot/driver/1",
@@ -415,17 +429,32 @@ def export_driver(driver: Driver, user: User) -> dict[str, Any]:
              "distance_m": p.distance_m, "answered_via": p.answered_via}
             for p in proposals
         ],
-        "sms": [{"direction": m.direction, "at": _iso(m.created_at), "body": m.body} for m in sms],
+        "call_notes": export_notes(driver_notes(driver.id)),
+        "sms": [
+            {"direction": m.direction, "at": _iso(m.created_at), "body": m.body, "status": m.status}
+            for m in sms
+        ],
     }
     record_audit("export", "driver", driver.id, user=user)
     db.session.commit()
     return payload
 
 
-def _erase_sms(phone: str | None) -> int:
-    if not phone:
+def _messages_of(column: Any, person_id: int) -> list[SmsMessage]:
+    """The SMS linked to one person (never selected by phone number: a number on a record may
+    be an aidant's or a relative's, whose own messages are not this person's)."""
+    return list(db.session.execute(select(SmsMessage).where(column == person_id).order_by(SmsMessage.id)).scalars())
+
+
+def _erase_messages(column: Any, person_id: int) -> int:
+    """Delete the SMS linked to one person; their count."""
+    ids = list(db.session.execute(select(SmsMessage.id).where(column == person_id)).scalars())
+    if not ids:
         return 0
-    return db.session.execute(delete(SmsMessage).where(SmsMessage.phone_e164 == phone)).rowcount or 0
+    # Replies stored for another person's inbound message keep their text, not the link.
+    db.session.execute(update(SmsMessage).where(SmsMessage.in_reply_to_id.in_(ids))
+                       .values(in_reply_to_id=None).execution_options(synchronize_session=False))
+    return db.session.execute(delete(SmsMessage).where(SmsMessage.id.in_(ids))).rowcount or 0
 
 
 def _delete_needs(need_ids: list[int]) -> None:
@@ -434,6 +463,7 @@ def _delete_needs(need_ids: list[int]) -> None:
     db.session.execute(delete(SmsMessage).where(SmsMessage.need_id.in_(need_ids)))
     db.session.execute(delete(NeedEvent).where(NeedEvent.need_id.in_(need_ids)))
     db.session.execute(delete(Proposal).where(Proposal.need_id.in_(need_ids)))
+    delete_notes(need_ids=need_ids)
     db.session.execute(delete(RideNeed).where(RideNeed.id.in_(need_ids)))
 
 
@@ -445,31 +475,41 @@ def erase_beneficiary(beneficiary: Beneficiary, user: User | None, *, reason: st
     beneficiary_id = beneficiary.id
     need_ids = list(db.session.execute(
         select(RideNeed.id).where(RideNeed.beneficiary_id == beneficiary_id)).scalars())
-    _erase_sms(beneficiary.phone_e164)
+    messages = _erase_messages(SmsMessage.beneficiary_id, beneficiary_id)
     _delete_needs(need_ids)
+    db.session.execute(delete(RideNeedSeries).where(RideNeedSeries.beneficiary_id == beneficiary_id))
     db.session.delete(beneficiary)
     db.session.flush()
     record_audit("erase", "beneficiary", beneficiary_id, user=user,
-                 detail={"reason": reason, "ride_needs": len(need_ids)})
+                 detail={"reason": reason, "ride_needs": len(need_ids), "sms": messages})
     db.session.commit()
 
 
-def erase_driver(driver: Driver, user: User | None, *, reason: str = "request") -> None:
-    """Delete a volunteer, her trips, proposals and SMS; confirmed needs go back to searching."""
+ERASE_REASON_FR = {"request": "données effacées à sa demande", "retention": "durée de conservation dépassée"}
+
+
+def erase_driver(driver: Driver, user: User | None, *, reason: str = "request") -> list[RideNeed]:
+    """Delete a volunteer, her trips, proposals and SMS; commit. Returns the needs reopened.
+
+    Her open rides are first handed back explicitly (:func:`app.services.rides.release_driver`):
+    confirmed rides go back to searching with a history entry for the aidants and an SMS to
+    the rider, pending proposals are withdrawn.
+    """
+    from .rides import release_driver
+
     driver_id = driver.id
-    _erase_sms(driver.phone_e164)
-    for proposal in db.session.execute(select(Proposal).where(Proposal.driver_id == driver_id)).scalars():
-        need = proposal.need
-        if proposal.status == "accepted" and need.status == "confirmed":
-            need.status = "searching"
-            db.session.add(NeedEvent(need=need, actor="system", from_status="confirmed",
-                                     to_status="searching", note="Bénévole retiré de la plateforme"))
-        db.session.delete(proposal)
+    reopened = release_driver(driver, by_user=user, reason=ERASE_REASON_FR.get(reason, reason))
+    messages = _erase_messages(SmsMessage.driver_id, driver_id)
+    db.session.execute(delete(Proposal).where(Proposal.driver_id == driver_id))
+    db.session.execute(delete(SmsTripCode).where(SmsTripCode.driver_id == driver_id))
     db.session.execute(delete(DriverOffer).where(DriverOffer.driver_id == driver_id))
+    delete_notes(driver_id=driver_id)
     db.session.delete(driver)
     db.session.flush()
-    record_audit("erase", "driver", driver_id, user=user, detail={"reason": reason})
+    record_audit("erase", "driver", driver_id, user=user,
+                 detail={"reason": reason, "sms": messages, "reopened": [n.id for n in reopened]})
     db.session.commit()
+    return reopened
 
 
 @dataclass
@@ -525,7 +565,14 @@ def purge_old_data(retention_days: int, *, now: datetime | None = None, dry_run:
 
 
 def search_beneficiaries_clause(text: str):  # type: ignore[no-untyped-def]
-    """SQL condition for a name or phone search."""
-    pattern = f"%{text.strip()}%"
-    return or_(Beneficiary.first_name.ilike(pattern), Beneficiary.last_name.ilike(pattern),
-               Beneficiary.phone_e164.ilike(pattern.replace(" ", "")))
+    """SQL condition for a forgiving search of people: name, phone, commune (see services.search)."""
+    from .search import person_search_clause
+
+    return person_search_clause(Beneficiary, text)
+
+
+def search_drivers_clause(text: str):  # type: ignore[no-untyped-def]
+    """The same forgiving search for volunteer drivers."""
+    from .search import person_search_clause
+
+    return person_search_clause(Driver, text)

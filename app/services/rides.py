@@ -114,7 +114,18 @@ def record_event(need: RideNeed, *, by_user: User | None = None, actor: str | No
 
 def create_need(data: NeedData, by_user: User) -> RideNeed:
     """Post a ride need for a beneficiary (status 'new'); commit."""
-    need = RideNeed(
+    need = add_need(data, by_user)
+    db.session.commit()
+    return need
+
+
+def add_need(data: NeedData, by_user: User, *, series_id: int | None = None,
+             note: str = "Besoin enregistré") -> RideNeed:
+    """A new ride need with its first history step and audit entry (not committed).
+
+    ``series_id``: the recurring series it is an occurrence of (app.services.series).
+    """
+    need = RideNeed(series_id=series_id,
         beneficiary_id=data.beneficiary.id, structure_id=data.beneficiary.structure_id,
         created_by_id=by_user.id,
         pickup_label=data.pickup.label[:300], pickup_place_id=data.pickup.place_id,
@@ -130,9 +141,8 @@ def create_need(data: NeedData, by_user: User) -> RideNeed:
     db.session.add(need)
     data.beneficiary.last_activity_at = utcnow()
     db.session.flush()
-    record_event(need, by_user=by_user, to_status="new", note="Besoin enregistré")
+    record_event(need, by_user=by_user, to_status="new", note=note)
     record_audit("create", "ride_need", need.id, user=by_user, detail={"beneficiary": data.beneficiary.id})
-    db.session.commit()
     return need
 
 
@@ -221,7 +231,7 @@ def _near(a: tuple[float, float] | None, b: tuple[float, float]) -> bool:
 
 
 def update_need(need: RideNeed, data: NeedData, by_user: User, *,
-                expected_version: int | None) -> dict[str, list[Any]]:
+                expected_version: int | None, keep_series: bool = False) -> dict[str, list[Any]]:
     """Change a posted need (new, searching or unserved); it goes back to 'searching'; commit.
 
     Returns what changed ({field: [before, after]}); nothing is written when nothing changed.
@@ -253,13 +263,24 @@ def update_need(need: RideNeed, data: NeedData, by_user: User, *,
             raise NeedChanged("Ce besoin a été modifié par quelqu'un d'autre entre-temps : "
                               "voici son état actuel.")
         return {}
+    # An occurrence of a series changed on its own leaves the series (a later change of the
+    # series no longer touches it); the series itself changes its occurrences with keep_series.
+    detach = need.series_id is not None and not keep_series
+    detached_from = (need.series_id, need.requested_at)
+    if detach:
+        values["series_id"] = None
     previous = _move(need, "searching", EDITABLE_STATUSES, expected_version=expected_version,
                      pickup_place_id=data.pickup.place_id, pickup_geom=point(data.pickup.lat, data.pickup.lon),
                      dropoff_place_id=data.dropoff.place_id,
                      dropoff_geom=point(data.dropoff.lat, data.dropoff.lon), unserved_reason=None, **values)
     labels = ", ".join(FIELD_FR.get(field, field) for field in changes)
     record_event(need, by_user=by_user, from_status=previous, to_status="searching",
-                 note=f"Besoin modifié : {labels}", data={"changes": changes})
+                 note=f"Besoin modifié : {labels}" + (" (ce trajet ne suit plus sa série)" if detach else ""),
+                 data={"changes": changes})
+    if detach:
+        from .series import exclude_occurrence_day
+
+        exclude_occurrence_day(*detached_from)
     record_audit("update", "ride_need", need.id, user=by_user,
                  detail={"beneficiary": need.beneficiary_id, "fields": sorted(changes)})
     _bump_activity(need)
@@ -292,21 +313,40 @@ def _bump_activity(need: RideNeed, driver: Driver | None = None) -> None:
                            .values(last_activity_at=now).execution_options(synchronize_session=False))
 
 
-def _notify(function: str, *args: Any) -> None:
-    """Call app.services.notifications.<function>; a failure is logged, never lost silently."""
+class NotificationFailed(RideError):
+    """Writing the SMS of a status change failed: the change was rolled back with it."""
+
+
+def _notify(function: str, *args: Any) -> Any:
+    """Stage the SMS of a status change in the change's own transaction (the outbox).
+
+    Calls app.services.notifications.<function> before the caller commits. A rule that blocks
+    the SMS (night, cap, opt-out) is written in the need's history and the change goes on
+    without it. Any other failure rolls back the whole transaction — the status change with
+    its SMS — and raises NotificationFailed: never a change without its SMS, nor an SMS
+    without its change.
+    """
     from . import notifications
 
+    need = args[0].need if isinstance(args[0], Proposal) else args[0]
     try:
-        getattr(notifications, function)(*args)
+        return getattr(notifications, function)(*args)
     except notifications.SmsRuleError as exc:  # a rule (night, cap, opt-out): say which
-        need = args[0].need if isinstance(args[0], Proposal) else args[0]
         record_event(need, actor="système", note=f"SMS non envoyé : {exc}")
-        db.session.commit()
-    except Exception:  # noqa: BLE001 - the status change is committed; the failure is reported
-        log.exception("notification %s failed", function)
-        need = args[0].need if isinstance(args[0], Proposal) else args[0]
-        record_event(need, actor="système", note=f"Échec de l'envoi du SMS ({function}) : à faire par téléphone.")
-        db.session.commit()
+        return None
+    except Exception as exc:  # the caller's transaction is undone, and the failure raised
+        db.session.rollback()
+        log.exception("notification %s failed: status change rolled back", function)
+        raise NotificationFailed("L'envoi du SMS n'a pas pu être préparé : rien n'a été modifié. "
+                                 "Réessayez dans un instant.") from exc
+
+
+def _commit_and_queue() -> None:
+    """Commit the status change with its outbox rows, then queue their sending."""
+    from .notifications import enqueue_committed
+
+    db.session.commit()
+    enqueue_committed()
 
 
 def start_search(need: RideNeed, by_user: User | None = None) -> bool:
@@ -365,8 +405,8 @@ def propose_ride(need: RideNeed, driver: Driver, *, by_user: User | None = None,
                  data={"proposal": proposal.id, "driver": driver.id})
     record_audit("propose", "ride_need", need.id, user=by_user, detail={"driver": driver.id})
     _bump_activity(need)
-    db.session.commit()
     _notify("notify_proposal", proposal)
+    _commit_and_queue()
     return proposal
 
 
@@ -414,12 +454,14 @@ def accept_proposal(proposal: Proposal, *, via: str, by_user: User | None = None
                  note=f"{driver.first_name} {driver.last_name[:1]}. a accepté {VIA_FR.get(via, via)}.",
                  data={"proposal": proposal.id, "driver": driver.id, "via": via})
     _bump_activity(need, driver)
-    db.session.commit()
-    db.session.refresh(proposal)
+    db.session.flush()
     for other in others:
         db.session.refresh(other)
         _notify("notify_taken", other)
+    db.session.refresh(proposal)
     _notify("notify_confirmation", need)
+    _commit_and_queue()
+    db.session.refresh(proposal)
     return True
 
 
@@ -473,10 +515,11 @@ def withdraw_proposals(need: RideNeed, *, by_user: User, expected_version: int |
                  data={"withdrawn": [p.id for p in withdrawn]})
     record_audit("withdraw", "ride_need", need.id, user=by_user, detail={"proposals": [p.id for p in withdrawn]})
     _bump_activity(need)
-    db.session.commit()
+    db.session.flush()
     for proposal in withdrawn:
         db.session.refresh(proposal)
         _notify("notify_withdrawn", proposal)
+    _commit_and_queue()
     return withdrawn
 
 
@@ -489,11 +532,59 @@ def cancel_need(need: RideNeed, *, by_user: User | None = None, via: str = "web"
                  to_status="cancelled", note=f"Annulé{' : ' + reason if reason else ''}",
                  data={"via": via, "withdrawn": [p.id for p in withdrawn]})
     _bump_activity(need)
-    db.session.commit()
+    db.session.flush()
     for proposal in withdrawn:
+        db.session.refresh(proposal)
         _notify("notify_withdrawn", proposal)
     if previous == "confirmed":
         _notify("notify_cancellation", need)
+    _commit_and_queue()
+
+
+def release_driver(driver: Driver, *, by_user: User | None, reason: str) -> list[RideNeed]:
+    """Take a volunteer off her open rides (before her erasure); the needs concerned, reopened.
+
+    A confirmed ride goes back to 'searching' and a need whose only pending proposal was hers
+    goes back to 'searching' too; each step is written in the need's history for the aidants
+    who follow it, and a rider with SMS consent is told by SMS (same transaction, outbox).
+    Her proposals end as 'withdrawn'. Never silent: the caller shows the list returned.
+    """
+    name = f"{driver.first_name} {driver.last_name[:1]}."
+    proposals = list(db.session.execute(
+        select(Proposal).join(RideNeed, Proposal.need_id == RideNeed.id)
+        .where(Proposal.driver_id == driver.id, Proposal.status.in_(("pending", "accepted")),
+               RideNeed.status.in_(ACTIVE_STATUSES)).order_by(Proposal.id)).scalars())
+    reopened: list[RideNeed] = []
+    for proposal in proposals:
+        need = proposal.need
+        confirmed = proposal.status == "accepted" and need.status == "confirmed"
+        others = db.session.execute(select(Proposal.id).where(
+            Proposal.need_id == need.id, Proposal.id != proposal.id, Proposal.status == "pending")).first()
+        moves = confirmed or (need.status == "proposed" and others is None)
+        previous = need.status
+        if moves:
+            try:
+                previous = _move(need, "searching", ("confirmed",) if confirmed else ("proposed",))
+            except NeedChanged:
+                continue  # someone acted on it meanwhile: it no longer relies on her
+        _set_proposal(proposal, "withdrawn", ("pending", "accepted"), None)
+        if confirmed:
+            sms = _notify("notify_driver_left", need)
+            told = ("La personne est prévenue par SMS ; rappelez-la" if sms is not None and sms.status == "queued"
+                    else "Pas de SMS possible : prévenez la personne")
+            note = (f"{name} ne fait plus partie des bénévoles ({reason}) : trajet à nouveau à pourvoir. "
+                    f"{told} et proposez le trajet à un autre bénévole.")
+        else:
+            note = f"Proposition à {name} retirée : ce bénévole ne fait plus partie de la plateforme ({reason})."
+        record_event(need, by_user=by_user, actor=_actor(by_user), from_status=previous if moves else None,
+                     to_status="searching" if moves else None, note=note,
+                     data={"proposal": proposal.id, "driver_left": True})
+        record_audit("reopen" if confirmed else "withdraw", "ride_need", need.id, user=by_user,
+                     detail={"beneficiary": need.beneficiary_id, "driver": driver.id})
+        _commit_and_queue()
+        if moves:
+            reopened.append(need)
+    return reopened
 
 
 def mark_done(need: RideNeed, by_user: User | None, *, expected_version: int | None = None) -> None:

@@ -65,6 +65,7 @@ def edit_distance(a: str, b: str, limit: int = 3) -> int:
 # --- Commands --------------------------------------------------------------------------------
 
 YES, NO, CANCEL, STOP, START, HELP, TRIP, UNKNOWN = "yes", "no", "cancel", "stop", "start", "help", "trip", "unknown"
+ABSENT, AVAILABLE = "absent", "available"
 
 # Exact spellings (after folding and squeezing). Short words are never matched fuzzily:
 # "top", "stp" (s'il te plaît) or "nom" typed for something else must not become commands.
@@ -78,12 +79,14 @@ for _kw, _words in {
     START: "start demarer reprendre reprise restart unstop",
     HELP: "aide aidez aider help info infos sos comment menu",
     TRIP: "trajet trajets trajt trjet tajet traget",
+    ABSENT: "absent absente absents absence absences abscent absant conge conges vacances",
+    AVAILABLE: "dispo dispos disponible disponibles",
 }.items():
     for _w in _words.split():
         _EXACT[squeeze(fold_text(_w))] = _kw
 # Longer keywords also accept one typo (Damerau-Levenshtein ≤ 1 on the squeezed word).
 _FUZZY = {"anuler": CANCEL, "arret": STOP, "start": START, "trajet": TRIP, "reprendre": START,
-          "desabonner": STOP, "indisponible": NO}
+          "desabonner": STOP, "indisponible": NO, "absente": ABSENT, "disponible": AVAILABLE}
 
 _CODE = re.compile(r"^\d{1,6}$")
 
@@ -136,8 +139,8 @@ def parse_command(text: str) -> Command:
         keyword = _keyword_of(words[0])
     if keyword is None:
         return Command(UNKNOWN, code=next((w for w in words if _CODE.match(w)), None), raw=raw)
-    if keyword == TRIP:
-        return Command(TRIP, rest=_rest_after_keyword(raw), raw=raw)
+    if keyword in (TRIP, ABSENT, AVAILABLE):
+        return Command(keyword, rest=_rest_after_keyword(raw), raw=raw)
     if code is None:
         code = next((w for w in words[1:4] if _CODE.match(w)), None)
     return Command(keyword, code=code, raw=raw)
@@ -463,3 +466,127 @@ def _split_places(words: list[str], index: CommuneIndex) -> tuple[CommuneEntry, 
     if origin.lat == destination.lat and origin.lon == destination.lon:
         raise TripParseError("Le départ et l'arrivée sont la même commune.")
     return origin, destination
+
+
+# --- Absences and one-off availability -------------------------------------------------------
+
+MAX_ABSENCE_DAYS = 366
+SLOT_WORDS = {"matin": "morning", "matinee": "morning", "apres midi": "afternoon", "aprem": "afternoon",
+              "apm": "afternoon", "am": "afternoon", "soir": "evening", "soiree": "evening"}
+_SLOT = re.compile(r"\b(" + "|".join(sorted(SLOT_WORDS, key=len, reverse=True)) + r")\b")
+_SPAN_DAY_MONTH = re.compile(r"\b(\d{1,2}) (?:au|a) (\d{1,2}) (" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\b")
+_UNTIL = re.compile(r"\bjusqu(?:e|au|a)?\b")
+
+
+@dataclass(frozen=True)
+class AbsenceRequest:
+    """ABSENT du 12/12 au 20/12: inclusive local days."""
+
+    first_day: date
+    last_day: date
+
+
+@dataclass(frozen=True)
+class AvailabilityRequest:
+    """DISPO lundi matin: one day and its slots; ``day`` None for a bare DISPO (back again)."""
+
+    day: date | None
+    slots: tuple[str, ...]
+
+
+class AbsenceParseError(ValueError):
+    """An ABSENT or DISPO text that cannot be read; the message is French and fits an SMS."""
+
+
+def _days_in(folded: str, today: date) -> list[tuple[int, date, bool]]:
+    """Every day named in ``folded``, with its position and whether it was a weekday name."""
+    found: list[tuple[int, date, bool]] = []
+    taken: list[tuple[int, int]] = []
+
+    def free(m: re.Match[str]) -> bool:
+        return not any(s <= m.start() < e for s, e in taken)
+
+    for m in _SPAN_DAY_MONTH.finditer(folded):  # "du 12 au 20 decembre"
+        month = _MONTHS[m.group(3)]
+        found.append((m.start(), _resolve_absence_day(int(m.group(1)), month, today), False))
+        found.append((m.start(2), _resolve_absence_day(int(m.group(2)), month, today), False))
+        taken.append(m.span())
+    for pattern in (_DATE, _DAY_MONTH):
+        for m in pattern.finditer(folded):
+            if not free(m):
+                continue
+            if pattern is _DATE:
+                try:
+                    day = _resolve_day_month(int(m.group(1)), int(m.group(2)), m.group(3), today)
+                except TripParseError as exc:
+                    raise AbsenceParseError("Date non comprise (par exemple 12/12).") from exc
+            else:
+                day = _resolve_absence_day(int(m.group(1)), _MONTHS[m.group(2)], today)
+            found.append((m.start(), day, False))
+            taken.append(m.span())
+    for m in _RELATIVE.finditer(folded):
+        if free(m):
+            word = m.group(1)
+            offset = {"demain": 1, "hier": -1}.get(word, 2 if word.startswith("apres") else 0)
+            found.append((m.start(), today + timedelta(days=offset), False))
+            taken.append(m.span())
+    for m in _WEEKDAY.finditer(folded):
+        if free(m):
+            ahead = (_WEEKDAY_WORDS[m.group(1)] - today.weekday()) % 7
+            found.append((m.start(), today + timedelta(days=ahead or (7 if m.group(2) else 0)), True))
+            taken.append(m.span())
+    found.sort()
+    return found
+
+
+def _resolve_absence_day(day: int, month: int, today: date) -> date:
+    try:
+        return _resolve_day_month(day, month, None, today)
+    except TripParseError as exc:
+        raise AbsenceParseError("Date non comprise (par exemple 12/12).") from exc
+
+
+def parse_absence(text: str, today: date) -> AbsenceRequest:
+    """Read the text after ABSENT: "du 12/12 au 20/12", "demain", "lundi", "jusqu'au 20/12"."""
+    # "12-12" is a date; the dash between two dates ("12/12 - 20/12") is not.
+    text = re.sub(r"(?<![\d/.])(\d{1,2})-(\d{1,2})(?![\d/.])", r"\1/\2", text)
+    folded = _trip_text(text)
+    days = _days_in(folded, today)
+    if not days:
+        raise AbsenceParseError("Indiquez les dates, par exemple : ABSENT du 12/12 au 20/12")
+    until = _UNTIL.search(folded)
+    if len(days) == 1:
+        first = last = days[0][1]
+        if until is not None and until.start() < days[0][0]:
+            first = today
+    else:
+        first, last = days[0][1], days[1][1]
+        if last < first and days[1][2]:  # "du jeudi au lundi": the next Monday
+            last += timedelta(days=7)
+        if last < first:
+            last = last.replace(year=last.year + 1) if (first - last).days > 180 else last
+    if last < first:
+        raise AbsenceParseError("La date de fin est avant la date de début.")
+    if last < today:
+        raise AbsenceParseError("Ces dates sont déjà passées.")
+    if (last - first).days + 1 > MAX_ABSENCE_DAYS:
+        raise AbsenceParseError("Une absence dure au plus un an. Appelez-nous pour une pause plus longue.")
+    return AbsenceRequest(max(first, today), last)
+
+
+def parse_availability(text: str, today: date) -> AvailabilityRequest:
+    """Read the text after DISPO: "lundi matin", "demain apres-midi", "14/12", or nothing."""
+    text = re.sub(r"(?<![\d/.])(\d{1,2})-(\d{1,2})(?![\d/.])", r"\1/\2", text)
+    folded = _trip_text(text)
+    slots = tuple(dict.fromkeys(SLOT_WORDS[m.group(1)] for m in _SLOT.finditer(folded)))
+    days = _days_in(_SLOT.sub(" ", folded), today)
+    if not days:
+        if slots:
+            raise AbsenceParseError("Indiquez le jour, par exemple : DISPO lundi matin")
+        return AvailabilityRequest(None, ())
+    day = days[0][1]
+    if day < today:
+        raise AbsenceParseError("Ce jour est déjà passé.")
+    if (day - today).days > MAX_DAYS_AHEAD:
+        raise AbsenceParseError(f"Indiquez un jour dans les {MAX_DAYS_AHEAD} prochains jours.")
+    return AvailabilityRequest(day, slots or ("morning", "afternoon"))

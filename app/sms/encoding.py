@@ -89,3 +89,69 @@ def fit_sms(text: str) -> str:
     if is_gsm7(plain) and count_segments(plain).segments <= count_segments(text).segments:
         return plain
     return text
+
+
+_PAIRS = {"(": ")", "[": "]", '"': '"'}
+
+
+def _balanced(text: str) -> bool:
+    """True when every opening bracket or quote of ``text`` is closed, in order."""
+    stack: list[str] = []
+    for c in text:
+        if stack and c == _PAIRS[stack[-1]]:
+            stack.pop()
+        elif c in _PAIRS:
+            stack.append(c)
+        elif c in ")]":
+            return False
+    return not stack
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, at a word end if one is close, with a dot."""
+    if len(text) <= limit:
+        return text
+    head = text[: max(limit - 1, 1)]
+    space = head.rfind(" ")
+    if space >= limit // 2:
+        head = head[:space]
+    head = head.rstrip(" ,;:-'/(\"")
+    return (head + ".") if head and head[-1].isalnum() else head
+
+
+def shorten_label(text: str, limit: int) -> str:
+    """A place or person label shortened to at most ``limit`` characters without broken punctuation.
+
+    "Domicile (Lacombe-Haute)" becomes "Domicile (Lacombe-H.)" rather than losing its closing
+    parenthesis; when even that does not fit, the bracketed part is dropped before the main part
+    is cut. The result never ends on an opening bracket, a dangling quote or two dots, and its
+    brackets and quotes are balanced whenever the input's were.
+    """
+    text = " ".join(text.split())
+    if len(text) <= limit or limit < 2:
+        return text[: max(limit, 0)] if len(text) > limit else text
+    open_at = text.find("(")
+    if open_at > 0 and text.endswith(")") and _balanced(text):
+        main, inner = text[:open_at].rstrip(), text[open_at + 1 : -1].strip()
+        room = limit - len(main) - 3  # " (" and ")"
+        if room >= 4:
+            inner_cut = _cut(inner, room)
+            if inner_cut:
+                return f"{main} ({inner_cut})"
+        return shorten_label(main, limit)
+    cut = _cut(text, limit)
+    # Drop an unclosed bracket or quote and what follows it rather than leave it open.
+    while cut and not _balanced(cut):
+        opening = max(cut.rfind(c) for c in _PAIRS)
+        cut = cut[:opening].rstrip(" ,;:-'/")
+        if cut and cut[-1].isalnum() and len(cut) < limit:
+            cut += "."
+    return cut or text[:limit]
+
+
+def tidy_punctuation(text: str) -> str:
+    """Collapse the double punctuation that shortened labels can leave in a rendered text."""
+    import re
+
+    text = re.sub(r"\.(\s*\.)+", ".", text)
+    return re.sub(r"\.\s*([,;:)])", r".\1", text)

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response as BaseResponse
 
 from ..extensions import db
-from ..models import Driver, DriverOffer
+from ..models import Driver, DriverOffer, RideNeed
 from ..services import access
 from ..services.audit import record_audit
 from ..services.people import (
@@ -35,11 +35,15 @@ from .forms import ConfirmForm, DriverForm, OfferForm, as_choices, combine_local
 @bp.get("/benevoles")
 @login_required
 def drivers() -> str:
-    rows = db.session.execute(
-        db.select(Driver).where(access.driver_filter(current_user)).order_by(Driver.last_name, Driver.first_name)
-    ).scalars().all()
+    from ..services.people import search_drivers_clause
+
+    query = db.select(Driver).where(access.driver_filter(current_user)).order_by(Driver.last_name, Driver.first_name)
+    q = (request.args.get("q") or "").strip()
+    if q:
+        query = query.where(search_drivers_clause(q))
+    rows = db.session.execute(query).scalars().all()
     today = date.today()
-    return render_template("web/drivers.html", drivers=rows,
+    return render_template("web/drivers.html", drivers=rows, q=q,
                            problems={d.id: driver_unavailability(d, today) for d in rows})
 
 
@@ -52,7 +56,8 @@ def _data(form: DriverForm) -> DriverData:
         can_accompany=form.can_accompany.data, max_distance_km=form.max_distance_km.data,
         max_rides_per_day=form.max_rides_per_day.data,
         licence_valid_until=form.licence_valid_until.data, insurance_valid_until=form.insurance_valid_until.data,
-        availability=form.availability_cells(), active=form.active.data, notes=form.notes.data)
+        availability=form.availability_cells(), active=form.active.data, notes=form.notes.data,
+        publish_consent=bool(form.publish_consent.data))
 
 
 def _render_form(form: DriverForm, driver: Driver | None) -> tuple[str, int]:
@@ -92,7 +97,24 @@ def driver(driver_id: int) -> str:
     return render_template("web/driver.html", driver=volunteer, offers=offers, grid=grid,
                            weekdays=WEEKDAYS_FR, slots=SLOTS_FR,
                            problems=driver_unavailability(volunteer, date.today()),
-                           can_edit=access.can_edit_driver(current_user, volunteer), form=ConfirmForm())
+                           can_edit=access.can_edit_driver(current_user, volunteer), form=ConfirmForm(),
+                           **_activity_context(volunteer))
+
+
+def _activity_context(volunteer: Driver) -> dict[str, object]:
+    """Her coming rides, this month's kilometres and allowance, her absences."""
+    from ..services import absences
+    from .absences import AbsenceForm
+
+    coming = absences.coming_rides(volunteer)
+    # The riders' names only where this user may see the need (others by their structure).
+    visible_needs = set(db.session.execute(db.select(RideNeed.id).where(
+        RideNeed.id.in_([p.need_id for p in coming]), access.need_filter(current_user))).scalars())
+    away = absences.coming_absences(volunteer)
+    during = {p.id for a in away for p in absences.rides_during(volunteer, a.first_day, a.last_day)}
+    return {"coming": coming, "visible_needs": visible_needs, "month": absences.month_activity(volunteer),
+            "absences": away, "during_absence": during,
+            "extra_slots": absences.coming_extra_slots(volunteer), "absence_form": AbsenceForm()}
 
 
 @bp.route("/benevoles/<int:driver_id>/modifier", methods=["GET", "POST"])
@@ -117,6 +139,9 @@ def driver_edit(driver_id: int) -> tuple[str, int] | BaseResponse:
                      "max_rides_per_day", "licence_valid_until", "insurance_valid_until", "active"):
             getattr(form, name).data = getattr(volunteer, name)
         form.availability.data = [f"{a.weekday}-{a.slot}" for a in volunteer.availability]
+        form.publish_consent.data = volunteer.publish_consent_at is not None
+        record_audit("view", "driver", volunteer.id, user=current_user, detail={"page": "edit"})
+        db.session.commit()
     return _render_form(form, volunteer)
 
 
@@ -162,7 +187,7 @@ def offer_cancel(driver_id: int, offer_id: int) -> BaseResponse:
     volunteer = access.driver_or_404(current_user, driver_id)
     if not access.can_edit_driver(current_user, volunteer):
         abort(404)
-    offer = db.session.get(DriverOffer, offer_id)
+    offer = db.session.get(DriverOffer, offer_id) if offer_id <= access.MAX_ID else None
     if offer is None or offer.driver_id != volunteer.id:
         abort(404)
     form = ConfirmForm()
@@ -200,8 +225,12 @@ def driver_erase(driver_id: int) -> str | BaseResponse:
     form = ConfirmForm()
     if form.validate_on_submit():
         name = volunteer.display_name
-        erase_driver(volunteer, current_user)
+        reopened = erase_driver(volunteer, current_user)
         flash(f"Les données de {name} sont effacées.", "success")
+        if reopened:
+            flash(f"{len(reopened)} trajet(s) qui comptai(en)t sur ce bénévole sont de nouveau à pourvoir "
+                  "(noté dans leur historique ; les personnes sont prévenues par SMS quand c'est possible) : "
+                  + ", ".join(f"n° {need.id}" for need in reopened) + ".", "info")
         return redirect(url_for("web.drivers"))
     return render_template("web/erase.html", form=form, name=volunteer.display_name,
                            back=url_for("web.driver", driver_id=volunteer.id),

@@ -34,6 +34,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..services.call_notes import PARTY_FR
 from ..services.people import SLOTS_FR, WEEKDAYS_FR, InvalidPhone, normalize_phone
 from ..services.rides import PURPOSE_FR
 
@@ -151,6 +152,7 @@ class DriverForm(PersonFields):
         (f"{d}-{slot}", f"{WEEKDAYS_FR[d]} {label.lower()}") for d in range(7) for slot, label in SLOTS_FR.items()
     ]), validate_choice=True)
     active = BooleanField("Bénévole actif (décocher pour une pause)", default=True)
+    publish_consent = BooleanField("Le bénévole accepte que ses trajets soient publiés en données ouvertes")
 
     def availability_cells(self) -> tuple[tuple[int, str], ...]:
         cells = []
@@ -209,6 +211,73 @@ class NeedEditForm(NeedForm):
     """The need form when changing a posted need: carries the version the aidant started from."""
 
     version = HiddenField(validators=[DataRequired("Rechargez la page : version manquante.")])
+
+
+def _parse_exception_dates(text: str | None) -> list[date]:
+    """'24/12/2026, 31/12/2026' (or ISO dates) -> dates; ValueError with the bad piece."""
+    days = []
+    for piece in (text or "").replace(";", ",").replace("\n", ",").split(","):
+        piece = piece.strip()
+        if not piece:
+            continue
+        for pattern in ("%d/%m/%Y", "%Y-%m-%d", "%d/%m/%y"):
+            try:
+                days.append(datetime.strptime(piece, pattern).date())
+                break
+            except ValueError:
+                continue
+        else:
+            raise ValueError(piece)
+    return sorted(set(days))
+
+
+class SeriesForm(NeedForm):
+    """A recurring need: the trip of one occurrence, and when it repeats."""
+
+    day = DateField("Premier jour de la série", validators=[InputRequired("Indiquez le premier jour (jj/mm/aaaa).")])
+    weekdays = MultiCheckboxField("Jours de la semaine", choices=as_choices(
+        [(str(d), WEEKDAYS_FR[d]) for d in range(7)]))
+    interval_weeks = SelectField("Fréquence", choices=as_choices([
+        ("1", "Chaque semaine"), ("2", "Une semaine sur deux"), ("3", "Toutes les 3 semaines"),
+        ("4", "Toutes les 4 semaines")]), default="1")
+    until = DateField("Jusqu'au (inclus)", validators=[InputRequired("Indiquez le dernier jour de la série (jj/mm/aaaa).")])
+    exceptions = TextAreaField("Sauf les jours suivants (facultatif)", filters=[_strip], validators=[
+        Optional(), Length(max=2000, message="2 000 caractères au plus.")])
+
+    def validate_weekdays(self, field: Any) -> None:
+        if not field.data:
+            raise ValidationError("Cochez au moins un jour de la semaine.")
+
+    def validate_until(self, field: Any) -> None:
+        if field.data and self.day.data and field.data < self.day.data:
+            raise ValidationError("Le dernier jour doit être après le premier.")
+
+    def validate_exceptions(self, field: Any) -> None:
+        try:
+            _parse_exception_dates(field.data)
+        except ValueError as exc:
+            raise ValidationError(f"Date non reconnue : « {exc} ». Écrivez jj/mm/aaaa, séparées par des virgules.") from exc
+
+    def exception_dates(self) -> list[date]:
+        return _parse_exception_dates(self.exceptions.data)
+
+    def weekday_numbers(self) -> list[int]:
+        return sorted({int(d) for d in self.weekdays.data or []})
+
+
+class SeriesEditForm(SeriesForm):
+    """Changing a series: its first day may be past (the change applies to the coming trips)."""
+
+    def validate_day(self, field: Any) -> None:
+        return None
+
+
+class CallNoteForm(FrenchForm):
+    party = RadioField("Avec qui avez-vous parlé ?", choices=as_choices(list(PARTY_FR.items())),
+                       validators=[InputRequired("Choisissez avec qui vous avez parlé.")])
+    body = TextAreaField("Ce qui a été dit", filters=[_strip], validators=[
+        DataRequired("Écrivez ce qui a été dit pendant l'appel."),
+        Length(max=2000, message="2 000 caractères au plus.")])
 
 
 class OfferForm(FrenchForm):
@@ -274,8 +343,8 @@ class UserForm(FrenchForm):
         DataRequired("Indiquez l'adresse électronique."), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Adresse électronique invalide.")])
     role = SelectField("Rôle", choices=as_choices([("aidant", "Aidant"), ("coordinator", "Coordinateur"), ("admin", "Administrateur")]))
     structure = SelectField("Structure", validators=[Optional()])
-    password = PasswordField("Mot de passe provisoire (10 caractères au moins)", validators=[
-        DataRequired("Indiquez un mot de passe."), Length(min=10, message="10 caractères au moins.")])
+    password = PasswordField("Mot de passe provisoire (12 caractères au moins, à changer à la première connexion)", validators=[
+        DataRequired("Indiquez un mot de passe."), Length(min=12, message="12 caractères au moins.")])
 
 
 class StructureForm(FrenchForm):

@@ -17,6 +17,7 @@ from ..services.people import (
     save_beneficiary,
     search_beneficiaries_clause,
 )
+from ..services.search import possible_duplicates
 from . import bp
 from .common import commune_choices, fill_person_form, float_or_none, json_download
 from .forms import BeneficiaryForm, ConfirmForm, as_choices
@@ -53,11 +54,18 @@ def beneficiary_new() -> str | BaseResponse:
         return redirect(url_for("web.beneficiaries"))
     form = BeneficiaryForm()
     form.home_commune.choices = as_choices(commune_choices())
+    duplicates = None
     if form.validate_on_submit():
-        person = save_beneficiary(None, _data(form), current_user)
-        flash(f"{person.display_name} est inscrite.", "success")
-        return redirect(url_for("web.beneficiary", beneficiary_id=person.id))
-    return render_template("web/beneficiary_form.html", form=form, person=None), (400 if form.errors else 200)
+        data = _data(form)
+        if not request.form.get("enregistrer_quand_meme"):
+            duplicates = possible_duplicates(current_user, data.first_name, data.last_name, data.phone,
+                                             data.home_commune_insee)
+        if not duplicates:
+            person = save_beneficiary(None, data, current_user)
+            flash(f"{person.display_name} est inscrite.", "success")
+            return redirect(url_for("web.beneficiary", beneficiary_id=person.id))
+    return render_template("web/beneficiary_form.html", form=form, person=None, duplicates=duplicates), \
+        (400 if form.errors else 200)
 
 
 @bp.get("/personnes/<int:beneficiary_id>")

@@ -42,7 +42,10 @@ def test_erasure_removes_the_person_her_needs_history_and_sms(client, demo):
     person = demo.roseline
     person_id, phone = person.id, person.phone_e164
     need_ids = [n.id for n in db.session.execute(db.select(RideNeed).filter_by(beneficiary_id=person_id)).scalars()]
-    db.session.add(SmsMessage(direction="out", phone_e164=phone, body="Rappel", status="sent"))
+    db.session.add(SmsMessage(direction="out", phone_e164=phone, body="Rappel", status="sent", beneficiary_id=person_id))
+    # Her number is also her daughter's, a volunteer: the daughter's messages are not hers.
+    db.session.add(SmsMessage(direction="out", phone_e164=phone, body="Proposition", status="sent",
+                              driver_id=demo.jeanne.id))
     db.session.commit()
     assert client.get(f"/personnes/{person_id}/effacer").status_code == 200
     response = client.post(f"/personnes/{person_id}/effacer")
@@ -51,7 +54,8 @@ def test_erasure_removes_the_person_her_needs_history_and_sms(client, demo):
     assert db.session.get(Beneficiary, person_id) is None
     assert db.session.query(RideNeed).filter(RideNeed.id.in_(need_ids)).count() == 0
     assert db.session.query(NeedEvent).filter(NeedEvent.need_id.in_(need_ids)).count() == 0
-    assert db.session.query(SmsMessage).filter_by(phone_e164=phone).count() == 0
+    assert db.session.query(SmsMessage).filter_by(beneficiary_id=person_id).count() == 0
+    assert [m.body for m in db.session.query(SmsMessage).filter_by(phone_e164=phone)] == ["Proposition"]
     erased = db.session.query(AuditLog).filter_by(action="erase", object_id=str(person_id)).one()
     assert erased.user_id == demo.aidant.id and "Roseline" not in json.dumps(erased.detail)
     assert client.get(f"/personnes/{person_id}").status_code == 404
@@ -65,11 +69,17 @@ def test_driver_export_and_erasure(client, demo):
     confirmed = db.session.execute(
         db.select(RideNeed).join(Proposal).where(Proposal.driver_id == jeanne.id, RideNeed.status == "confirmed")
     ).scalar_one()
-    assert client.post(f"/benevoles/{jeanne.id}/effacer").status_code == 302
+    response = client.post(f"/benevoles/{jeanne.id}/effacer", follow_redirects=True)
+    assert response.status_code == 200
     db.session.expire_all()
     assert db.session.get(Driver, jeanne.id) is None
-    # The ride she had accepted goes back to the search instead of silently keeping no driver.
+    # The ride she had accepted goes back to the search instead of silently keeping no driver,
+    # and the person erasing is told which rides are to be found again.
     assert db.session.get(RideNeed, confirmed.id).status == "searching"
+    assert f"n° {confirmed.id}" in response.get_data(as_text=True)
+    assert "de nouveau à pourvoir" in response.get_data(as_text=True)
+    history = db.session.query(NeedEvent).filter_by(need_id=confirmed.id, to_status="searching").one()
+    assert "ne fait plus partie des bénévoles" in history.note
 
 
 def test_purge_erases_only_what_is_older_than_the_retention(app, demo):
@@ -102,5 +112,8 @@ def test_purge_command(app, demo):
     assert result.exit_code == 0 and "would erase 1 beneficiaries" in result.output
     result = runner.invoke(data_cli, ["purge", "--days", "5"])
     assert result.exit_code != 0 and "under 30 days" in result.output
+    result = runner.invoke(data_cli, ["purge", "--audit-days", "10"])
+    assert result.exit_code != 0 and "AUDIT_RETENTION_DAYS=10" in result.output
     result = runner.invoke(data_cli, ["purge"])
     assert result.exit_code == 0 and "erased 1 beneficiaries" in result.output
+    assert "Audit log retention 365 days: erased 0 audit rows" in result.output
