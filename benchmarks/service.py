@@ -402,14 +402,107 @@ def _road_check(
             fig.rides_per_volunteer[out_id] += 1
 
 
-def simulate(engine: Engine, places: Places, week: Week) -> dict[str, Any]:
-    """Serve the week with the three policies; figures per policy."""
-    figs = {
-        name: PolicyFigures(rides_per_volunteer=Counter())
-        for name in ("engine", "lotocar", "mobicoop")
-    }
+@dataclass
+class RouteFigures:
+    """Drives of a routing policy: riders and stops per drive, kilometres driven."""
+
+    drives: int = 0
+    riders: int = 0
+    stops: int = 0
+    driven_km: float = 0.0
+    problems: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self, served: int) -> dict[str, Any]:
+        return {
+            "drives": self.drives,
+            "riders_per_drive": round(self.riders / self.drives, 2) if self.drives else None,
+            "stops_per_drive": round(self.stops / self.drives, 2) if self.drives else None,
+            "driven_km": round(self.driven_km, 1),
+            "km_per_rider": round(self.driven_km / served, 2) if served else None,
+            "checker_problems": self.problems,
+            "planner_seconds": round(self.seconds, 2),
+        }
+
+
+def upper_bound_day(engine: Engine, needs: list[RideNeed], offers: OfferSet) -> set[str]:
+    """Needs that some driver could serve alone (the engine's own feasibility: a candidate
+    with its return), whatever the other needs."""
+    from matching.matcher import need_candidates
+
+    if not needs:
+        return set()
+    arrays = build_need_arrays(engine, needs)
+    ev = evaluate(arrays, offers)
+    out = set()
+    for n, need in enumerate(needs):
+        cands, _ = need_candidates(n, arrays, offers, ev, 0.32)
+        if cands:
+            out.add(need.need_id)
+    return out
+
+
+def arrival_order_day(
+    engine: Engine,
+    needs: list[RideNeed],
+    trips: list[DriverTrip],
+    volunteers: list[VolunteerAvailability],
+) -> list[Any]:
+    """Needs taken one by one in arrival order, each given its best candidate at once
+    (today's one-rider model, no planning of the day): the trips used and the volunteers'
+    busy hours and daily caps are taken away before the next need."""
+    trips = list(trips)
+    vols = {v.driver_id: v for v in volunteers}
+    rides = []
+    for need in needs:
+        result = assign_batch(engine, [need], trips, list(vols.values()), 2)
+        if not result.rides:
+            continue
+        cand = result.rides[0].candidate
+        rides.append(result.rides[0])
+        if cand.kind == "trip":
+            used = {cand.offer_id, cand.return_offer_id}
+            trips = [t for t in trips if t.offer_id not in used]
+            continue
+        v = vols[cand.driver_id]
+        left = v.max_rides_per_day - 1
+        windows = []
+        for a, b in v.windows_sorted:
+            for lo, hi in ((a, min(b, cand.leave_s)), (max(a, cand.end_s), b)):
+                if hi > lo:
+                    windows.append((lo, hi))
+        if left <= 0 or not windows:
+            del vols[cand.driver_id]
+        else:
+            vols[cand.driver_id] = replace(v, windows=tuple(windows), max_rides_per_day=left)
+    return rides
+
+
+POOLED_POLICIES = {
+    "engine_pooled": {},
+    "one_rider_per_drive": {"one_rider_per_drive": True},
+    "volunteers_only": {"use_trips": False},
+}
+"""The pooled planner and its ablations (options of matching.day_instance.DayOptions)."""
+
+
+def simulate(
+    engine: Engine, places: Places, week: Week, time_limit_s: float = 3.0
+) -> dict[str, Any]:
+    """Serve the week with every policy; figures per policy."""
+    from matching.day_instance import DayOptions, build_day_instance, plan_day_routes
+    from matching.pooling import warm_up
+
+    warm_up()
+    names = ["engine", "arrival_order", *POOLED_POLICIES, "lotocar", "mobicoop"]
+    figs = {name: PolicyFigures(rides_per_volunteer=Counter()) for name in names}
+    routes = {name: RouteFigures() for name in (*POOLED_POLICIES, "engine", "arrival_order")}
     reasons: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
+    bound = 0
+    bound_priority = 0
+    outside: Counter[str] = Counter()  # served needs that no driver could serve alone
+    split: Counter[str] = Counter()  # needs whose return is driven by another driver
     # The road check of Mobicoop's choices ignores our road-distance limit (its own rule is
     # the straight-line radius), keeping time windows, requirements and seats.
     unlimited = [replace(v, max_distance_km=None) for v in week.volunteers]
@@ -424,6 +517,9 @@ def simulate(engine: Engine, places: Places, week: Week) -> dict[str, Any]:
             fig.needs += len(needs)
             fig.priority_needs += n_prio
         offers = build_offer_set(engine, trips, week.volunteers)
+        alone = upper_bound_day(engine, needs, offers)
+        bound += len(alone)
+        bound_priority += sum(x.priority for x in needs if x.need_id in alone)
         result = assign_batch(
             engine,
             needs,
@@ -438,6 +534,7 @@ def simulate(engine: Engine, places: Places, week: Week) -> dict[str, Any]:
         f.served += result.served
         f.served_priority += result.priority_served
         f.added_km += result.added_distance_m / 1000.0
+        _one_rider_drives(result.rides, routes["engine"])
         assert f.rides_per_volunteer is not None
         for ride in result.rides:
             kinds[ride.candidate.kind] += 1
@@ -446,15 +543,112 @@ def simulate(engine: Engine, places: Places, week: Week) -> dict[str, Any]:
         for u in result.unserved:
             top = max(u.reasons, key=lambda r: r.count)
             reasons[top.code] += 1
+        ordered = arrival_order_day(engine, needs, trips, week.volunteers)
+        f = figs["arrival_order"]
+        f.promised += len(ordered)
+        f.served += len(ordered)
+        f.served_priority += sum(
+            x.priority for x in needs if x.need_id in {r.need_id for r in ordered}
+        )
+        f.added_km += sum(r.candidate.added_distance_m for r in ordered) / 1000.0
+        _one_rider_drives(ordered, routes["arrival_order"])
+        for r in ordered:
+            if r.candidate.kind == "volunteer":
+                f.rides_per_volunteer[r.candidate.driver_id] += 1  # type: ignore[index]
+        for name, options in POOLED_POLICIES.items():
+            inst = build_day_instance(
+                engine,
+                needs,
+                trips,
+                week.volunteers,
+                DayOptions(**options),
+            )
+            plan = plan_day_routes(inst, time_limit_s=time_limit_s, seed=0)
+            f = figs[name]
+            f.promised += plan.served
+            f.served += plan.served
+            f.served_priority += plan.priority_served
+            f.added_km += plan.added_distance_m / 1000.0
+            rf = routes[name]
+            rf.seconds += plan.seconds
+            rf.problems += len(plan.problems)
+            for route in plan.routes:
+                rf.driven_km += route.distance_m / 1000.0
+                drives = 1
+                if options.get("one_rider_per_drive"):
+                    # Each service is its own drive (home between two services).
+                    drives = sum(1 for s in route.stops if s.kind == "pickup")
+                    rf.riders += drives
+                    rf.stops += 2 * drives
+                else:
+                    rf.riders += route.riders
+                    rf.stops += len({(s.lat, s.lon) for s in route.stops})
+                rf.drives += drives
+                if route.kind == "volunteer":
+                    f.rides_per_volunteer[route.driver_id] += drives  # type: ignore[index]
+            outside[name] += sum(1 for r in plan.rides if r.need_id not in alone)
+            split[name] += sum(1 for r in plan.rides if r.return_offer_id not in (None, r.offer_id))
         lot = lotocar_day(needs, trips, week.trip_lines, places)
         _road_check(engine, needs, build_offer_set(engine, trips, []), lot, figs["lotocar"])
         mob = mobicoop_day(needs, week.volunteers)
         _road_check(engine, needs, build_offer_set(engine, [], unlimited), mob, figs["mobicoop"])
+    policies = {name: fig.as_dict(week.volunteers) for name, fig in figs.items()}
+    for name, rf in routes.items():
+        policies[name].update(rf.as_dict(figs[name].served))
+        policies[name]["share_of_upper_bound"] = (
+            round(figs[name].served / bound, 3) if bound else None
+        )
+        if name in POOLED_POLICIES:
+            policies[name]["served_beyond_upper_bound"] = outside[name]
+            policies[name]["return_by_another_driver"] = split[name]
     return {
-        "policies": {name: fig.as_dict(week.volunteers) for name, fig in figs.items()},
+        "upper_bound": bound,
+        "upper_bound_priority": bound_priority,
+        "policies": policies,
         "engine_unserved_main_reason": dict(reasons.most_common()),
         "engine_rides_by_kind": dict(kinds),
+        "pooled_time_limit_s_per_day": time_limit_s,
+        "notes": {
+            "engine": "today's model: one rider per drive, exact daily assignment (MILP)",
+            "arrival_order": "needs one by one in arrival order, best candidate at once "
+            "(one rider per drive, no day plan)",
+            "engine_pooled": "pooled and chained routes (several riders per car, services "
+            "chained in one outing), LNS within the time limit",
+            "one_rider_per_drive": "the pooled planner with the one-rider switch",
+            "volunteers_only": "the pooled planner without the drivers' own trips",
+            "volunteer_rides": "pooled policies count drives (outings or trips), not riders",
+        },
     }
+
+
+def _one_rider_drives(rides: list[Any] | tuple[Any, ...], rf: RouteFigures) -> None:
+    """One-rider drives: each service is a drive with one rider and two stops (a return by
+    another trip is its own drive)."""
+    for ride in rides:
+        c = ride.candidate
+        legs = 2 if c.kind == "trip" and c.return_offer_id is not None else 1
+        rf.drives += legs
+        rf.riders += legs
+        rf.stops += 2 * legs
+        rf.driven_km += c.total_distance_m / 1000.0
+
+
+def osm_territory(path: Path, n_places: int = 86) -> tuple[Any, Places]:
+    """A real road graph (cached in the temporary folder) and its densest places as
+    the territory's towns and villages."""
+    import tempfile
+
+    from benchmarks.synthetic import places_from_graph_density
+    from matching.io import graph_from_osm, load_graph, save_graph
+
+    cache = Path(tempfile.gettempdir()) / "lot-matching-bench"
+    cache.mkdir(parents=True, exist_ok=True)
+    name = path.name.split(".osm")[0]
+    gpath = cache / f"{name}.graph.npz"
+    if not gpath.exists():
+        save_graph(graph_from_osm(path, simplify=False), gpath)
+    graph = load_graph(gpath)
+    return graph, places_from_graph_density(graph, n_places)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -464,10 +658,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--needs-per-day", type=int, default=45)
     parser.add_argument("--volunteers", type=int, default=40)
     parser.add_argument("--commuters", type=int, default=150)
+    parser.add_argument(
+        "--time-limit", type=float, default=3.0, help="pooled planner's seconds per day"
+    )
+    parser.add_argument(
+        "--osm",
+        type=Path,
+        help="run the week on this real extract (homes and destinations on its roads, its "
+        "densest places as town centres) instead of the generated Cahors area",
+    )
     args = parser.parse_args(argv)
-    places = load_places(CAHORS_AREA) or random_places(86, args.seed, lat0=44.45, lon0=1.44)
-    territory = generate_territory(places, seed=args.seed)
-    engine = Engine.from_graph(territory.graph)
+    if args.osm is not None:
+        from matching.io import load_ch, save_ch  # noqa: F401 (CH built by Engine)
+
+        graph, places = osm_territory(args.osm)
+        territory_name = f"real roads: {args.osm.name} (densest places as towns)"
+    else:
+        places = load_places(CAHORS_AREA) or random_places(86, args.seed, lat0=44.45, lon0=1.44)
+        graph = generate_territory(places, seed=args.seed).graph
+        territory_name = "communes around Cahors" if CAHORS_AREA.exists() else "random villages"
+    engine = Engine.from_graph(graph)
     week = generate_week(
         places,
         seed=args.seed,
@@ -475,10 +685,10 @@ def main(argv: list[str] | None = None) -> int:
         n_volunteers=args.volunteers,
         n_commuters=args.commuters,
     )
-    report = simulate(engine, places, week)
+    report = simulate(engine, places, week, time_limit_s=args.time_limit)
     report["scenario"] = {
-        "territory": "communes around Cahors" if CAHORS_AREA.exists() else "random villages",
-        "graph_nodes": territory.graph.n_nodes,
+        "territory": territory_name,
+        "graph_nodes": graph.n_nodes,
         "days": len(week.needs_by_day),
         "needs": sum(len(v) for v in week.needs_by_day.values()),
         "volunteers": len(week.volunteers),
@@ -487,20 +697,35 @@ def main(argv: list[str] | None = None) -> int:
     }
     text = json.dumps(report, indent=2)
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(text + "\n")
     print(text)
     print()
-    print(
-        "| policy | served | share | priority share | added km | km per ride | volunteer rides mean / max |"
-    )
-    print("|---|---|---|---|---|---|---|")
+    print(summary_markdown(report))
+    return 0
+
+
+def summary_markdown(report: dict[str, Any]) -> str:
+    """The policies side by side, with the upper bound."""
+    bound = report["upper_bound"]
+    lines = [
+        f"Upper bound (needs some driver could serve alone): {bound}",
+        "",
+        "| policy | served | share | of upper bound | priority share | added km "
+        "| riders / drive | stops / drive | km per rider | volunteer drives mean / max |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, p in report["policies"].items():
-        print(
-            f"| {name} | {p['served']}/{p['needs']} (promised {p['promised']}) | {p['served_share']:.0%} "
-            f"| {p['priority_served_share']:.0%} | {p['added_km']:.0f} | {p['added_km_per_served']} "
+        ub = p.get("share_of_upper_bound")
+        lines.append(
+            f"| {name} | {p['served']}/{p['needs']} (promised {p['promised']}) "
+            f"| {p['served_share']:.0%} | {'' if ub is None else f'{ub:.0%}'} "
+            f"| {p['priority_served_share']:.0%} | {p['added_km']:.0f} "
+            f"| {p.get('riders_per_drive') or '–'} | {p.get('stops_per_drive') or '–'} "
+            f"| {p.get('km_per_rider') or p['added_km_per_served']} "
             f"| {p['volunteer_rides_mean']:.2f} / {p['volunteer_rides_max']} |"
         )
-    return 0
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ engine's answers back into what an aidant reads.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +18,7 @@ from flask import current_app
 
 from ..extensions import db
 from ..models import Driver, DriverOffer, Proposal, RideNeed
+from ..observability import timed_call
 from .runtime import loaded_territory
 
 # How early before an appointment the rider may be picked up, and how long after the
@@ -70,7 +71,8 @@ def get_engine() -> Any:
         if cached is None or cached[0] != territory.path:
             # The graph is the territory's, already in memory; the CH was built with it.
             graph = territory.graph
-            engine = Engine.from_graph(graph, load_ch(territory.path / "ch.npz", graph))
+            mapped = bool(app.config.get("TERRITORY_MMAP", True))
+            engine = Engine.from_graph(graph, load_ch(territory.path / "ch.npz", graph, mmap=mapped))
             app.extensions[_ENGINE_KEY] = (territory.path, engine)
         return app.extensions[_ENGINE_KEY][1]
 
@@ -194,12 +196,17 @@ def _rides_on(driver_ids: list[int], day_start: datetime, day_end: datetime) -> 
 
 
 def offers_for_day(
-    day: date, structure_ids: list[int] | None = None, exclude_driver_ids: set[int] | None = None
+    day: date,
+    structure_ids: list[int] | None = None,
+    exclude_driver_ids: set[int] | None = None,
+    visible_drivers: Any = None,
 ) -> tuple[list[Any], list[Any], dict[str, Any]]:
     """The engine's trips and volunteers for a local day, and a map id -> (driver, offer).
 
     Only active drivers whose licence and insurance are valid that day are offered; a
     volunteer who already reached her daily cap of confirmed rides is left out.
+    ``visible_drivers`` (a SQL condition on Driver, ``access.driver_filter(user)``) keeps
+    only the drivers the person asking may see.
     """
     from matching.rides import DriverTrip, VolunteerAvailability, expand_weekly_slots
 
@@ -207,8 +214,15 @@ def offers_for_day(
     query = db.select(Driver).where(Driver.active.is_(True))
     if structure_ids is not None:
         query = query.where(Driver.structure_id.in_(structure_ids))
+    if visible_drivers is not None:
+        query = query.where(visible_drivers)
     drivers = [d for d in db.session.execute(query).scalars() if d.is_cleared_on(day)]
     drivers = [d for d in drivers if d.id not in (exclude_driver_ids or set())]
+    # Absences (holidays, illness) and one-off availabilities ("DISPO lundi matin") of the day.
+    from .absences import absent_driver_ids, extra_slots_on
+
+    absent = absent_driver_ids([d.id for d in drivers], day)
+    extra = extra_slots_on([d.id for d in drivers], day)
     day_start = datetime.combine(day, datetime.min.time(), tz)
     day_end = day_start + timedelta(days=1)
     busy = _rides_on([d.id for d in drivers], day_start, day_end) if drivers else {}
@@ -218,10 +232,10 @@ def offers_for_day(
     for driver in drivers:
         home = driver.home_lat_lon
         left = driver.max_rides_per_day - busy.get(driver.id, 0)
-        if home is not None and driver.availability and left > 0:
-            windows = expand_weekly_slots(
-                [(a.weekday, a.slot) for a in driver.availability], day, 1, str(tz)
-            )
+        cells = [] if driver.id in absent else [(a.weekday, a.slot) for a in driver.availability]
+        cells += [(day.weekday(), slot) for slot in extra.get(driver.id, [])]
+        if home is not None and cells and left > 0:
+            windows = expand_weekly_slots(cells, day, 1, str(tz))
             if windows:
                 key = f"v{driver.id}"
                 volunteers.append(
@@ -245,6 +259,8 @@ def offers_for_day(
         ).scalars()
         by_id = {d.id: d for d in drivers}
         for offer in offers:
+            if offer.driver_id in absent:
+                continue
             window = _offer_window(offer, day, tz)
             if window is None:
                 continue
@@ -331,16 +347,22 @@ def _reason_views(reasons: Any) -> list[ReasonView]:
     return [ReasonView(r.code, r.count, REASONS_FR.get(r.code, r.description)) for r in reasons]
 
 
-def candidates_for_need(need: RideNeed, limit: int = 10) -> MatchOutcome:
+@timed_call("candidates")
+def candidates_for_need(
+    need: RideNeed, limit: int = 10, visible_drivers: Any = None
+) -> MatchOutcome:
     """Ranked candidates for a stored need, or the reasons why nobody can serve it.
 
-    Drivers who already declined this need are not proposed again.
+    Drivers who already declined this need are not proposed again. ``visible_drivers``
+    (``access.driver_filter(user)``) limits the drivers to those the aidant may see.
     """
     from matching.rides import match_need
 
     declined = {p.driver_id for p in need.proposals if p.status == "declined"}
     trips, volunteers, index = offers_for_day(
-        local_day_of(need.requested_at), exclude_driver_ids=declined
+        local_day_of(need.requested_at),
+        exclude_driver_ids=declined,
+        visible_drivers=visible_drivers,
     )
     result = match_need(
         get_engine(),
@@ -368,6 +390,7 @@ def _snap(points: list[tuple[float, float]]) -> tuple[Any, Any]:
     return snapped.nodes, snapped.gap_m <= MAX_SNAP_GAP_M
 
 
+@timed_call("drive_times")
 def drive_times(
     origin: tuple[float, float], targets: list[tuple[float, float]]
 ) -> list[int | None]:
@@ -406,6 +429,7 @@ def drive_times_to(
     ]
 
 
+@timed_call("drive_route")
 def drive_route(
     origin: tuple[float, float], target: tuple[float, float]
 ) -> tuple[int, float, list[tuple[float, float]]] | None:
@@ -422,8 +446,40 @@ def drive_route(
 
 
 @dataclass(frozen=True)
+class StopView:
+    """A stop of a planned drive: a rider picked up or dropped off."""
+
+    need: RideNeed
+    kind: str  # 'pickup' | 'dropoff'
+    leg: str  # 'outbound' | 'return'
+    at: datetime
+    on_board: int
+    """Seats taken when the car leaves the stop."""
+
+
+@dataclass(frozen=True)
+class RouteView:
+    """A planned drive: a volunteer's outing from home and back, or a driver's own trip."""
+
+    driver: Driver
+    kind: str  # 'volunteer' | 'trip'
+    offer: DriverOffer | None
+    start_at: datetime
+    end_at: datetime
+    stops: list[StopView]
+    riders: int
+    max_on_board: int
+    distance_m: float
+    added_distance_m: float
+
+
+@dataclass(frozen=True)
 class DayPlan:
-    """The best assignment of a day's open needs to the day's drivers."""
+    """The best plan found for a day's open needs: each need's ride, and the drives.
+
+    ``rides`` and ``unserved`` keep their shape (one row per need); ``routes`` are the
+    drives, several riders in a car and services chained in one outing.
+    """
 
     day: date
     rides: list[tuple[RideNeed, CandidateView]]
@@ -431,22 +487,41 @@ class DayPlan:
     priority_served: int
     added_distance_m: float
     proven_optimal: bool
+    routes: list[RouteView] = field(default_factory=list)
+    distance_m: float = 0.0
+    seconds: float = 0.0
+
+    @property
+    def riders_per_drive(self) -> float:
+        """Mean riders per drive (0 without drives)."""
+        return sum(r.riders for r in self.routes) / len(self.routes) if self.routes else 0.0
 
 
 # Statuses of needs still waiting for a driver, and so planned by plan_day.
 PLANNABLE_STATUSES = ("new", "searching")
 
 
+@timed_call("plan_day")
 def plan_day(
-    day: date, structure_ids: list[int] | None = None, time_limit_s: float = 20.0
+    day: date,
+    structure_ids: list[int] | None = None,
+    time_limit_s: float = 2.0,
+    *,
+    pooled: bool = True,
+    visible_drivers: Any = None,
 ) -> DayPlan:
-    """Assign the open needs of a local day to drivers so that the most people get their ride.
+    """Plan the open needs of a local day so that the most people get their ride.
 
-    Medical and employment needs come first among equal counts, then the least added driving;
-    each volunteer's daily cap holds. Needs that already have a pending proposal are left to
-    their proposal. ``structure_ids`` limits needs and drivers to those structures.
+    Medical and employment needs come first among equal counts, then the least added driving.
+    With ``pooled`` (the default) the pooled planner builds drives: several riders in a car,
+    services chained in one outing; a volunteer's daily cap counts her outings. Without it,
+    today's one-rider model: one rider per drive, the cap counts services. Needs that
+    already have a pending proposal are left to their proposal. ``structure_ids`` limits
+    needs and drivers to those structures; ``visible_drivers`` (a SQL condition on Driver,
+    ``access.driver_filter(user)``) keeps only the drivers the coordinator may see.
     """
-    from matching.rides import assign_batch
+    from matching.day_instance import DayOptions, build_day_instance, plan_day_routes
+    from matching.rides import build_offer_set, match_need
 
     tz = ZoneInfo(current_app.config["TIMEZONE"])
     day_start = datetime.combine(day, datetime.min.time(), tz)
@@ -462,29 +537,119 @@ def plan_day(
         for n in db.session.execute(query.order_by(RideNeed.requested_at)).scalars()
         if not any(p.status == "pending" for p in n.proposals)
     ]
-    trips, volunteers, index = offers_for_day(day, structure_ids)
+    trips, volunteers, index = offers_for_day(
+        day, structure_ids if visible_drivers is None else None, visible_drivers=visible_drivers
+    )
     if not needs:
         return DayPlan(day, [], [], 0, 0.0, True)
+    engine = get_engine()
+    rate = float(current_app.config["COST_SHARE_EUR_PER_KM"])
     by_id = {str(n.id): n for n in needs}
-    # Each volunteer's own remaining cap is already in its availability (offers_for_day).
-    assignment = assign_batch(
-        get_engine(),
-        [need_to_engine(n) for n in needs],
-        trips,
-        volunteers,
-        cap_per_volunteer_per_day=max((v.max_rides_per_day for v in volunteers), default=0),
-        rate_eur_per_km=float(current_app.config["COST_SHARE_EUR_PER_KM"]),
-        timezone=str(tz),
-        time_limit_s=time_limit_s,
+    engine_needs = [need_to_engine(n) for n in needs]
+    instance = build_day_instance(
+        engine, engine_needs, trips, volunteers, DayOptions(one_rider_per_drive=not pooled)
     )
-    rides = [(by_id[r.need_id], _candidate_view(r.candidate, index)) for r in assignment.rides]
-    unserved = [(by_id[u.need_id], _reason_views(u.reasons)) for u in assignment.unserved]
+    planned = plan_day_routes(instance, time_limit_s=time_limit_s)
+    if planned.problems:  # the independent checker refused the plan: never show it
+        raise RuntimeError(f"the day plan breaks a rule: {planned.problems[0]}")
+    share: dict[str, tuple[float, float, float]] = {}  # need id -> (added m, added s, m)
+    routes = []
+    for route in planned.routes:
+        driver, offer = index[route.offer_id]
+        riders = max(route.riders, 1)
+        added_s = max(route.end_s - route.start_s, 0)
+        if route.kind == "trip" and offer is not None:
+            added_s = 0  # a trip's added time is not known per rider; its km are
+        for stop in route.stops:
+            if stop.kind == "pickup" and stop.leg == "outbound":
+                share[stop.need_id] = (
+                    route.added_distance_m / riders,
+                    added_s // riders,
+                    route.distance_m / riders,
+                )
+        routes.append(
+            RouteView(
+                driver=driver,
+                kind=route.kind,
+                offer=offer,
+                start_at=_dt(route.start_s),  # type: ignore[arg-type]
+                end_at=_dt(route.end_s),  # type: ignore[arg-type]
+                stops=[
+                    StopView(
+                        by_id[s.need_id],
+                        s.kind,
+                        s.leg,
+                        _dt(s.service_start_s),  # type: ignore[arg-type]
+                        s.riders_on_board,
+                    )
+                    for s in route.stops
+                ],
+                riders=route.riders,
+                max_on_board=route.max_on_board,
+                distance_m=route.distance_m,
+                added_distance_m=route.added_distance_m,
+            )
+        )
+    rides = []
+    for ride in planned.rides:
+        driver, offer = index[ride.offer_id]
+        added_m, ride_added_s, total_m = share.get(ride.need_id, (0.0, 0.0, 0.0))
+        n = instance.needs[[x.need_id for x in instance.needs].index(ride.need_id)]
+        direct = engine.pairwise(
+            engine.snap([n.pickup_lat], [n.pickup_lon]).nodes,
+            engine.snap([n.dropoff_lat], [n.dropoff_lon]).nodes,
+        )
+        rider_m = float(direct.length_m[0])
+        view = CandidateView(
+            driver=driver,
+            kind=ride.kind,
+            offer=offer,
+            pickup_at=_dt(ride.pickup_s),  # type: ignore[arg-type]
+            dropoff_at=_dt(ride.dropoff_s),  # type: ignore[arg-type]
+            return_pickup_at=_dt(ride.return_pickup_s),
+            added_time_s=int(ride_added_s),
+            added_distance_m=float(added_m),
+            distance_m=float(total_m),
+            contribution_eur=mileage_rate_eur(rider_m, rate),
+            allowance_eur=mileage_rate_eur(added_m, rate),
+        )
+        rides.append((by_id[ride.need_id], view))
     rides.sort(key=lambda item: item[1].pickup_at)
+    unserved = []
+    offers = build_offer_set(engine, trips, volunteers) if planned.unserved else None
+    for need_id in planned.unserved:
+        result = match_need(
+            engine,
+            engine_needs[[x.need_id for x in engine_needs].index(need_id)],
+            [],
+            [],
+            offers=offers,
+            rate_eur_per_km=rate,
+            timezone=str(tz),
+        )
+        if result.candidates:
+            code = "taken_by_other_need"
+            reasons = [ReasonView(code, len(result.candidates), REASONS_FR[code])]
+        else:
+            reasons = _reason_views(result.reasons) or [
+                ReasonView("no_offer", 0, REASONS_FR["no_offer"])
+            ]
+        unserved.append((by_id[need_id], reasons))
     return DayPlan(
         day,
         rides,
         unserved,
-        assignment.priority_served,
-        assignment.added_distance_m,
-        bool(assignment.solver_levels.get("proven_optimal", 1)),
+        planned.priority_served,
+        planned.added_distance_m,
+        planned.proven_optimal,
+        routes=routes,
+        distance_m=planned.distance_m,
+        seconds=planned.seconds,
     )
+
+
+def mileage_rate_eur(distance_m: float, rate_eur_per_km: float) -> float:
+    """Euros for ``distance_m`` at the configured rate (capped by the engine at 0.32 €/km)."""
+    from matching.rides import mileage_eur
+
+    return mileage_eur(max(distance_m, 0.0), rate_eur_per_km)

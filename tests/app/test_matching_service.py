@@ -165,11 +165,9 @@ def test_points_off_the_territory_have_no_drive(app):
     assert drive_route((44.4508, 1.4405), toulouse) is None
 
 
-def test_plan_day_gives_each_volunteer_at_most_her_cap(app):
-    """Two needs at the same hour, one volunteer able to take one: the plan serves one need,
-    the medical one, and says why the other waits."""
-    from app.services.matching import plan_day
-
+def _two_needs_one_volunteer():
+    """Two needs at the same hour from the same home (the hospital, the shop), one
+    volunteer whose daily cap is one."""
     driver, need = _setup()
     driver.max_rides_per_day = 1
     shopping = RideNeed(
@@ -185,13 +183,53 @@ def test_plan_day_gives_each_volunteer_at_most_her_cap(app):
     )
     db.session.add(shopping)
     db.session.commit()
-    plan = plan_day(DAY)
+    return driver, need, shopping
+
+
+def test_plan_day_one_rider_model_gives_each_volunteer_at_most_her_cap(app):
+    """Today's model (one rider per drive, the cap counts services): the plan serves one
+    need, the medical one, and says why the other waits."""
+    from app.services.matching import plan_day
+
+    driver, need, shopping = _two_needs_one_volunteer()
+    plan = plan_day(DAY, pooled=False)
     assert [(n.id, c.driver.id) for n, c in plan.rides] == [(need.id, driver.id)]
     assert plan.priority_served == 1
     assert [n.id for n, _reasons in plan.unserved] == [shopping.id]
     assert plan.unserved[0][1], "an unserved need comes with its reasons"
-    assert plan.proven_optimal
+    assert all(r.max_on_board == 1 for r in plan.routes)
     # A need already proposed to a driver is left to its proposal: the other one gets the ride.
     db.session.add(Proposal(need=need, driver=driver, code="123", status="pending"))
     db.session.commit()
-    assert [(n.id, c.driver.id) for n, c in plan_day(DAY).rides] == [(shopping.id, driver.id)]
+    rides = plan_day(DAY, pooled=False).rides
+    assert [(n.id, c.driver.id) for n, c in rides] == [(shopping.id, driver.id)]
+
+
+def test_plan_day_pools_both_riders_in_one_outing(app):
+    """Pooled (the default): the cap counts outings, not riders: both go in one car."""
+    from app.services.matching import plan_day
+
+    driver, need, shopping = _two_needs_one_volunteer()
+    plan = plan_day(DAY)
+    assert sorted(n.id for n, _c in plan.rides) == sorted([need.id, shopping.id])
+    assert {c.driver.id for _n, c in plan.rides} == {driver.id}
+    assert plan.priority_served == 1 and plan.unserved == []
+    (route,) = plan.routes
+    assert route.driver.id == driver.id and route.kind == "volunteer"
+    assert route.riders == 2 and route.max_on_board == 2
+    assert plan.riders_per_drive == 2
+    times = [s.at for s in route.stops]
+    assert times == sorted(times)
+    assert route.start_at <= times[0] and times[-1] <= route.end_at
+    # Each rider is picked up before the appointment, then dropped at her place by then.
+    appointment = need.requested_at.replace(tzinfo=UTC)
+    for _n, c in plan.rides:
+        assert c.pickup_at < c.dropoff_at <= appointment
+        assert c.contribution_eur > 0 and c.allowance_eur >= 0
+    assert {(s.need.id, s.kind) for s in route.stops} == {
+        (need.id, "pickup"),
+        (need.id, "dropoff"),
+        (shopping.id, "pickup"),
+        (shopping.id, "dropoff"),
+    }
+    assert plan.distance_m > 0

@@ -253,3 +253,26 @@ def test_fractional_instances_equal_brute_force(seed: int, path: str) -> None:
     result = assign_batch(grid_engine(), needs, trips, vols, 2)
     assert result.solver_levels[path] == 1
     assert (result.served, result.priority_served, -result.added_time_s) == expected
+
+
+@pytest.mark.parametrize(("seed", "blocks"), [(3, 1), (11, 2), (45, 1), (88, 2)])
+def test_decomposed_solve_equals_the_whole(seed: int, blocks: int) -> None:
+    # Splitting into independent blocks (forced here, automatic on large problems) gives the
+    # same lexicographic optimum as solving the whole.
+    from matching.assignment import build_problem, problem_components, solve_problem
+    from matching.offers import build_need_arrays, build_offer_set, evaluate
+
+    needs, trips, vols = random_instance(seed, 10, 4, 4)
+    engine = grid_engine()
+    arrays = build_need_arrays(engine, needs)
+    offers = build_offer_set(engine, trips, vols)
+    problem = build_problem(arrays, offers, evaluate(arrays, offers), 2)
+    whole, _ = solve_problem(problem)
+    split, how = solve_problem(problem, decompose_min_columns=0)
+    assert how["proven_optimal"] == 1
+    parts = problem_components(problem)
+    assert len(parts) == blocks
+    assert sorted(np.concatenate(parts).tolist()) == list(range(problem.weight.shape[0]))
+    for got in (whole, split):
+        assert problem.weight @ got == problem.weight @ whole
+        assert problem.added @ got == problem.added @ whole

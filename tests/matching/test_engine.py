@@ -87,7 +87,7 @@ def test_unreachable_route_is_none() -> None:
 
 def test_matching_imports_no_web_or_database_code() -> None:
     forbidden = {"flask", "sqlalchemy", "app", "flask_sqlalchemy", "geoalchemy2"}
-    for path in PACKAGE.glob("*.py"):
+    for path in PACKAGE.rglob("*.py"):
         tree = ast.parse(path.read_text(), filename=str(path))
         for node in ast.walk(tree):
             names: list[str] = []

@@ -39,3 +39,15 @@ def test_planning_rejects_a_bad_date_and_is_for_coordinators(client, demo):
     client.post("/deconnexion")
     login(client, AIDANT)
     assert client.get("/planification").status_code in (403, 404)
+
+
+def test_planning_page_shows_the_drives_with_their_stops(client, demo):
+    login(client, COORDINATOR)
+    day = date.today() + timedelta(days=3)
+    html = client.get(f"/planification?jour={day.isoformat()}").get_data(as_text=True)
+    assert "Tournées (" in html
+    # Roseline is picked up, then dropped, in a drive of the plan.
+    start = html.index("Tournées (")
+    drives = " ".join(html[start:].split())
+    assert "prise en charge de Roseline" in drives
+    assert drives.index("prise en charge de Roseline") < drives.index("dépose de Roseline")

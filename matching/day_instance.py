@@ -1,0 +1,676 @@
+"""A day's needs, trips and volunteers as a pooled-routing instance, and its plan as rides.
+
+:func:`build_day_instance` snaps every stop of the day (pickups, drop-offs, drivers' origins
+and destinations, volunteers' homes), computes the CH many-to-many table between all of them
+(``Engine.table``) and turns the engine's ride model (:mod:`matching.model`) into a
+:class:`matching.pooling.PoolingInstance`:
+
+* a need is one request (its outbound leg), plus a linked request for its return when it
+  has one (the return may be driven by another driver, after the appointment and its wait);
+* a driver's own trip is one vehicle from her origin to her destination, within her
+  departure window and detour budget;
+* a volunteer is one vehicle per availability window of the day (an outing from home and
+  back, at most ``max_outing_s`` long), at most ``max_rides_per_day`` windows: her daily cap
+  counts outings and hours, not the riders in her car. With ``one_rider_per_drive``
+  (today's model, the ablation) it counts services instead.
+
+:func:`rides_from_plan` reads a :class:`matching.pooling.PoolingPlan` back into routes (the
+stops, each rider's pickup and arrival times) and one :class:`PlannedRide` per served need.
+Nothing here imports Flask or a database.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from matching.engine import Engine
+from matching.graph import INF_TIME
+from matching.model import (
+    MAX_SOCIAL_TRIP_M,
+    DriverTrip,
+    RideNeed,
+    VolunteerAvailability,
+)
+from matching.pooling import (
+    DROPOFF,
+    NO_LIMIT,
+    NO_LINK,
+    PICKUP,
+    PoolingInstance,
+    PoolingPlan,
+    check_plan,
+    instance_from_arrays,
+    plan_routes,
+)
+
+UNREACHABLE_S = 10 * 86_400.0
+"""Travel time put in the matrix for pairs with no road between them (never feasible)."""
+UNREACHABLE_M = 1e9
+
+MAX_SNAP_GAP_M = 3000.0
+"""A stop farther than this from any road is off the graph: its need is not plannable."""
+
+
+@dataclass(frozen=True)
+class DayOptions:
+    """How the engine's ride model maps to the pooled instance.
+
+    ``max_ride_*``: a rider is on board at most ``direct + max(max_ride_extra_s,
+    max_ride_factor * direct)`` (the elderly are not driven around the causse).
+    """
+
+    pickup_service_s: float = 60.0
+    dropoff_service_s: float = 60.0
+    max_ride_extra_s: float = 900.0
+    max_ride_factor: float = 0.5
+    max_outing_s: float = 4 * 3600.0
+    one_rider_per_drive: bool = False
+    use_trips: bool = True
+    use_volunteers: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("pickup_service_s", "dropoff_service_s", "max_ride_extra_s"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0")
+        if self.max_ride_factor < 0:
+            raise ValueError("max_ride_factor must be >= 0")
+        if self.max_outing_s <= 0:
+            raise ValueError("max_outing_s must be > 0")
+
+
+@dataclass(frozen=True)
+class DayInstance:
+    """The pooled instance of a day and the maps back to the engine's ride model."""
+
+    instance: PoolingInstance
+    needs: tuple[RideNeed, ...]
+    graph_nodes: npt.NDArray[np.int64]
+    """Graph node of each instance node."""
+    node_lat: npt.NDArray[np.float64]
+    node_lon: npt.NDArray[np.float64]
+    request_need: npt.NDArray[np.int64]
+    """Index in ``needs`` of each request."""
+    request_leg: npt.NDArray[np.int64]
+    """0 outbound, 1 return."""
+    direct_time_s: npt.NDArray[np.float64]
+    """Direct drive of each request's leg."""
+    vehicle_offer: tuple[str, ...]
+    """Offer id of each vehicle (the trip's ``offer_id`` or the volunteer's ``driver_id``)."""
+    vehicle_driver: tuple[str, ...]
+    vehicle_kind: tuple[str, ...]
+    """'trip' or 'volunteer'."""
+    not_plannable: dict[str, str]
+    """Need id -> reason code, for needs left out of the instance."""
+    radius_encoding: str
+    """How the volunteers' distance limits (a pairwise eligibility) are in the instance:
+    'matrix' (the planner takes it), 'bits' (exact, as requirement bits), 'bits-grouped'
+    (volunteers grouped on a bit: never breaks a limit, may forbid a few allowed pairs)."""
+    build_s: float
+
+    @property
+    def allowed_applied(self) -> bool:
+        """Whether the volunteers' distance limits hold in the instance (always)."""
+        return bool(self.radius_encoding)
+
+
+@dataclass(frozen=True)
+class PlannedStop:
+    """A stop of a route: a rider's pickup or drop-off."""
+
+    need_id: str
+    kind: str
+    """'pickup' or 'dropoff'."""
+    leg: str
+    """'outbound' or 'return'."""
+    lat: float
+    lon: float
+    arrival_s: int
+    service_start_s: int
+    departure_s: int
+    riders_on_board: int
+    """Seats taken when leaving the stop."""
+
+
+@dataclass(frozen=True)
+class PlannedRoute:
+    """A drive: a volunteer's outing from home and back, or a driver's own trip."""
+
+    offer_id: str
+    driver_id: str
+    kind: str
+    start_s: int
+    end_s: int
+    stops: tuple[PlannedStop, ...]
+    distance_m: float
+    added_distance_m: float
+    riders: int
+    """Distinct needs carried (outbound or return)."""
+    max_on_board: int
+    """Most seats taken at once."""
+
+
+@dataclass(frozen=True)
+class PlannedRide:
+    """A served need: who drives it, when the rider is picked up and arrives."""
+
+    need_id: str
+    offer_id: str
+    driver_id: str
+    kind: str
+    pickup_s: int
+    dropoff_s: int
+    return_offer_id: str | None
+    return_driver_id: str | None
+    return_pickup_s: int | None
+    return_dropoff_s: int | None
+
+
+@dataclass(frozen=True)
+class DayRoutes:
+    """A day's pooled plan in the engine's terms, with its figures."""
+
+    routes: tuple[PlannedRoute, ...]
+    """Drives with at least one rider."""
+    rides: tuple[PlannedRide, ...]
+    unserved: tuple[str, ...]
+    """Need ids without a ride (plannable or not)."""
+    served: int
+    priority_served: int
+    distance_m: float
+    added_distance_m: float
+    proven_optimal: bool
+    seconds: float
+    first_plan_seconds: float
+    problems: tuple[str, ...]
+    """What the independent checker found wrong with the plan (empty: valid)."""
+
+    @property
+    def riders_per_drive(self) -> float:
+        """Mean distinct riders per drive (drives with a rider)."""
+        return float(np.mean([r.riders for r in self.routes])) if self.routes else 0.0
+
+    @property
+    def stops_per_drive(self) -> float:
+        """Mean distinct stop places (pickups and drop-offs) per drive."""
+        if not self.routes:
+            return 0.0
+        return float(np.mean([len({(s.lat, s.lon) for s in r.stops}) for r in self.routes]))
+
+    @property
+    def km_per_rider(self) -> float:
+        """Driven kilometres per served need."""
+        return self.distance_m / 1000.0 / self.served if self.served else 0.0
+
+
+_FREE_BITS = tuple(range(8, 63))
+"""Bits of the requirement masks free for the eligibility encoding (the low ones are
+:class:`matching.model.Requirement` flags)."""
+
+
+def _encode_eligibility(
+    allowed: npt.NDArray[np.bool_],
+    requirement_mask: npt.NDArray[np.int64],
+    capability_mask: npt.NDArray[np.int64],
+) -> str:
+    """Write a pairwise eligibility into the masks (in place), for a planner that only
+    checks ``requirement & ~capability == 0``.
+
+    Vehicles whose column is all True are left alone (they get every eligibility bit). The
+    others get a bit each, or share one in groups when there are more than the free bits:
+    a vehicle provides every eligibility bit but its own; a request requires the bit of
+    every group holding a vehicle it may not use. Exact with one vehicle per bit;
+    conservative with groups (a request forbidden in one vehicle of a group is forbidden
+    in the whole group).
+    """
+    limited = np.flatnonzero(~allowed.all(axis=0))
+    all_bits = 0
+    for b in _FREE_BITS:
+        all_bits |= 1 << b
+    capability_mask |= all_bits
+    if limited.shape[0] == 0:
+        return "bits"
+    # Distinct columns first (a volunteer's windows share one), grouped in lexicographic
+    # order: neighbouring columns share most of their eligibility (measured on the 1,000-need
+    # Addison day: 95 % of the allowed pairs kept; a Z-order of the homes kept fewer).
+    columns, inverse = np.unique(allowed[:, limited].T, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    n_groups = min(columns.shape[0], len(_FREE_BITS))
+    group_of_column = (np.arange(columns.shape[0]) * n_groups) // columns.shape[0]
+    for g in range(n_groups):
+        bit = np.int64(1) << _FREE_BITS[g]
+        members = group_of_column == g
+        forbidden = ~columns[members].all(axis=0)
+        requirement_mask[forbidden] |= bit
+        for v in limited[members[inverse]]:
+            capability_mask[v] &= ~bit
+    return "bits" if n_groups == columns.shape[0] else "bits-grouped"
+
+
+def _supports_allowed() -> bool:
+    return "allowed" in inspect.signature(instance_from_arrays).parameters
+
+
+def build_day_instance(
+    engine: Engine,
+    needs: Sequence[RideNeed],
+    trips: Sequence[DriverTrip],
+    volunteers: Sequence[VolunteerAvailability],
+    options: DayOptions | None = None,
+) -> DayInstance:
+    """The pooled instance of a day (see the module docstring).
+
+    Volunteers' windows that do not overlap the needs' span of the day are dropped, so a
+    week of windows may be passed. Needs whose stops are off the road graph, whose direct
+    drive does not fit their window or exceeds 100 km are left out (``not_plannable``).
+
+    Raises
+    ------
+    ValueError
+        On duplicate need ids.
+    """
+    opts = options or DayOptions()
+    began = time.perf_counter()
+    needs = tuple(needs)
+    ids = [n.need_id for n in needs]
+    if len(set(ids)) != len(ids):
+        raise ValueError("need ids must be unique in a day")
+    trips = tuple(trips) if opts.use_trips else ()
+    volunteers = tuple(volunteers) if opts.use_volunteers else ()
+
+    lat = np.array(
+        [n.pickup_lat for n in needs]
+        + [n.dropoff_lat for n in needs]
+        + [t.origin_lat for t in trips]
+        + [t.destination_lat for t in trips]
+        + [v.home_lat for v in volunteers]
+    )
+    lon = np.array(
+        [n.pickup_lon for n in needs]
+        + [n.dropoff_lon for n in needs]
+        + [t.origin_lon for t in trips]
+        + [t.destination_lon for t in trips]
+        + [v.home_lon for v in volunteers]
+    )
+    if lat.shape[0]:
+        snapped = engine.snap(lat, lon)
+        point_node, point_ok = snapped.nodes.astype(np.int64), snapped.gap_m <= MAX_SNAP_GAP_M
+    else:
+        point_node, point_ok = np.empty(0, dtype=np.int64), np.empty(0, dtype=bool)
+    graph_nodes, point_idx = np.unique(point_node, return_inverse=True)
+    point_idx = point_idx.ravel()
+    if graph_nodes.shape[0]:
+        table = engine.table(graph_nodes, graph_nodes)
+        reach = table.time_s < INF_TIME
+        travel = np.where(reach, table.time_s.astype(np.float64), UNREACHABLE_S)
+        dist = np.where(reach & np.isfinite(table.length_m), table.length_m, UNREACHABLE_M)
+    else:
+        travel = dist = np.zeros((0, 0))
+    n_n, n_t = len(needs), len(trips)
+    pick = point_idx[:n_n]
+    drop = point_idx[n_n : 2 * n_n]
+    t_from = point_idx[2 * n_n : 2 * n_n + n_t]
+    t_to = point_idx[2 * n_n + n_t : 2 * n_n + 2 * n_t]
+    home = point_idx[2 * n_n + 2 * n_t :]
+
+    # ---------------------------------------------------------------- requests
+    req: dict[str, list[float | int]] = {
+        k: []
+        for k in (
+            "pickup_node",
+            "dropoff_node",
+            "pickup_earliest_s",
+            "pickup_latest_s",
+            "dropoff_earliest_s",
+            "dropoff_latest_s",
+            "load",
+            "max_ride_s",
+            "requirement_mask",
+            "priority_weight",
+            "linked_to",
+            "need",
+            "leg",
+            "direct",
+        )
+    }
+    not_plannable: dict[str, str] = {}
+    n_priority = sum(n.priority for n in needs)
+    eps = 1.0 / (n_priority + 1)
+
+    def excess(direct: float) -> float:
+        return max(opts.max_ride_extra_s, opts.max_ride_factor * direct)
+
+    def add(**values: float | int) -> int:
+        for key, value in values.items():
+            req[key].append(value)
+        return len(req["need"]) - 1
+
+    span_lo, span_hi = np.inf, -np.inf
+    for i, need in enumerate(needs):
+        p, d = int(pick[i]), int(drop[i])
+        if not (point_ok[i] and point_ok[n_n + i]):
+            not_plannable[need.need_id] = "off_road_graph"
+            continue
+        ride = float(travel[p, d])
+        if dist[p, d] > MAX_SOCIAL_TRIP_M:
+            not_plannable[need.need_id] = "over_100_km"
+            continue
+        svc = opts.pickup_service_s
+        latest_pickup = need.latest_arrival_s - ride - svc
+        if ride >= UNREACHABLE_S or latest_pickup < need.earliest_pickup_s:
+            not_plannable[need.need_id] = "window_too_short"
+            continue
+        back_s = need.return_pickup_s
+        back = float(travel[d, p]) if back_s is not None else 0.0
+        if back_s is not None and back >= UNREACHABLE_S:
+            not_plannable[need.need_id] = "no_return"
+            continue
+        legs = 2 if back_s is not None else 1
+        weight = (1.0 + eps * need.priority) / legs
+        out = add(
+            pickup_node=p,
+            dropoff_node=d,
+            pickup_earliest_s=need.earliest_pickup_s,
+            pickup_latest_s=latest_pickup,
+            dropoff_earliest_s=need.earliest_pickup_s + svc + ride,
+            dropoff_latest_s=need.latest_arrival_s,
+            load=need.seats,
+            max_ride_s=ride + excess(ride),
+            requirement_mask=int(need.requirements),
+            priority_weight=weight,
+            linked_to=NO_LINK,
+            need=i,
+            leg=0,
+            direct=ride,
+        )
+        span_lo = min(span_lo, need.earliest_pickup_s)
+        span_hi = max(span_hi, need.latest_arrival_s)
+        if back_s is not None:
+            ride_back = back + excess(back)
+            ret = add(
+                pickup_node=d,
+                dropoff_node=p,
+                pickup_earliest_s=back_s,
+                pickup_latest_s=back_s + need.return_slack_s,
+                dropoff_earliest_s=back_s + svc + back,
+                dropoff_latest_s=back_s + need.return_slack_s + svc + ride_back,
+                load=need.seats,
+                max_ride_s=ride_back,
+                requirement_mask=int(need.requirements),
+                priority_weight=weight,
+                linked_to=out,
+                need=i,
+                leg=1,
+                direct=back,
+            )
+            req["linked_to"][out] = ret
+            span_hi = max(span_hi, back_s + need.return_slack_s + ride_back)
+
+    # ---------------------------------------------------------------- vehicles
+    veh: dict[str, list[float | int | bool]] = {
+        k: []
+        for k in (
+            "start_node",
+            "end_node",
+            "earliest_start_s",
+            "latest_end_s",
+            "capacity",
+            "capability_mask",
+            "max_duration_s",
+            "max_added_s",
+            "max_requests",
+            "is_volunteer_outing",
+        )
+    }
+    v_offer: list[str] = []
+    v_driver: list[str] = []
+    v_kind: list[str] = []
+    v_radius: list[float] = []
+    for j, trip in enumerate(trips):
+        s, e = int(t_from[j]), int(t_to[j])
+        if not (point_ok[2 * n_n + j] and point_ok[2 * n_n + n_t + j]):
+            continue
+        direct = float(travel[s, e])
+        if direct >= UNREACHABLE_S:
+            continue
+        for key, value in (
+            ("start_node", s),
+            ("end_node", e),
+            ("earliest_start_s", trip.departure_earliest_s),
+            ("latest_end_s", trip.departure_latest_s + direct + trip.max_detour_s),
+            ("capacity", trip.seats),
+            ("capability_mask", int(trip.capabilities)),
+            ("max_duration_s", direct + trip.max_detour_s),
+            ("max_added_s", float(trip.max_detour_s)),
+            ("max_requests", 1 if opts.one_rider_per_drive else NO_LIMIT),
+            ("is_volunteer_outing", False),
+        ):
+            veh[key].append(value)
+        v_offer.append(trip.offer_id)
+        v_driver.append(trip.driver_id)
+        v_kind.append("trip")
+        v_radius.append(np.inf)
+    for j, vol in enumerate(volunteers):
+        if not point_ok[2 * n_n + 2 * n_t + j]:
+            continue
+        h = int(home[j])
+        windows = [(a, b) for a, b in vol.windows_sorted if a < span_hi and b > span_lo]
+        if opts.one_rider_per_drive:
+            # Today's model: the cap counts services, and each service is its own outing.
+            windows_kept, per_window = windows, vol.max_rides_per_day
+        else:
+            windows_kept, per_window = windows[: vol.max_rides_per_day], NO_LIMIT
+        for a, b in windows_kept:
+            for key, value in (
+                ("start_node", h),
+                ("end_node", h),
+                ("earliest_start_s", a),
+                ("latest_end_s", b),
+                ("capacity", vol.seats),
+                ("capability_mask", int(vol.capabilities)),
+                ("max_duration_s", min(float(b - a), opts.max_outing_s)),
+                ("max_added_s", float(NO_LIMIT)),
+                ("max_requests", per_window),
+                ("is_volunteer_outing", True),
+            ):
+                veh[key].append(value)
+            v_offer.append(vol.driver_id)
+            v_driver.append(vol.driver_id)
+            v_kind.append("volunteer")
+            v_radius.append(np.inf if vol.max_distance_km is None else vol.max_distance_km * 1000.0)
+
+    n_req = len(req["need"])
+    n_veh = len(v_offer)
+    kwargs: dict[str, object] = {}
+    requirement_mask = np.array(req["requirement_mask"], dtype=np.int64)
+    capability_mask = np.array(veh["capability_mask"], dtype=np.int64)
+    # A volunteer drives riders whose pickup and drop-off lie within her road distance of
+    # home (as matching.offers): a pairwise eligibility.
+    radius = np.array(v_radius, dtype=np.float64)
+    allowed = np.ones((n_req, n_veh), dtype=bool)
+    if n_req and n_veh:
+        starts = np.array(veh["start_node"], dtype=np.int64)
+        p_nodes = np.array(req["pickup_node"], dtype=np.int64)
+        d_nodes = np.array(req["dropoff_node"], dtype=np.int64)
+        # Each leg's two stops are the need's pickup and drop-off, in either order.
+        far = np.maximum(dist[np.ix_(starts, p_nodes)], dist[np.ix_(starts, d_nodes)]).T
+        allowed = far <= radius[None, :]
+    if _supports_allowed():
+        kwargs["allowed"] = allowed
+        radius_encoding = "matrix"
+    else:
+        radius_encoding = _encode_eligibility(allowed, requirement_mask, capability_mask)
+    instance = instance_from_arrays(
+        travel,
+        dist,
+        pickup_node=np.array(req["pickup_node"], dtype=np.int64),
+        dropoff_node=np.array(req["dropoff_node"], dtype=np.int64),
+        pickup_earliest_s=np.array(req["pickup_earliest_s"], dtype=np.float64),
+        pickup_latest_s=np.array(req["pickup_latest_s"], dtype=np.float64),
+        dropoff_earliest_s=np.array(req["dropoff_earliest_s"], dtype=np.float64),
+        dropoff_latest_s=np.array(req["dropoff_latest_s"], dtype=np.float64),
+        service_s=opts.pickup_service_s,
+        dropoff_service_s=opts.dropoff_service_s,
+        load=np.array(req["load"], dtype=np.int64),
+        max_ride_s=np.array(req["max_ride_s"], dtype=np.float64),
+        requirement_mask=requirement_mask,
+        priority_weight=np.array(req["priority_weight"], dtype=np.float64),
+        linked_to=np.array(req["linked_to"], dtype=np.int64),
+        start_node=np.array(veh["start_node"], dtype=np.int64),
+        end_node=np.array(veh["end_node"], dtype=np.int64),
+        earliest_start_s=np.array(veh["earliest_start_s"], dtype=np.float64),
+        latest_end_s=np.array(veh["latest_end_s"], dtype=np.float64),
+        capacity=np.array(veh["capacity"], dtype=np.int64),
+        capability_mask=capability_mask,
+        max_duration_s=np.array(veh["max_duration_s"], dtype=np.float64),
+        max_added_s=np.array(veh["max_added_s"], dtype=np.float64),
+        max_requests=np.array(veh["max_requests"], dtype=np.int64),
+        is_volunteer_outing=np.array(veh["is_volunteer_outing"], dtype=bool),
+        one_rider_per_drive=opts.one_rider_per_drive,
+        **kwargs,  # type: ignore[arg-type]
+    )
+    return DayInstance(
+        instance=instance,
+        needs=needs,
+        graph_nodes=graph_nodes.astype(np.int64),
+        node_lat=engine.graph.node_lat[graph_nodes].astype(np.float64),
+        node_lon=engine.graph.node_lon[graph_nodes].astype(np.float64),
+        request_need=np.array(req["need"], dtype=np.int64),
+        request_leg=np.array(req["leg"], dtype=np.int64),
+        direct_time_s=np.array(req["direct"], dtype=np.float64),
+        vehicle_offer=tuple(v_offer),
+        vehicle_driver=tuple(v_driver),
+        vehicle_kind=tuple(v_kind),
+        not_plannable=not_plannable,
+        radius_encoding=radius_encoding,
+        build_s=time.perf_counter() - began,
+    )
+
+
+def rides_from_plan(day: DayInstance, plan: PoolingPlan, *, check: bool = True) -> DayRoutes:
+    """The plan's drives (with a rider) and one ride per served need.
+
+    ``check`` runs the independent checker (:func:`matching.pooling.check_plan`) and keeps
+    what it finds in ``problems``.
+    """
+    inst = day.instance
+    problems = tuple(check_plan(inst, plan)) if check else ()
+    routes: list[PlannedRoute] = []
+    times: dict[int, tuple[int, int, int]] = {}  # request -> (vehicle, pickup, dropoff)
+    for stops in plan.routes:
+        if stops.n_requests == 0:
+            continue
+        v = int(stops.vehicle)
+        planned: list[PlannedStop] = []
+        pickups: dict[int, int] = {}
+        for k in range(stops.node.shape[0]):
+            kind = int(stops.kind[k])
+            if kind not in (PICKUP, DROPOFF):
+                continue
+            r = int(stops.request[k])
+            node = int(stops.node[k])
+            start = int(round(float(stops.service_start_s[k])))
+            if kind == PICKUP:
+                pickups[r] = start
+            else:
+                times[r] = (v, pickups.get(r, start), start)
+            planned.append(
+                PlannedStop(
+                    need_id=day.needs[int(day.request_need[r])].need_id,
+                    kind="pickup" if kind == PICKUP else "dropoff",
+                    leg="outbound" if day.request_leg[r] == 0 else "return",
+                    lat=float(day.node_lat[node]),
+                    lon=float(day.node_lon[node]),
+                    arrival_s=int(round(float(stops.arrival_s[k]))),
+                    service_start_s=start,
+                    departure_s=int(round(float(stops.departure_s[k]))),
+                    riders_on_board=int(stops.load_after[k]),
+                )
+            )
+        driven = _route_distance(inst, stops.node, stops.kind, v)
+        base = float(inst.distance_m[inst.start_node[v], inst.end_node[v]])
+        routes.append(
+            PlannedRoute(
+                offer_id=day.vehicle_offer[v],
+                driver_id=day.vehicle_driver[v],
+                kind=day.vehicle_kind[v],
+                start_s=int(round(float(stops.departure_s[0]))),
+                end_s=int(round(float(stops.arrival_s[-1]))),
+                stops=tuple(planned),
+                distance_m=driven,
+                added_distance_m=driven - base,
+                riders=len({p.need_id for p in planned}),
+                max_on_board=int(stops.load_after.max()) if stops.load_after.size else 0,
+            )
+        )
+    rides: list[PlannedRide] = []
+    served_needs: set[int] = set()
+    for r in range(inst.n_requests):
+        if day.request_leg[r] != 0 or r not in times:
+            continue
+        n = int(day.request_need[r])
+        v, pickup_s, dropoff_s = times[r]
+        back = int(inst.linked_to[r])
+        if back != NO_LINK and back not in times:
+            continue  # the checker reports a half-served need
+        rv, rp, rd = times[back] if back != NO_LINK else (None, None, None)
+        rides.append(
+            PlannedRide(
+                need_id=day.needs[n].need_id,
+                offer_id=day.vehicle_offer[v],
+                driver_id=day.vehicle_driver[v],
+                kind=day.vehicle_kind[v],
+                pickup_s=pickup_s,
+                dropoff_s=dropoff_s,
+                return_offer_id=None if rv is None else day.vehicle_offer[rv],
+                return_driver_id=None if rv is None else day.vehicle_driver[rv],
+                return_pickup_s=rp,
+                return_dropoff_s=rd,
+            )
+        )
+        served_needs.add(n)
+    rides.sort(key=lambda ride: (ride.pickup_s, ride.need_id))
+    routes.sort(key=lambda route: (route.start_s, route.offer_id))
+    return DayRoutes(
+        routes=tuple(routes),
+        rides=tuple(rides),
+        unserved=tuple(n.need_id for i, n in enumerate(day.needs) if i not in served_needs),
+        served=len(served_needs),
+        priority_served=sum(day.needs[n].priority for n in served_needs),
+        distance_m=float(sum(r.distance_m for r in routes)),
+        added_distance_m=float(sum(r.added_distance_m for r in routes)),
+        proven_optimal=bool(plan.proven_optimal),
+        seconds=float(plan.seconds),
+        first_plan_seconds=float(plan.first_plan_seconds),
+        problems=problems,
+    )
+
+
+def _route_distance(
+    inst: PoolingInstance, node: npt.NDArray[np.int64], kind: npt.NDArray[np.int64], v: int
+) -> float:
+    """Driven metres of a route; in the one-rider model a volunteer passes home between a
+    drop-off and the next pickup (not a stop, but driven)."""
+    home = int(inst.start_node[v])
+    via_home = inst.one_rider_per_drive and bool(inst.is_volunteer_outing[v])
+    total = 0.0
+    for k in range(node.shape[0] - 1):
+        a, b = int(node[k]), int(node[k + 1])
+        if via_home and kind[k] == DROPOFF and kind[k + 1] == PICKUP:
+            total += float(inst.distance_m[a, home] + inst.distance_m[home, b])
+        else:
+            total += float(inst.distance_m[a, b])
+    return total
+
+
+def plan_day_routes(
+    day: DayInstance, time_limit_s: float = 1.0, *, seed: int = 0, check: bool = True
+) -> DayRoutes:
+    """Plan the day's pooled routes within ``time_limit_s`` and read them back as rides."""
+    plan = plan_routes(day.instance, time_limit_s=time_limit_s, seed=seed)
+    return rides_from_plan(day, plan, check=check)
