@@ -10,9 +10,14 @@ PORT ?= 5000
 export SPATIALITE_LIBRARY_PATH ?= mod_spatialite
 FLASK := $(VENV)/bin/flask --app app
 
-.PHONY: run test install install-test venv front system system-test db territory seed serve lint bench clean
+.PHONY: run prod test install install-test venv front system system-test db territory seed serve lint bench clean
 
 run: install db territory seed serve
+
+# The production profile on this machine (PostgreSQL + PostGIS, Redis, gunicorn, a separate
+# queue worker), from the same environment variables; refuses SQLite or a missing SECRET_KEY.
+prod: install
+	$(PY) -m app.prod
 
 test: install-test
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -52,9 +52,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     register_cli(app)
 
-    from .security import init_security
+    from .security import init_proxy_fix, init_security
+    from .web.error_pages import init_error_pages
 
     init_security(app)
+
+    from .observability import init_observability
+
+    init_observability(app)
+    init_error_pages(app)
+    init_proxy_fix(app)
     return app
 
 
@@ -71,10 +78,19 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "web.login"
     login_manager.login_message = "Connectez-vous pour accéder à cette page."
+    from .security import init_sessions
+
+    init_sessions(app)  # before the CSRF check: an idle session leads to sign-in, not to a 400
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
 
     @login_manager.user_loader
-    def _load_user(user_id: str) -> models.User | None:
-        return db.session.get(models.User, int(user_id))
+    def _load_user(session_id: str) -> models.User | None:
+        user_id = session_id.partition(".")[0]
+        if not user_id.isdigit():
+            return None
+        user = db.session.get(models.User, int(user_id))
+        if user is None or user.get_id() != session_id:
+            return None  # the password changed since this session began
+        return user

@@ -44,6 +44,8 @@ def load_config(instance_path: str | Path) -> dict[str, Any]:
     env = os.environ
     database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'platform.db'}"
     territory_dir = Path(env.get("TERRITORY_DIR") or instance / "territories")
+    public_base_url = env.get("PUBLIC_BASE_URL", "")
+    served_over_https = public_base_url.lower().startswith("https://")
     return {
         "SECRET_KEY": _secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -56,9 +58,18 @@ def load_config(instance_path: str | Path) -> dict[str, Any]:
         or str(PROJECT_ROOT.parent / "shared" / "data"),
         "TIMEZONE": env.get("TIMEZONE", "Europe/Paris"),
         # Public URL of the service (links in SMS, Twilio signature behind a reverse proxy).
-        "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", ""),
+        "PUBLIC_BASE_URL": public_base_url,
         "OPERATOR_DOMAIN": env.get("OPERATOR_DOMAIN", "mobilite-solidaire.lot.fr"),
         "SERVICE_PHONE": env.get("SERVICE_PHONE", "+33565000000"),
+        # Who runs the service, shown in every page's header and footer. The State design system
+        # (DSFR, Marianne) is reserved to State services: only OPERATOR_IS_STATE=1 turns it on;
+        # any other operator (département, intercommunality, association) gets the neutral theme.
+        "OPERATOR_NAME": env.get("OPERATOR_NAME", "Mobilité solidaire du Lot"),
+        "OPERATOR_TAGLINE": env.get(
+            "OPERATOR_TAGLINE", "Trouver un trajet pour les personnes sans voiture"),
+        "OPERATOR_LOGO": env.get("OPERATOR_LOGO", ""),
+        "OPERATOR_CONTACT": env.get("OPERATOR_CONTACT", ""),
+        "OPERATOR_IS_STATE": _bool(env.get("OPERATOR_IS_STATE"), False),
         # Task queue (huey): SQLite file by default, Redis when TASK_QUEUE_URL is redis://.
         "TASK_QUEUE_URL": env.get("TASK_QUEUE_URL") or f"sqlite:///{instance / 'tasks.db'}",
         "TASK_QUEUE_IMMEDIATE": _bool(env.get("TASK_QUEUE_IMMEDIATE"), False),
@@ -85,15 +96,51 @@ def load_config(instance_path: str | Path) -> dict[str, Any]:
         # Web security.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), False),
+        # Cookies are Secure by default when the public URL is https (explicit 0/1 wins).
+        "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), served_over_https),
+        "REMEMBER_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), served_over_https),
         "REMEMBER_COOKIE_HTTPONLY": True,
+        # Strict-Transport-Security max-age on responses served over HTTPS (0 = no header).
+        "HSTS_SECONDS": int(env.get("HSTS_SECONDS", "31536000")),
+        # A signed-in session unused for this many minutes is closed (shared counter computers).
+        "SESSION_IDLE_TIMEOUT_MIN": int(env.get("SESSION_IDLE_TIMEOUT_MIN", "30")),
+        # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted
+        # (werkzeug ProxyFix); 0 = none, the client address is the socket's.
+        "PROXY_FIX_HOPS": int(env.get("PROXY_FIX_HOPS", "0")),
+        # A password reset link set by an administrator stops working after this many hours.
+        "PASSWORD_RESET_EXPIRY_HOURS": int(env.get("PASSWORD_RESET_EXPIRY_HOURS", "48")),
         "WTF_CSRF_ENABLED": _bool(env.get("WTF_CSRF_ENABLED"), True),
+        # Largest request body accepted (a bigger one gets the French 413 page).
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_MB", "5")) * 1024 * 1024,
+        # Limiter storage: memory:// serves one process; production sets redis://host:6379/N.
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
+        # Failed sign-ins allowed per submitted e-mail (whatever the address) and per client
+        # address (whatever the e-mail); successful sign-ins do not count.
+        "LOGIN_RATE_LIMIT_PER_ACCOUNT": env.get("LOGIN_RATE_LIMIT_PER_ACCOUNT", "10 per minute; 50 per hour"),
+        "LOGIN_RATE_LIMIT_PER_ADDRESS": env.get("LOGIN_RATE_LIMIT_PER_ADDRESS", "30 per minute; 200 per hour"),
         "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "120 per minute"),
         # Data protection: records of people without activity are purged after this many days.
         "DATA_RETENTION_DAYS": int(env.get("DATA_RETENTION_DAYS", "730")),
+        # The audit log (who viewed, changed, exported, erased a record) is kept this many days.
+        "AUDIT_RETENTION_DAYS": int(env.get("AUDIT_RETENTION_DAYS", "365")),
+        # The purge runs every day at this UTC time (huey periodic task, "HH:MM").
+        "DATA_PURGE_AT_UTC": env.get("DATA_PURGE_AT_UTC", "02:30"),
+        # Open data: volunteers' times are published rounded to this many minutes, and GTFS stops
+        # in communes below this population are moved to the nearest commune above it.
+        "OPENDATA_TIME_ROUNDING_MIN": int(env.get("OPENDATA_TIME_ROUNDING_MIN", "5")),
+        "OPENDATA_MIN_COMMUNE_POPULATION": int(env.get("OPENDATA_MIN_COMMUNE_POPULATION", "1000")),
         # Matching: the rider's contribution per km (legal cap 0.32 €/km).
         "COST_SHARE_EUR_PER_KM": float(env.get("COST_SHARE_EUR_PER_KM", "0.32")),
         "ENGINE_WARM_UP": _bool(env.get("ENGINE_WARM_UP"), True),
+        # The territory's road graph and contraction hierarchy are memory-mapped from their files
+        # (one copy per machine, shared by every web and worker process); 0 reads them in.
+        "TERRITORY_MMAP": _bool(env.get("TERRITORY_MMAP"), True),
+        # Operations: log format (text | json), level, the bearer token that opens /metrics to a
+        # Prometheus server elsewhere (loopback scrapers need none), readiness thresholds.
+        "LOG_FORMAT": env.get("LOG_FORMAT", "text"),
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+        "METRICS_TOKEN": env.get("METRICS_TOKEN", ""),
+        "READYZ_MAX_QUEUE": int(env.get("READYZ_MAX_QUEUE", "500")),
+        "READYZ_MAX_SMS_AGE_S": int(env.get("READYZ_MAX_SMS_AGE_S", "900")),
     }

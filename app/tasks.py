@@ -1,4 +1,5 @@
-"""The task queue (huey): sending SMS from the outbox, sweeping it, reminders the day before.
+"""The task queue (huey): sending SMS from the outbox, sweeping it, reminders the day before,
+and the daily retention purge (records and audit log, :mod:`app.services.retention`).
 
 One huey instance per application, built from its configuration:
 
@@ -55,8 +56,12 @@ def _in_app(app: Flask, func: Callable[..., Any]) -> Callable[..., Any]:
     """``func`` run inside ``app``'s context (reusing the caller's context in immediate mode)."""
 
     def run(*args: Any, **kwargs: Any) -> Any:
+        from .observability import task_request_id
+
+        # The id of the web request that queued the task, so that its log lines follow it.
+        request_id = kwargs.pop("request_id", None)
         same = has_app_context() and current_app._get_current_object() is app  # type: ignore[attr-defined]
-        with nullcontext() if same else app.app_context():
+        with nullcontext() if same else app.app_context(), task_request_id(request_id):
             return func(*args, **kwargs)
 
     run.__name__ = func.__name__
@@ -69,7 +74,7 @@ class AppTasks:
     """The tasks of one application, registered on its huey instance."""
 
     def __init__(self, app: Flask, huey: Huey) -> None:
-        from .services import notifications
+        from .services import notifications, retention
 
         self.app = app
         self.huey = huey
@@ -81,6 +86,35 @@ class AppTasks:
             _in_app(app, notifications.sweep_outbox))
         huey.periodic_task(crontab(minute="*/15"), name="sms.reminders")(
             _in_app(app, notifications.send_reminders))
+        # Every day: people, needs and SMS past DATA_RETENTION_DAYS, audit rows past
+        # AUDIT_RETENTION_DAYS (huey evaluates crontabs in UTC).
+        hour, minute = purge_time(app.config.get("DATA_PURGE_AT_UTC", "02:30"))
+        self.purge: TaskWrapper = huey.periodic_task(crontab(minute=str(minute), hour=str(hour)), name="data.purge")(
+            _in_app(app, _log_purge(retention.scheduled_purge)))
+
+
+def purge_time(spec: str) -> tuple[int, int]:
+    """(hour, minute) of DATA_PURGE_AT_UTC ("HH:MM"); TaskQueueConfigError when malformed."""
+    try:
+        hour_text, minute_text = spec.strip().split(":")
+        hour, minute = int(hour_text), int(minute_text)
+    except ValueError:
+        raise TaskQueueConfigError(f"DATA_PURGE_AT_UTC {spec!r}: expected HH:MM") from None
+    if not (0 <= hour < 24 and 0 <= minute < 60):
+        raise TaskQueueConfigError(f"DATA_PURGE_AT_UTC {spec!r}: expected HH:MM")
+    return hour, minute
+
+
+def _log_purge(func: Callable[[], Any]) -> Callable[[], Any]:
+    def run() -> Any:
+        report = func()
+        log.info("retention purge: %s", report)
+        return report
+
+    run.__name__ = func.__name__
+    run.__qualname__ = func.__qualname__
+    run.__module__ = func.__module__
+    return run
 
 
 def app_tasks(app: Flask | None = None) -> AppTasks:
@@ -105,11 +139,13 @@ def get_huey(app: Flask | None = None) -> Huey:
 
 def enqueue_delivery(row_id: int, *, eta: datetime | None = None) -> None:
     """Queue the sending of outbox row ``row_id`` (now, or at ``eta``)."""
+    from .observability import request_id
+
     tasks = app_tasks()
     if eta is None:
-        tasks.deliver(row_id)
+        tasks.deliver(row_id, request_id=request_id())
     else:
-        tasks.deliver.schedule(args=(row_id,), eta=eta)
+        tasks.deliver.schedule(args=(row_id,), kwargs={"request_id": request_id()}, eta=eta)
 
 
 def enqueue_sweep() -> None:

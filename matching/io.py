@@ -9,6 +9,7 @@ from __future__ import annotations
 import bz2
 import math
 import re
+import struct
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterable
@@ -253,31 +254,78 @@ def _save_npz(path: str | Path, kind: str, version: int, arrays: dict[str, Any])
     tmp.replace(path)  # atomic: a reader never sees half a cache
 
 
+# Arrays smaller than this are read into memory even when mapping: not worth a mapping each.
+_MAP_MIN_BYTES = 1 << 16
+
+
+def _map_npz(path: Path) -> dict[str, np.ndarray[Any, Any]]:
+    """The arrays of an uncompressed ``.npz``, memory-mapped copy-on-write from the file.
+
+    Every process that maps the same file shares its pages through the page cache (a road
+    graph and its contraction hierarchy are loaded once per machine, not once per web worker).
+    Copy-on-write (``mode="c"``) keeps the arrays writable for numba, which compiles one
+    signature for them and for in-memory arrays; a write stays private to the process.
+    A compressed member cannot be mapped and is read into memory.
+    """
+    arrays: dict[str, np.ndarray[Any, Any]] = {}
+    with zipfile.ZipFile(path) as archive, open(path, "rb") as stream:
+        for info in archive.infolist():
+            name = info.filename.removesuffix(".npy")
+            if info.compress_type != zipfile.ZIP_STORED or info.file_size < _MAP_MIN_BYTES:
+                with archive.open(info) as member:
+                    arrays[name] = np.lib.format.read_array(member, allow_pickle=False)
+                continue
+            # The member's data starts after its local file header (30 bytes + name + extra).
+            stream.seek(info.header_offset + 26)
+            name_len, extra_len = struct.unpack("<HH", stream.read(4))
+            stream.seek(info.header_offset + 30 + name_len + extra_len)
+            major, _minor = np.lib.format.read_magic(stream)
+            read_header = (np.lib.format.read_array_header_1_0 if major == 1
+                           else np.lib.format.read_array_header_2_0)
+            shape, fortran, dtype = read_header(stream)
+            if dtype.hasobject:
+                raise CacheFormatError(f"{path}: member {name} holds Python objects")
+            mapped = np.memmap(stream, dtype=dtype, mode="c", offset=stream.tell(), shape=shape,
+                               order="F" if fortran else "C")
+            arrays[name] = mapped.view(np.ndarray)
+    return arrays
+
+
 def _load_npz(
-    path: str | Path, kind: str, version: int, fields: Iterable[str]
+    path: str | Path, kind: str, version: int, fields: Iterable[str], *, mmap: bool = False
 ) -> dict[str, np.ndarray[Any, Any]]:
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
-            found_kind = str(data["format_kind"]) if "format_kind" in data else None
-            found_version = int(data["format_version"]) if "format_version" in data else None
-            if found_kind != kind:
-                raise CacheFormatError(f"{path} is not a {kind} cache (found {found_kind!r})")
-            if found_version != version:
-                raise CacheFormatError(
-                    f"{path} has {kind} format version {found_version}, expected {version}:"
-                    " rebuild the cache"
-                )
-            missing = [f for f in fields if f not in data]
-            if missing:
-                raise CacheFormatError(f"{path} lacks the arrays {missing}")
-            return {f: data[f] for f in fields}
+        if mmap:
+            data = _map_npz(path)
+            return _checked_npz(path, data, kind, version, fields)
+        with np.load(path, allow_pickle=False) as npz:
+            return _checked_npz(path, {f: npz[f] for f in npz.files}, kind, version, fields)
     except FileNotFoundError as exc:
         raise CacheFormatError(f"cache file {path} does not exist") from exc
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, struct.error) as exc:
         if isinstance(exc, CacheFormatError):
             raise
         raise CacheFormatError(f"{path} is not a readable .npz cache: {exc}") from exc
+
+
+def _checked_npz(
+    path: Path, data: dict[str, np.ndarray[Any, Any]], kind: str, version: int, fields: Iterable[str]
+) -> dict[str, np.ndarray[Any, Any]]:
+    """The ``fields`` of a cache after checking its kind and format version."""
+    found_kind = str(data["format_kind"]) if "format_kind" in data else None
+    found_version = int(data["format_version"]) if "format_version" in data else None
+    if found_kind != kind:
+        raise CacheFormatError(f"{path} is not a {kind} cache (found {found_kind!r})")
+    if found_version != version:
+        raise CacheFormatError(
+            f"{path} has {kind} format version {found_version}, expected {version}:"
+            " rebuild the cache"
+        )
+    missing = [f for f in fields if f not in data]
+    if missing:
+        raise CacheFormatError(f"{path} lacks the arrays {missing}")
+    return {f: data[f] for f in fields}
 
 
 def save_graph(g: RoadGraph, path: str | Path) -> None:
@@ -286,8 +334,11 @@ def save_graph(g: RoadGraph, path: str | Path) -> None:
     _save_npz(path, "RoadGraph", GRAPH_FORMAT_VERSION, g._asdict())
 
 
-def load_graph(path: str | Path) -> RoadGraph:
+def load_graph(path: str | Path, *, mmap: bool = False) -> RoadGraph:
     """Read a graph written by :func:`save_graph` and check its invariants.
+
+    With ``mmap`` the arrays are memory-mapped from the file (copy-on-write), so that several
+    processes on one machine share one copy of them.
 
     Raises
     ------
@@ -296,7 +347,7 @@ def load_graph(path: str | Path) -> RoadGraph:
     GraphError
         When the arrays break an invariant of :class:`RoadGraph`.
     """
-    arrays = _load_npz(path, "RoadGraph", GRAPH_FORMAT_VERSION, RoadGraph._fields)
+    arrays = _load_npz(path, "RoadGraph", GRAPH_FORMAT_VERSION, RoadGraph._fields, mmap=mmap)
     g = RoadGraph(**arrays)
     check_graph(g)
     return g
@@ -307,8 +358,10 @@ def save_ch(ch: CHIndex, path: str | Path) -> None:
     _save_npz(path, "CHIndex", CH_FORMAT_VERSION, ch._asdict())
 
 
-def load_ch(path: str | Path, g: RoadGraph | None = None) -> CHIndex:
+def load_ch(path: str | Path, g: RoadGraph | None = None, *, mmap: bool = False) -> CHIndex:
     """Read an index written by :func:`save_ch`; when ``g`` is given, check it fits ``g``.
+
+    ``mmap`` maps the arrays from the file as :func:`load_graph` does.
 
     Raises
     ------
@@ -317,7 +370,7 @@ def load_ch(path: str | Path, g: RoadGraph | None = None) -> CHIndex:
     CHError
         When ``g`` is given and the index breaks an invariant or was built on another graph.
     """
-    arrays = _load_npz(path, "CHIndex", CH_FORMAT_VERSION, CHIndex._fields)
+    arrays = _load_npz(path, "CHIndex", CH_FORMAT_VERSION, CHIndex._fields, mmap=mmap)
     ch = CHIndex(**arrays)
     if g is not None:
         from matching.ch import check_ch

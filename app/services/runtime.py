@@ -55,6 +55,9 @@ def loaded_territory(app: Flask | None = None) -> LoadedTerritory:
         if cached is not None and cached.path == path:
             return cached
         manifest = read_manifest(path)
-        loaded = LoadedTerritory(path=path, manifest=manifest, graph=load_graph(path / "graph.npz"))
+        # Mapped from the file: every process of the machine shares one copy of the arrays.
+        mapped = bool(app.config.get("TERRITORY_MMAP", True))
+        loaded = LoadedTerritory(path=path, manifest=manifest,
+                                 graph=load_graph(path / "graph.npz", mmap=mapped))
         app.extensions[_TERRITORY_KEY] = loaded
         return loaded

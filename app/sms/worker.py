@@ -7,7 +7,6 @@ tests that start and kill a real consumer process).
 from __future__ import annotations
 
 import argparse
-import logging
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -15,10 +14,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-periodic", action="store_true", help="do not run the periodic tasks")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from app import create_app
     from app.tasks import run_consumer
 
+    # create_app configures the process's logging (LOG_FORMAT, with the request id of each task).
     run_consumer(create_app(), workers=args.workers, periodic=not args.no_periodic)
 
 

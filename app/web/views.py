@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, render_template, request
+from flask import current_app, jsonify, render_template
 from flask_login import login_required
 from sqlalchemy import text
 
@@ -53,6 +53,20 @@ def healthz():  # type: ignore[no-untyped-def]
     return jsonify(payload), (200 if payload["status"] == "ok" else 503)
 
 
+@bp.get("/readyz")
+@limiter.exempt
+def readyz():  # type: ignore[no-untyped-def]
+    """Readiness: database, Redis where configured, queue backlog, SMS waiting, territory loaded.
+
+    503 with the failing checks when this process should not receive traffic.
+    """
+    from ..services.readiness import readiness
+
+    checks = readiness()
+    ok = all(c["ok"] for c in checks.values())
+    return jsonify({"status": "ok" if ok else "error", "checks": checks}), (200 if ok else 503)
+
+
 @bp.get("/communes.json")
 @login_required
 def communes_json():  # type: ignore[no-untyped-def]
@@ -62,21 +76,4 @@ def communes_json():  # type: ignore[no-untyped-def]
                     for c in rows if c.lat_lon])
 
 
-_ERRORS = {
-    403: ("Accès refusé", "Vous n'avez pas accès à cette page."),
-    404: ("Page introuvable", "Cette page n'existe pas, ou vous n'y avez pas accès."),
-    429: ("Trop de tentatives", "Patientez une minute avant de réessayer."),
-}
-
-
-def _error_page(error):  # type: ignore[no-untyped-def]
-    """French error pages for the aidants' site; the API and SMS blueprints keep their own."""
-    code = getattr(error, "code", 500) or 500
-    if request.path.startswith(("/api/", "/sms/")):
-        return error
-    title, message = _ERRORS.get(code, ("Erreur", "Une erreur est survenue."))
-    return render_template("web/error.html", title=title, message=message), code
-
-
-for _code in _ERRORS:
-    bp.app_errorhandler(_code)(_error_page)
+# The French error pages live in error_pages.py (registered by the application factory).
