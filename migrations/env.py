@@ -114,6 +114,13 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # SQLite rebuilds a table to alter it (batch mode); with foreign keys enforced, renaming
+        # the rebuilt copy of a table that others reference fails. The pragma only takes effect
+        # outside a transaction, hence here, before the migrations' transaction begins.
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end SQLAlchemy's autobegun transaction: alembic begins its own
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -122,6 +129,9 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
 
 
 if context.is_offline_mode():
