@@ -18,9 +18,11 @@ from .core import (
 )
 from .messaging import SmsMessage
 from .notes import CALL_PARTIES, CallNote
+from .planning import PLAN_STATUSES, DayPlanRun
 from .people import ELIGIBILITY_BASES, SLOTS, Beneficiary, Driver, DriverAvailability
 from .rides import (
     NEED_STATUSES,
+    PROPOSAL_LEGS,
     PROPOSAL_STATUSES,
     PURPOSES,
     RETURN_MODES,
@@ -30,6 +32,8 @@ from .rides import (
     Proposal,
     RideNeed,
     RideNeedSeries,
+    RideRoute,
+    ROUTE_STATUSES,
 )
 
 __all__ = [
@@ -37,6 +41,9 @@ __all__ = [
     "ELIGIBILITY_BASES",
     "NEED_STATUSES",
     "PLACE_KINDS",
+    "PLAN_STATUSES",
+    "PROPOSAL_LEGS",
+    "ROUTE_STATUSES",
     "PROPOSAL_STATUSES",
     "PURPOSES",
     "RETURN_MODES",
@@ -50,6 +57,7 @@ __all__ = [
     "CallNote",
     "Commune",
     "CommuneAlias",
+    "DayPlanRun",
     "Driver",
     "DriverAbsence",
     "DriverAvailability",
@@ -60,6 +68,7 @@ __all__ = [
     "Proposal",
     "RideNeed",
     "RideNeedSeries",
+    "RideRoute",
     "SmsMessage",
     "Structure",
     "TransitFeed",

@@ -17,6 +17,10 @@ PURPOSES = ("medical", "employment", "administrative", "shopping", "family", "ot
 RETURN_MODES = ("none", "after_wait", "at_time")
 TIME_MODES = ("arrive_by", "depart_after")
 PROPOSAL_STATUSES = ("pending", "accepted", "declined", "taken", "expired", "withdrawn")
+# Which legs of a need a proposal covers: both (one driver there and back), or one of them
+# (a pooled plan may drive the return with another volunteer).
+PROPOSAL_LEGS = ("both", "outbound", "return")
+ROUTE_STATUSES = ("pending", "accepted", "declined", "expired", "withdrawn", "cancelled")
 
 
 class RideNeed(db.Model):
@@ -55,6 +59,9 @@ class RideNeed(db.Model):
     # The recurring series this need is an occurrence of (None once edited on its own).
     series_id: Mapped[int | None] = mapped_column(
         ForeignKey("ride_need_series.id", ondelete="SET NULL"), index=True)
+    # The aidant's choice: when a proposal expires or is declined, propose the next candidate
+    # without waiting for her.
+    auto_next: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -170,10 +177,53 @@ class Proposal(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     answered_via: Mapped[str | None] = mapped_column(String(10))  # sms | phone | web
+    # A pending proposal lapses at this moment without an answer (app.services.lifecycle).
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    # The driver's time this ride takes, from leaving home (or her trip's start) to being back
+    # (or her trip's end): a pending or accepted proposal blocks it (bookings that hold).
+    busy_from: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    busy_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    leg: Mapped[str] = mapped_column(String(10), default="both")
+    # The pooled route this proposal is part of (answered as a whole by the driver), if any.
+    route_id: Mapped[int | None] = mapped_column(ForeignKey("ride_routes.id", ondelete="SET NULL"), index=True)
 
     need: Mapped[RideNeed] = relationship(back_populates="proposals")
     driver: Mapped[Driver] = relationship()
     offer: Mapped[DriverOffer | None] = relationship()
+    route: Mapped[RideRoute | None] = relationship(back_populates="proposals")
+
+
+class RideRoute(db.Model):
+    """A drive proposed to one driver as a whole: riders pooled in her car, services chained.
+
+    The driver answers the route with one code; each rider's own ride is a Proposal of the
+    route (``Proposal.route_id``). ``stops`` keeps the planned order and times:
+    ``[{"need": id, "kind": "pickup"|"dropoff", "leg": "outbound"|"return", "at": iso}, …]``.
+    """
+
+    __tablename__ = "ride_routes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    driver_id: Mapped[int] = mapped_column(ForeignKey("drivers.id", ondelete="CASCADE"), index=True)
+    offer_id: Mapped[int | None] = mapped_column(ForeignKey("driver_offers.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(20), default="volunteer")  # volunteer | trip
+    code: Mapped[str] = mapped_column(String(6), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    start_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    end_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    distance_m: Mapped[int | None] = mapped_column(Integer)
+    stops: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("day_plans.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    answered_via: Mapped[str | None] = mapped_column(String(10))
+
+    driver: Mapped[Driver] = relationship()
+    offer: Mapped[DriverOffer | None] = relationship()
+    proposals: Mapped[list[Proposal]] = relationship(back_populates="route", order_by="Proposal.id")
 
 
 class NeedEvent(db.Model):
