@@ -93,6 +93,9 @@ def load_config(instance_path: str | Path) -> dict[str, Any]:
         "SMS_RETRY_MAX_S": int(env.get("SMS_RETRY_MAX_S", "900")),
         "SMS_MAX_ATTEMPTS": int(env.get("SMS_MAX_ATTEMPTS", "8")),
         "SMS_SWEEP_GRACE_S": int(env.get("SMS_SWEEP_GRACE_S", "30")),
+        # End of day (app.services.lifecycle): at this local time ("HH:MM", TIMEZONE) needs still
+        # open on a past day become 'unserved'; keep it out of the DST gap (02:00-03:00).
+        "END_OF_DAY_AT": env.get("END_OF_DAY_AT", "00:05"),
         # Web security.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -109,6 +112,13 @@ def load_config(instance_path: str | Path) -> dict[str, Any]:
         "PROXY_FIX_HOPS": int(env.get("PROXY_FIX_HOPS", "0")),
         # A password reset link set by an administrator stops working after this many hours.
         "PASSWORD_RESET_EXPIRY_HOURS": int(env.get("PASSWORD_RESET_EXPIRY_HOURS", "48")),
+        # Bookings: a proposal lapses after this long without an answer (and an hour before
+        # the pickup at the latest); the background day plan searches this long.
+        "PROPOSAL_EXPIRY_MINUTES": int(env.get("PROPOSAL_EXPIRY_MINUTES", "720")),
+        "PLAN_TIME_LIMIT_S": float(env.get("PLAN_TIME_LIMIT_S", "5")),
+        # GTFS-Flex export: a GeoPackage of commune outlines (e.g. IGN BD CARTO for the Lot);
+        # empty: zones are the Voronoi cells of the commune centres.
+        "COMMUNE_POLYGONS_FILE": env.get("COMMUNE_POLYGONS_FILE", ""),
         "WTF_CSRF_ENABLED": _bool(env.get("WTF_CSRF_ENABLED"), True),
         # Largest request body accepted (a bigger one gets the French 413 page).
         "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_MB", "5")) * 1024 * 1024,

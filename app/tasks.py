@@ -1,5 +1,7 @@
 """The task queue (huey): sending SMS from the outbox, sweeping it, reminders the day before,
-and the daily retention purge (records and audit log, :mod:`app.services.retention`).
+the life cycle of proposals and needs (expiries every 5 minutes, the end of each day:
+:mod:`app.services.lifecycle`) and the daily retention purge (records and audit log,
+:mod:`app.services.retention`).
 
 One huey instance per application, built from its configuration:
 
@@ -22,8 +24,9 @@ import logging
 import threading
 from collections.abc import Callable
 from contextlib import nullcontext
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, has_app_context
 from huey import Huey, RedisHuey, SqliteHuey, crontab
@@ -74,12 +77,16 @@ class AppTasks:
     """The tasks of one application, registered on its huey instance."""
 
     def __init__(self, app: Flask, huey: Huey) -> None:
-        from .services import notifications, retention
+        from .services import lifecycle, notifications, retention
 
         self.app = app
         self.huey = huey
         self.deliver: TaskWrapper = huey.task(name="sms.deliver")(_in_app(app, notifications.deliver_outbox_message))
         self.sweep: TaskWrapper = huey.task(name="sms.sweep")(_in_app(app, notifications.sweep_outbox))
+        # The day's pooled plan, asked for on the planning page (never in the web request).
+        from .services import day_plans
+
+        self.plan_day: TaskWrapper = huey.task(name="plans.day")(_in_app(app, day_plans.run_plan))
         # Every minute: rows whose task was lost (queue wiped, crash between commit and enqueue)
         # and rows left in 'sending' by a dead worker.
         huey.periodic_task(crontab(minute="*"), name="sms.sweep_periodic")(
@@ -90,25 +97,58 @@ class AppTasks:
         # AUDIT_RETENTION_DAYS (huey evaluates crontabs in UTC).
         hour, minute = purge_time(app.config.get("DATA_PURGE_AT_UTC", "02:30"))
         self.purge: TaskWrapper = huey.periodic_task(crontab(minute=str(minute), hour=str(hour)), name="data.purge")(
-            _in_app(app, _log_purge(retention.scheduled_purge)))
+            _in_app(app, _logged("retention purge", retention.scheduled_purge)))
+        # Every 5 minutes: proposals and routes left unanswered past their expires_at lapse.
+        self.expire: TaskWrapper = huey.periodic_task(crontab(minute="*/5"), name="rides.expire")(
+            _in_app(app, _logged("expiries", lifecycle.expire_due)))
+        # Every day just after midnight, local time (END_OF_DAY_AT in TIMEZONE, whatever the
+        # season): needs still open on the day that ended become 'unserved'.
+        hour, minute = clock_time(app.config.get("END_OF_DAY_AT", "00:05"), setting="END_OF_DAY_AT")
+        self.close_days: TaskWrapper = huey.periodic_task(
+            local_crontab(hour, minute, app.config.get("TIMEZONE", "Europe/Paris")), name="rides.close_past_days")(
+            _in_app(app, _logged("end of day", lifecycle.close_past_days)))
 
 
-def purge_time(spec: str) -> tuple[int, int]:
-    """(hour, minute) of DATA_PURGE_AT_UTC ("HH:MM"); TaskQueueConfigError when malformed."""
+def clock_time(spec: str, *, setting: str) -> tuple[int, int]:
+    """(hour, minute) of a "HH:MM" setting; TaskQueueConfigError naming ``setting`` when malformed."""
     try:
         hour_text, minute_text = spec.strip().split(":")
         hour, minute = int(hour_text), int(minute_text)
     except ValueError:
-        raise TaskQueueConfigError(f"DATA_PURGE_AT_UTC {spec!r}: expected HH:MM") from None
+        raise TaskQueueConfigError(f"{setting} {spec!r}: expected HH:MM") from None
     if not (0 <= hour < 24 and 0 <= minute < 60):
-        raise TaskQueueConfigError(f"DATA_PURGE_AT_UTC {spec!r}: expected HH:MM")
+        raise TaskQueueConfigError(f"{setting} {spec!r}: expected HH:MM")
     return hour, minute
 
 
-def _log_purge(func: Callable[[], Any]) -> Callable[[], Any]:
-    def run() -> Any:
-        report = func()
-        log.info("retention purge: %s", report)
+def purge_time(spec: str) -> tuple[int, int]:
+    """(hour, minute) of DATA_PURGE_AT_UTC ("HH:MM"); TaskQueueConfigError when malformed."""
+    return clock_time(spec, setting="DATA_PURGE_AT_UTC")
+
+
+def local_crontab(hour: int, minute: int, timezone: str) -> Callable[[datetime], bool]:
+    """A huey schedule that fires once a day at ``hour:minute`` local time in ``timezone``.
+
+    huey's ``crontab`` has no time zone: the scheduler hands it naive UTC moments (``utc=True``,
+    build_huey's default). This converts the moment first, so the task keeps its local hour
+    across daylight-saving changes. A local time that does not exist that day (inside the
+    spring-forward gap, 02:00-03:00 in Europe/Paris) does not fire: choose one outside it.
+    """
+    tz = ZoneInfo(timezone)
+
+    def validate(moment: datetime) -> bool:
+        local = (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment).astimezone(tz)
+        return (local.hour, local.minute) == (hour, minute)
+
+    return validate
+
+
+def _logged(label: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    """``func``, with its report written to the log (one line per run of a periodic task)."""
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        report = func(*args, **kwargs)
+        log.info("%s: %s", label, report)
         return report
 
     run.__name__ = func.__name__

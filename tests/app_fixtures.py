@@ -84,6 +84,7 @@ def make_app(backend: str, tmp: Path, **overrides: object):  # type: ignore[no-u
         "RATELIMIT_ENABLED": False,
         "ENGINE_WARM_UP": False,
         "TASK_QUEUE_IMMEDIATE": True,
+        "PLAN_TIME_LIMIT_S": 0.5,
         "TASK_QUEUE_URL": f"sqlite:///{tmp / 'tasks.db'}",
     }
     config.update(overrides)

@@ -279,14 +279,30 @@ def _record_availability(driver: Driver, text: str) -> tuple[str, list[str]]:
 
 
 def _answer_proposal(driver: Driver, proposal: Proposal, *, yes: bool) -> tuple[str, list[str]]:
+    """OUI / NON to a proposal, or to a pooled route (its proposals share the route's code)."""
+    from ..models import RideRoute
     from . import rides
 
     pickup = aware(proposal.pickup_at or proposal.need.requested_at) or utcnow()
-    if proposal.status == "accepted":
+    route = db.session.get(RideRoute, proposal.route_id) if proposal.route_id is not None else None
+    refusal = rides.route_refusal(route) if route is not None else rides.answer_refusal(proposal)
+    if refusal == "accepted":
         return "already_yours", [_render("already_yours", driver=driver, day=fr_day(pickup), hour=fr_hour(pickup))]
-    if proposal.status == "taken":
+    if refusal == "taken":
         return "taken", [_render("already_taken", driver=driver)]
-    if proposal.status not in ("pending", "expired"):
+    if refusal == "expired":
+        return "expired", [_render("answer_expired", driver=driver, code=proposal.code)]
+    if refusal == "past":
+        return "past", [_render("answer_past", driver=driver, code=proposal.code, day=fr_day(pickup))]
+    if refusal is not None:
+        return "closed", [_render("closed", driver=driver)]
+    if route is not None:
+        if not yes:
+            rides.decline_route(route, via="sms")
+            return "declined", [_render("declined", driver=driver)]
+        if rides.accept_route(route, via="sms"):
+            db.session.refresh(route)
+            return "accepted", [notif.route_confirmation_text(route)]
         return "closed", [_render("closed", driver=driver)]
     if not yes:
         rides.decline_proposal(proposal, via="sms")

@@ -92,6 +92,9 @@ class CandidateView:
     distance_m: float
     contribution_eur: float
     allowance_eur: float
+    leave_at: datetime | None = None
+    """When the driver sets off (volunteer: leaves home); with ``end_at``, the time she gives."""
+    end_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -179,9 +182,11 @@ def _capabilities(driver: Driver) -> Any:
 
 
 def _rides_on(driver_ids: list[int], day_start: datetime, day_end: datetime) -> dict[int, int]:
-    """Confirmed rides per driver on a local day (the volunteers' daily cap)."""
+    """Confirmed outings per driver on a local day (the volunteers' daily cap): the riders of
+    one pooled route count once."""
+    outing = db.func.coalesce(Proposal.route_id, -Proposal.id)
     rows = db.session.execute(
-        db.select(Proposal.driver_id, db.func.count())
+        db.select(Proposal.driver_id, db.func.count(db.distinct(outing)))
         .join(RideNeed, Proposal.need_id == RideNeed.id)
         .where(
             Proposal.driver_id.in_(driver_ids),
@@ -195,11 +200,87 @@ def _rides_on(driver_ids: list[int], day_start: datetime, day_end: datetime) -> 
     return {driver_id: count for driver_id, count in rows}
 
 
+@dataclass(frozen=True)
+class Booking:
+    """A driver's time or seat already given: a pending or accepted proposal of the day."""
+
+    proposal_id: int
+    need_id: int
+    driver_id: int
+    offer_id: int | None
+    route_id: int | None
+    kind: str
+    leg: str
+    status: str
+    busy_from: datetime
+    busy_until: datetime
+    pickup_at: datetime | None
+    return_pickup_at: datetime | None
+    passengers: int
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def bookings_on(day: date, driver_ids: list[int] | None = None) -> list[Booking]:
+    """Pending and accepted proposals of a local day, with the time they take.
+
+    A proposal written before busy times were kept takes from an hour before its pickup
+    to an hour after its drop-off (or around the appointment when it has no times).
+    """
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    start = datetime.combine(day, datetime.min.time(), tz)
+    query = (
+        db.select(Proposal, RideNeed.passengers, RideNeed.requested_at)
+        .join(RideNeed, Proposal.need_id == RideNeed.id)
+        .where(Proposal.status.in_(("pending", "accepted")),
+               RideNeed.status.in_(("new", "searching", "proposed", "confirmed")),
+               RideNeed.requested_at >= start, RideNeed.requested_at < start + timedelta(days=1))
+        .order_by(Proposal.id)
+    )
+    if driver_ids is not None:
+        query = query.where(Proposal.driver_id.in_(driver_ids))
+    out = []
+    for proposal, passengers, requested_at in db.session.execute(query).all():
+        around = _aware(proposal.pickup_at) or _aware(requested_at)
+        busy_from = _aware(proposal.busy_from) or (around - timedelta(hours=1))
+        busy_until = _aware(proposal.busy_until) or (
+            (_aware(proposal.dropoff_at) or _aware(requested_at)) + timedelta(hours=1))
+        out.append(Booking(proposal.id, proposal.need_id, proposal.driver_id, proposal.offer_id,
+                           proposal.route_id, proposal.kind, proposal.leg, proposal.status,
+                           busy_from, busy_until, _aware(proposal.pickup_at), None,
+                           max(1, passengers or 1)))
+    return out
+
+
+def _free_windows(windows: tuple[tuple[int, int], ...], busy: list[tuple[int, int]],
+                  min_s: int = 15 * 60) -> tuple[tuple[int, int], ...]:
+    """The availability windows minus the busy intervals (pieces shorter than ``min_s`` dropped)."""
+    free = list(windows)
+    for b0, b1 in busy:
+        pieces = []
+        for w0, w1 in free:
+            if b1 <= w0 or b0 >= w1:
+                pieces.append((w0, w1))
+                continue
+            if b0 - w0 >= min_s:
+                pieces.append((w0, b0))
+            if w1 - b1 >= min_s:
+                pieces.append((b1, w1))
+        free = pieces
+    return tuple(free)
+
+
 def offers_for_day(
     day: date,
     structure_ids: list[int] | None = None,
     exclude_driver_ids: set[int] | None = None,
     visible_drivers: Any = None,
+    *,
+    block_booked: bool = True,
 ) -> tuple[list[Any], list[Any], dict[str, Any]]:
     """The engine's trips and volunteers for a local day, and a map id -> (driver, offer).
 
@@ -207,6 +288,12 @@ def offers_for_day(
     volunteer who already reached her daily cap of confirmed rides is left out.
     ``visible_drivers`` (a SQL condition on Driver, ``access.driver_filter(user)``) keeps
     only the drivers the person asking may see.
+
+    ``block_booked`` (the one-rider search): a volunteer's pending and accepted rides take
+    their time out of her windows, and a trip that already carries a booked rider is left
+    out (a rider joins it only through the pooled insertion, which knows its route). Without
+    it (the pooled day plan), offers are whole and the bookings are passed to the engine as
+    fixed commitments instead (:func:`commitments_for_day`).
     """
     from matching.rides import DriverTrip, VolunteerAvailability, expand_weekly_slots
 
@@ -225,7 +312,14 @@ def offers_for_day(
     extra = extra_slots_on([d.id for d in drivers], day)
     day_start = datetime.combine(day, datetime.min.time(), tz)
     day_end = day_start + timedelta(days=1)
-    busy = _rides_on([d.id for d in drivers], day_start, day_end) if drivers else {}
+    busy = _rides_on([d.id for d in drivers], day_start, day_end) if drivers and block_booked else {}
+    booked: dict[int, list[tuple[int, int]]] = {}
+    booked_offers: set[int] = set()
+    if block_booked and drivers:
+        for b in bookings_on(day, [d.id for d in drivers]):
+            booked.setdefault(b.driver_id, []).append((_ts(b.busy_from), _ts(b.busy_until)))
+            if b.offer_id is not None and b.kind == "trip":
+                booked_offers.add(b.offer_id)
     index: dict[str, Any] = {}
     volunteers = []
     trips = []
@@ -235,7 +329,8 @@ def offers_for_day(
         cells = [] if driver.id in absent else [(a.weekday, a.slot) for a in driver.availability]
         cells += [(day.weekday(), slot) for slot in extra.get(driver.id, [])]
         if home is not None and cells and left > 0:
-            windows = expand_weekly_slots(cells, day, 1, str(tz))
+            windows = _free_windows(expand_weekly_slots(cells, day, 1, str(tz)),
+                                    booked.get(driver.id, []))
             if windows:
                 key = f"v{driver.id}"
                 volunteers.append(
@@ -259,11 +354,14 @@ def offers_for_day(
         ).scalars()
         by_id = {d.id: d for d in drivers}
         for offer in offers:
-            if offer.driver_id in absent:
+            if offer.driver_id in absent or offer.id in booked_offers:
                 continue
             window = _offer_window(offer, day, tz)
             if window is None:
                 continue
+            if any(b0 < window[1] + offer.max_detour_min * 60 and b1 > window[0]
+                   for b0, b1 in booked.get(offer.driver_id, [])):
+                continue  # she is busy on another ride then
             origin, destination = offer.origin_lat_lon, offer.destination_lat_lon
             assert origin is not None and destination is not None
             key = f"t{offer.id}"
@@ -339,6 +437,8 @@ def _candidate_view(c: Any, index: dict[str, Any]) -> CandidateView:
         distance_m=c.total_distance_m,
         contribution_eur=c.rider_contribution_eur,
         allowance_eur=c.mileage_allowance_eur,
+        leave_at=_dt(c.leave_s),
+        end_at=_dt(c.end_s),
     )
 
 
@@ -347,37 +447,93 @@ def _reason_views(reasons: Any) -> list[ReasonView]:
     return [ReasonView(r.code, r.count, REASONS_FR.get(r.code, r.description)) for r in reasons]
 
 
+@dataclass
+class _DayOffers:
+    """A day's offers as the engine indexes them, kept per process (see ``_day_offers``)."""
+
+    fingerprint: str
+    offer_set: Any
+    keys: dict[str, tuple[int, int | None]]  # offer key -> (driver id, offer id)
+
+
+_OFFERS_KEY = "lot_day_offers"
+_OFFERS_KEEP = 16  # days kept per process
+
+
+def _day_offers(day: date) -> _DayOffers:
+    """The day's offer index (every driver, bookings blocked), built once per process and day.
+
+    Rebuilding it costs tens of milliseconds on a large graph before any database work; it
+    is kept until the day's offers change (the drivers' side of ``day_state``: records,
+    availability, absences, offers, bookings) or the territory does.
+    """
+    from matching.rides import build_offer_set
+
+    from .day_state import offers_fingerprint
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    cache: dict[date, _DayOffers] = app.extensions.setdefault(_OFFERS_KEY, {})
+    fingerprint = offers_fingerprint(day)
+    entry = cache.get(day)
+    if entry is not None and entry.fingerprint == fingerprint:
+        return entry
+    trips, volunteers, index = offers_for_day(day)
+    keys = {k: (driver.id, offer.id if offer is not None else None) for k, (driver, offer) in index.items()}
+    entry = _DayOffers(fingerprint, build_offer_set(get_engine(), trips, volunteers), keys)
+    with _lock:
+        cache[day] = entry
+        while len(cache) > _OFFERS_KEEP:
+            cache.pop(next(iter(cache)))
+    return entry
+
+
 @timed_call("candidates")
 def candidates_for_need(
     need: RideNeed, limit: int = 10, visible_drivers: Any = None
 ) -> MatchOutcome:
     """Ranked candidates for a stored need, or the reasons why nobody can serve it.
 
-    Drivers who already declined this need are not proposed again. ``visible_drivers``
-    (``access.driver_filter(user)``) limits the drivers to those the aidant may see.
+    Drivers who already declined this need, or let its proposal lapse, are not proposed
+    again. ``visible_drivers`` (``access.driver_filter(user)``) limits the drivers to those
+    the aidant may see. The day's offer index is kept per process (``_day_offers``); the
+    candidates are then filtered for this need and this aidant. When none is left, the
+    search runs again on the aidant's own drivers only, so that the reasons given are hers.
     """
     from matching.rides import match_need
 
-    declined = {p.driver_id for p in need.proposals if p.status == "declined"}
-    trips, volunteers, index = offers_for_day(
-        local_day_of(need.requested_at),
-        exclude_driver_ids=declined,
-        visible_drivers=visible_drivers,
-    )
-    result = match_need(
-        get_engine(),
-        need_to_engine(need),
-        trips,
-        volunteers,
-        top=limit,
-        rate_eur_per_km=float(current_app.config["COST_SHARE_EUR_PER_KM"]),
-        timezone=current_app.config["TIMEZONE"],
-    )
-    candidates = [_candidate_view(c, index) for c in result.candidates]
-    reasons = [] if candidates else _reason_views(result.reasons)
-    if not candidates and not reasons:
-        reasons = [ReasonView("no_offer", 0, REASONS_FR["no_offer"])]
-    return MatchOutcome(candidates, reasons, result.direct_time_s, result.direct_distance_m)
+    excluded = {p.driver_id for p in need.proposals if p.status in ("declined", "expired")}
+    day = local_day_of(need.requested_at)
+    rate = float(current_app.config["COST_SHARE_EUR_PER_KM"])
+    engine_need = need_to_engine(need)
+    offers = _day_offers(day)
+    result = match_need(get_engine(), engine_need, [], [], offers=offers.offer_set,
+                        top=max(len(offers.keys), 1), rate_eur_per_km=rate,
+                        timezone=current_app.config["TIMEZONE"])
+    allowed: set[int] | None = None
+    if visible_drivers is not None:
+        allowed = set(db.session.execute(db.select(Driver.id).where(visible_drivers)).scalars())
+    kept = [c for c in result.candidates
+            if offers.keys[c.offer_id][0] not in excluded
+            and (allowed is None or offers.keys[c.offer_id][0] in allowed)
+            and (c.return_offer_id is None or offers.keys[c.return_offer_id][0] not in excluded)][:limit]
+    if kept:
+        drivers = {d.id: d for d in db.session.execute(
+            db.select(Driver).where(Driver.id.in_({offers.keys[c.offer_id][0] for c in kept}))).scalars()}
+        offer_ids = {offers.keys[c.offer_id][1] for c in kept} - {None}
+        rows = {o.id: o for o in db.session.execute(
+            db.select(DriverOffer).where(DriverOffer.id.in_(offer_ids))).scalars()} if offer_ids else {}
+        index = {c.offer_id: (drivers[offers.keys[c.offer_id][0]], rows.get(offers.keys[c.offer_id][1]))
+                 for c in kept}
+        candidates = [_candidate_view(c, index) for c in kept]
+        return MatchOutcome(candidates, [], result.direct_time_s, result.direct_distance_m)
+    # Nobody for this aidant: the reasons, counted over her own drivers.
+    trips, volunteers, _ = offers_for_day(day, exclude_driver_ids=excluded, visible_drivers=visible_drivers)
+    own = match_need(get_engine(), engine_need, trips, volunteers, top=limit, rate_eur_per_km=rate,
+                     timezone=current_app.config["TIMEZONE"])
+    reasons = _reason_views(own.reasons) or [ReasonView("no_offer", 0, REASONS_FR["no_offer"])]
+    if own.candidates:  # possible only if the day changed between the two reads
+        reasons = [ReasonView("taken_by_other_need", len(own.candidates), REASONS_FR["taken_by_other_need"])]
+    return MatchOutcome([], reasons, result.direct_time_s, result.direct_distance_m)
 
 
 # A point farther than this from any road of the graph is off the territory: no drive to it.

@@ -62,6 +62,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
@@ -787,6 +788,117 @@ def notify_cancellation(need: RideNeed) -> list[SmsMessage]:
                               beneficiary_id=need.beneficiary_id))
     return sent
 
+
+
+# --- Pooled routes ---------------------------------------------------------------------------
+
+_REQUIREMENTS_FR = (("needs_wheelchair", "fauteuil"), ("needs_accompaniment", "accomp."),
+                    ("no_front_seat", "à l'arrière"))
+
+
+def _route_stops_text(route: Any, label_limit: int | None) -> str:
+    """The stops in order: "8h40 Jeanne D. Gourdon (fauteuil) ; 9h30 dépose Jeanne D. Cahors"."""
+    from ..models import RideNeed as NeedModel
+
+    ids = {int(s["need"]) for s in route.stops}
+    needs = {n.id: n for n in db.session.execute(select(NeedModel).where(NeedModel.id.in_(ids))).scalars()}
+    parts = []
+    for stop in route.stops:
+        need = needs.get(int(stop["need"]))
+        if need is None:
+            continue
+        at = aware(datetime.fromisoformat(stop["at"]))
+        outbound = stop["leg"] == "outbound"
+        place = need.pickup_label if (stop["kind"] == "pickup") == outbound else need.dropoff_label
+        if label_limit is not None and len(place) > label_limit:
+            place = shorten_label(place, label_limit)
+        who = _rider_short(need)
+        if stop["kind"] == "pickup":
+            extra = [label for attr, label in _REQUIREMENTS_FR if getattr(need, attr)]
+            if need.passengers > 1:
+                extra.append(f"{need.passengers} pers.")
+            parts.append(f"{fr_hour(at)} prendre {who} {place}" + (f" ({', '.join(extra)})" if extra else ""))
+        else:
+            parts.append(f"{fr_hour(at)} déposer {who} {place}")
+    return " ; ".join(parts)
+
+
+def _route_text(template: str, route: Any, **context: Any) -> str:
+    """Render a route text within three SMS segments, shortening the places as needed."""
+    text = ""
+    for limit in (None, 32, 22, 14, 8):
+        text = _render(template, stops=_route_stops_text(route, limit), **context)
+        if count_segments(fit_sms(text)).segments <= 3:
+            return text
+    return text
+
+
+def notify_route(route: Any) -> SmsMessage:
+    """Text a pooled route to its driver, as one proposal (at most three GSM-7 segments)."""
+    driver = route.driver
+    start = aware(route.start_at)
+    assert start is not None
+    schedule = check_proposal_sms(driver, start)
+    riders = len({int(s["need"]) for s in route.stops})
+    body = _route_text("route", route, driver=driver, day=fr_day(start), riders=riders, code=route.code,
+                       distance_km=round(route.distance_m / 1000) if route.distance_m else None)
+    first = route.proposals[0] if route.proposals else None
+    row = stage_sms(driver.phone_e164, body, kind="proposal", need_id=first.need_id if first else None,
+                    proposal_id=first.id if first else None, not_before=schedule.not_before,
+                    driver_id=driver.id)
+    if row.status != "cancelled":
+        for proposal in route.proposals:
+            if proposal.sent_at is None:
+                proposal.sent_at = schedule.not_before or utcnow()
+    return row
+
+
+def route_confirmation_text(route: Any) -> str:
+    """The reply to a driver who accepted her route: the stops as confirmed."""
+    start = aware(route.start_at)
+    assert start is not None
+    return _route_text("route_confirmation", route, driver=route.driver, day=fr_day(start),
+                       service_phone=_service_phone())
+
+
+def notify_route_update(route: Any, proposal: Proposal) -> SmsMessage | None:
+    """A rider left the driver's route: send the route as it is now (or its cancellation)."""
+    driver = route.driver
+    if not driver.phone_e164 or driver.phone_e164 in _answered_inline.get():
+        return None
+    start = aware(route.start_at)
+    assert start is not None
+    stops = _route_stops_text(route, 22) if route.status in ("pending", "accepted") else ""
+    body = _render("route_update", driver=driver, rider=_rider_short(proposal.need), day=fr_day(start),
+                   stops=stops)
+    return stage_sms(driver.phone_e164, body, kind="route_update", need_id=proposal.need_id,
+                     proposal_id=proposal.id, driver_id=driver.id)
+
+
+def notify_pickup_moved(proposal: Proposal, before: datetime | None) -> SmsMessage | None:
+    """A confirmed rider's pickup moved when someone joined the car: tell her (with consent)."""
+    need = proposal.need
+    phone = _beneficiary_phone(need)
+    if not phone or before is None:
+        return None
+    pickup = _pickup_at(proposal)
+    body = _render_fitting("pickup_moved", ("pickup",), driver=proposal.driver, day=fr_day(pickup),
+                           hour=fr_hour(pickup), before=fr_hour(aware(before)), pickup=need.pickup_label,
+                           need=need)
+    return stage_sms(phone, body, kind="pickup_moved", need_id=need.id, proposal_id=proposal.id,
+                     beneficiary_id=need.beneficiary_id)
+
+
+def notify_rider_cancellation(need: RideNeed) -> list[SmsMessage]:
+    """A rider of a pooled route cancelled: tell her (the driver got the updated route)."""
+    phone = _beneficiary_phone(need)
+    if not phone or phone in _answered_inline.get():
+        return []
+    when = aware(need.requested_at)
+    assert when is not None
+    body = _render("cancellation_rider", day=fr_day(when), hour=fr_hour(when), dropoff=need.dropoff_label,
+                   service_phone=_service_phone())
+    return [stage_sms(phone, body, kind="cancellation", need_id=need.id, beneficiary_id=need.beneficiary_id)]
 
 def notify_driver_left(need: RideNeed) -> SmsMessage | None:
     """The confirmed volunteer left the platform: tell the rider (with consent) the ride is

@@ -15,14 +15,24 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 
 from ..errors import PlatformError
 from ..extensions import db
-from ..models import Beneficiary, Driver, NeedEvent, Proposal, RideNeed, User, point, utcnow
+from ..models import (
+    Beneficiary,
+    Driver,
+    NeedEvent,
+    Proposal,
+    RideNeed,
+    RideRoute,
+    User,
+    point,
+    utcnow,
+)
 from .audit import record_audit
 
 log = logging.getLogger(__name__)
@@ -364,12 +374,98 @@ def start_search(need: RideNeed, by_user: User | None = None) -> bool:
 
 
 def _new_code() -> str:
-    """A 3-digit code not used by any pending proposal (quoted in SMS answers)."""
+    """A 3-digit code not used by any pending proposal or route (quoted in SMS answers)."""
     used = set(db.session.execute(select(Proposal.code).where(Proposal.status == "pending")).scalars())
+    used |= set(db.session.execute(select(RideRoute.code).where(RideRoute.status == "pending")).scalars())
     free = [f"{n}" for n in range(100, 1000) if f"{n}" not in used]
     if not free:
         raise RideError("Trop de propositions en attente : aucun code libre.")
     return free[secrets.randbelow(len(free))]
+
+
+# --- Bookings that hold --------------------------------------------------------------------
+#
+# A pending or accepted proposal takes the driver's time (busy_from..busy_until: from leaving
+# home, or her trip's start, to being back). Two of a driver's bookings may overlap only when
+# they are riders of the same route (one car, planned together). Every booking step first
+# locks the driver's row (an UPDATE: a row lock on PostgreSQL, the write lock on SQLite), so
+# two aidants — or an aidant and an SMS — cannot both book the same hour.
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _lock_driver(driver_id: int) -> None:
+    db.session.execute(update(Driver).where(Driver.id == driver_id).values(updated_at=utcnow())
+                       .execution_options(synchronize_session=False))
+
+
+def proposal_expiry(pickup_at: datetime | None, now: datetime | None = None) -> datetime:
+    """When a proposal sent now lapses without an answer: after PROPOSAL_EXPIRY_MINUTES, and
+    never later than an hour before the pickup (but at least 15 minutes from now)."""
+    from flask import current_app
+
+    now = now or utcnow()
+    expires = now + timedelta(minutes=int(current_app.config.get("PROPOSAL_EXPIRY_MINUTES", 720)))
+    pickup = _aware(pickup_at)
+    if pickup is not None:
+        expires = min(expires, pickup - timedelta(hours=1))
+    return max(expires, now + timedelta(minutes=15))
+
+
+def _expiry_from_sending(proposal: Proposal) -> None:
+    """Count the answer delay from when the SMS leaves (a night proposal leaves at 8 h)."""
+    db.session.flush()
+    sent = db.session.execute(select(Proposal.sent_at).where(Proposal.id == proposal.id)).scalar()
+    start = max(utcnow(), _aware(sent) or utcnow())
+    proposal.expires_at = proposal_expiry(proposal.pickup_at or proposal.need.requested_at, start)
+
+
+def booking_conflict(driver: Driver, day: Any, busy_from: datetime, busy_until: datetime, *,
+                     route_ids: set[int] | frozenset[int] = frozenset(),
+                     ignore_proposals: set[int] | frozenset[int] = frozenset()) -> str | None:
+    """Why the driver cannot take this time (French), or None when she is free then.
+
+    Bookings of the routes in ``route_ids`` (the route being booked, or the one it replaces)
+    and the proposals in ``ignore_proposals`` do not count.
+    """
+    from .matching import bookings_on
+
+    for booking in bookings_on(day, [driver.id]):
+        if booking.proposal_id in ignore_proposals or (booking.route_id is not None and booking.route_id in route_ids):
+            continue
+        if booking.busy_from < busy_until and busy_from < booking.busy_until:
+            what = "accepté" if booking.status == "accepted" else "proposé"
+            return (f"{driver.first_name} {driver.last_name[:1]}. a déjà un trajet {what} de "
+                    f"{_hour(booking.busy_from)} à {_hour(booking.busy_until)} ce jour-là : "
+                    "choisissez un autre bénévole ou une autre heure.")
+    return None
+
+
+def _hour(moment: datetime) -> str:
+    from zoneinfo import ZoneInfo
+
+    from flask import current_app
+
+    local = moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+    return f"{local.hour}h{local.minute:02d}"
+
+
+def _busy_of(candidate: Any, need: RideNeed) -> tuple[datetime, datetime]:
+    """The driver's time a candidate takes (an hour around the ride when it is not known)."""
+    start = _aware(getattr(candidate, "leave_at", None)) if candidate is not None else None
+    end = _aware(getattr(candidate, "end_at", None)) if candidate is not None else None
+    pickup = _aware(getattr(candidate, "pickup_at", None)) if candidate is not None else None
+    dropoff = _aware(getattr(candidate, "dropoff_at", None)) if candidate is not None else None
+    back = _aware(getattr(candidate, "return_pickup_at", None)) if candidate is not None else None
+    requested = _aware(need.requested_at)
+    assert requested is not None
+    start = start or (pickup or requested) - timedelta(hours=1)
+    end = end or (back or dropoff or requested) + timedelta(hours=1)
+    return start, max(end, start + timedelta(minutes=1))
 
 
 def propose_ride(need: RideNeed, driver: Driver, *, by_user: User | None = None, candidate: Any = None,
@@ -386,8 +482,16 @@ def propose_ride(need: RideNeed, driver: Driver, *, by_user: User | None = None,
     if already is not None:
         raise RideError("Ce trajet est déjà proposé à ce bénévole : attendez sa réponse.")
     previous = _move(need, "proposed", OPEN_STATUSES, expected_version=expected_version)
+    _lock_driver(driver.id)
+    busy_from, busy_until = _busy_of(candidate, need)
+    conflict = booking_conflict(driver, local_day_of(need.requested_at), busy_from, busy_until)
+    if conflict is not None:
+        db.session.rollback()
+        db.session.refresh(need)
+        raise RideError(conflict)
     proposal = Proposal(need_id=need.id, driver_id=driver.id, code=_new_code(), status="pending",
-                        created_by_id=by_user.id if by_user else None)
+                        created_by_id=by_user.id if by_user else None,
+                        busy_from=busy_from, busy_until=busy_until, leg="both")
     if candidate is not None:
         proposal.kind = getattr(candidate, "kind", "volunteer") or "volunteer"
         offer = getattr(candidate, "offer", None)
@@ -398,6 +502,7 @@ def propose_ride(need: RideNeed, driver: Driver, *, by_user: User | None = None,
             if field.endswith(("_s", "_m")) and value is not None:
                 value = int(round(value))
             setattr(proposal, field, value)
+    proposal.expires_at = proposal_expiry(proposal.pickup_at or need.requested_at)
     db.session.add(proposal)
     db.session.flush()
     record_event(need, by_user=by_user, from_status=previous, to_status="proposed",
@@ -406,6 +511,7 @@ def propose_ride(need: RideNeed, driver: Driver, *, by_user: User | None = None,
     record_audit("propose", "ride_need", need.id, user=by_user, detail={"driver": driver.id})
     _bump_activity(need)
     _notify("notify_proposal", proposal)
+    _expiry_from_sending(proposal)
     _commit_and_queue()
     return proposal
 
@@ -419,13 +525,48 @@ def _set_proposal(proposal: Proposal, to_status: str, from_statuses: tuple[str, 
     return result.rowcount == 1
 
 
+def local_day(moment: datetime) -> Any:
+    from .matching import local_day_of
+
+    return local_day_of(moment)
+
+
+def answer_refusal(proposal: Proposal, now: datetime | None = None) -> str | None:
+    """Why an answer to this proposal can no longer be taken, or None when it can.
+
+    'accepted' (already hers), 'taken' (someone else's), 'expired', 'withdrawn', 'declined',
+    'past' (the ride's day is over), 'closed' (the need is closed).
+    """
+    from zoneinfo import ZoneInfo
+
+    from flask import current_app
+
+    if proposal.status != "pending":
+        return proposal.status
+    expires = _aware(proposal.expires_at)
+    if expires is not None and expires <= (now or utcnow()):
+        return "expired"  # lapsed, even if the expiry task has not run yet
+    need = proposal.need
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    today = (now or utcnow()).astimezone(tz).date()
+    if local_day(need.requested_at) < today:
+        return "past"
+    if need.status not in OPEN_STATUSES:
+        return "closed"
+    return None
+
+
 def accept_proposal(proposal: Proposal, *, via: str, by_user: User | None = None) -> bool:
     """The driver says yes. First come, first served: True only for the one who gets the ride."""
+    if proposal.route_id is not None:
+        route = db.session.get(RideRoute, proposal.route_id)
+        assert route is not None
+        return accept_route(route, via=via, by_user=by_user)
     need = proposal.need
     driver = proposal.driver
     actor = _actor(by_user, via, driver)
     db.session.refresh(proposal)
-    if proposal.status not in ("pending", "expired"):
+    if answer_refusal(proposal) is not None:
         return False
     try:
         previous = _move(need, "confirmed", OPEN_STATUSES)
@@ -438,8 +579,14 @@ def accept_proposal(proposal: Proposal, *, via: str, by_user: User | None = None
         db.session.commit()
         db.session.refresh(proposal)
         return False
-    if not _set_proposal(proposal, "accepted", ("pending", "expired"), via):
-        # Withdrawn (or answered) between the check above and now: the need is not hers.
+    _lock_driver(driver.id)
+    busy_from = _aware(proposal.busy_from) or _busy_of(proposal, need)[0]
+    busy_until = _aware(proposal.busy_until) or _busy_of(proposal, need)[1]
+    conflict = booking_conflict(driver, local_day(need.requested_at), busy_from, busy_until,
+                                ignore_proposals={proposal.id})
+    if conflict is not None or not _set_proposal(proposal, "accepted", ("pending",), via):
+        # Withdrawn (or answered) between the check above and now, or her time was given
+        # meanwhile: the need is not hers.
         db.session.rollback()
         db.session.refresh(need)
         db.session.refresh(proposal)
@@ -469,8 +616,12 @@ def decline_proposal(proposal: Proposal, *, via: str, by_user: User | None = Non
     """The driver says no; the need goes back to 'searching' when nobody else is asked."""
     need = proposal.need
     driver = proposal.driver
+    if proposal.route_id is not None:
+        route = db.session.get(RideRoute, proposal.route_id)
+        assert route is not None
+        return decline_route(route, via=via, by_user=by_user)
     db.session.commit()
-    if not _set_proposal(proposal, "declined", ("pending", "expired"), via):
+    if not _set_proposal(proposal, "declined", ("pending",), via):
         db.session.rollback()
         return False
     record_event(need, by_user=by_user, actor=_actor(by_user, via, driver),
@@ -488,7 +639,11 @@ def decline_proposal(proposal: Proposal, *, via: str, by_user: User | None = Non
                          note="Plus aucune proposition en attente : reprendre la recherche.")
             db.session.commit()
         except NeedChanged:
-            pass
+            return True
+        if need.auto_next:  # the aidant asked for the next volunteer without waiting for her
+            from .lifecycle import propose_next
+
+            propose_next(need)
     return True
 
 
@@ -527,6 +682,7 @@ def cancel_need(need: RideNeed, *, by_user: User | None = None, via: str = "web"
                 reason: str | None = None, expected_version: int | None = None) -> None:
     """Cancel a need; pending proposals are withdrawn; a confirmed driver is told."""
     previous = _move(need, "cancelled", ACTIVE_STATUSES, expected_version=expected_version)
+    in_routes = [p for p in need.proposals if p.route_id is not None and p.status in ("pending", "accepted")]
     withdrawn = _withdraw_pending(need)
     record_event(need, by_user=by_user, actor=_actor(by_user, via), from_status=previous,
                  to_status="cancelled", note=f"Annulé{' : ' + reason if reason else ''}",
@@ -535,9 +691,19 @@ def cancel_need(need: RideNeed, *, by_user: User | None = None, via: str = "web"
     db.session.flush()
     for proposal in withdrawn:
         db.session.refresh(proposal)
-        _notify("notify_withdrawn", proposal)
-    if previous == "confirmed":
+        if proposal.route_id is None:
+            _notify("notify_withdrawn", proposal)
+    # A rider of a pooled route: her seat is freed, the driver receives the updated route.
+    for proposal in in_routes:
+        db.session.refresh(proposal)
+        if proposal.status == "accepted":
+            _set_proposal(proposal, "withdrawn", ("accepted",), None)
+            db.session.refresh(proposal)
+        _route_changed(proposal)
+    if previous == "confirmed" and not in_routes:
         _notify("notify_cancellation", need)
+    elif previous == "confirmed":
+        _notify("notify_rider_cancellation", need)
     _commit_and_queue()
 
 
@@ -604,11 +770,347 @@ def mark_unserved(need: RideNeed, reason: str, by_user: User | None, *,
         raise RideError("Indiquez pourquoi aucune solution n'a été trouvée.")
     previous = _move(need, "unserved", OPEN_STATUSES, expected_version=expected_version,
                      unserved_reason=reason[:300])
+    in_routes = [p for p in need.proposals if p.route_id is not None and p.status in ("pending", "accepted")]
     _withdraw_pending(need)
+    # A half-booked need (one leg accepted in a pooled route) frees that seat too.
+    for proposal in db.session.execute(select(Proposal).where(
+            Proposal.need_id == need.id, Proposal.status == "accepted")).scalars():
+        _set_proposal(proposal, "withdrawn", ("accepted",), None)
+    db.session.flush()
     record_event(need, by_user=by_user, from_status=previous, to_status="unserved", note=f"Sans solution : {reason}")
+    for proposal in in_routes:
+        db.session.refresh(proposal)
+        _route_changed(proposal)
     _bump_activity(need)
-    db.session.commit()
+    _commit_and_queue()
 
+
+
+# --- Pooled routes: several riders proposed to one driver as a whole --------------------------
+#
+# A route comes from a stored day plan (app.services.day_plans): the driver, her offer, the
+# stops in order with their times, and for each rider the legs she rides in it. The driver
+# answers the route with one code; each rider's ride is a Proposal of the route. A need is
+# confirmed when every leg it has is covered by an accepted proposal (one driver per leg).
+# Riders already booked on the driver and kept by the plan move into the new route when she
+# accepts it (their promised pickups moved by at most the configured margin); the route they
+# were on is then 'replaced'.
+
+
+@dataclass
+class RouteRider:
+    """A rider of a planned route: which legs she rides in it, and her times."""
+
+    need_id: int
+    legs: tuple[str, ...]
+    pickup_at: datetime
+    dropoff_at: datetime
+    return_pickup_at: datetime | None = None
+    committed_proposal_id: int | None = None
+    """Her accepted (or pending) proposal when she was already booked on this driver."""
+
+
+@dataclass
+class RoutePlan:
+    """A planned route to propose (see app.services.day_plans)."""
+
+    driver_id: int
+    offer_id: int | None
+    kind: str
+    start_at: datetime
+    end_at: datetime
+    distance_m: float
+    stops: list[dict[str, Any]]
+    riders: list[RouteRider]
+    plan_id: int | None = None
+
+
+def _legs_of(need: RideNeed) -> set[str]:
+    return {"outbound", "return"} if need.return_mode != "none" else {"outbound"}
+
+
+def _covered(proposal: Proposal, need: RideNeed) -> set[str]:
+    return _legs_of(need) if proposal.leg == "both" else {proposal.leg}
+
+
+def propose_route(plan: RoutePlan, *, by_user: User | None = None) -> RideRoute:
+    """Propose a planned route to its driver in one SMS; every new rider's need → 'proposed'.
+
+    Raises RideError (French) when the driver is not cleared that day, her time is taken
+    meanwhile, or a rider's need is no longer open; nothing is written then.
+    """
+    driver = db.session.get(Driver, plan.driver_id)
+    if driver is None or not driver.active:
+        raise RideError("Ce bénévole ne fait plus partie de la plateforme.")
+    day = local_day(plan.start_at)
+    if not driver.is_cleared_on(day):
+        raise RideError("Ce bénévole n'a pas de permis ou d'assurance valides à cette date.")
+    new_riders = [r for r in plan.riders if r.committed_proposal_id is None]
+    if not new_riders:
+        raise RideError("Cette tournée ne contient aucun nouveau trajet à proposer.")
+    db.session.commit()
+    _lock_driver(driver.id)
+    kept = {r.committed_proposal_id for r in plan.riders if r.committed_proposal_id is not None}
+    replaced = set(db.session.execute(select(Proposal.route_id).where(
+        Proposal.id.in_(kept), Proposal.route_id.is_not(None))).scalars()) if kept else set()
+    conflict = booking_conflict(driver, day, _aware(plan.start_at), _aware(plan.end_at),  # type: ignore[arg-type]
+                                route_ids=replaced, ignore_proposals=kept)
+    if conflict is not None:
+        db.session.rollback()
+        raise RideError(conflict)
+    route = RideRoute(day=day, driver_id=driver.id, offer_id=plan.offer_id, kind=plan.kind, code=_new_code(),
+                      status="pending", start_at=plan.start_at, end_at=plan.end_at,
+                      distance_m=int(round(plan.distance_m)), stops=plan.stops, plan_id=plan.plan_id,
+                      created_by_id=by_user.id if by_user else None)
+    route.expires_at = proposal_expiry(min(r.pickup_at for r in new_riders))
+    db.session.add(route)
+    db.session.flush()
+    names = f"{driver.first_name} {driver.last_name[:1]}."
+    for rider in new_riders:
+        need = db.session.get(RideNeed, rider.need_id)
+        if need is None:
+            db.session.rollback()
+            raise RideError("Un des trajets de la tournée n'existe plus : relancez la planification.")
+        legs = set(rider.legs)
+        leg = "both" if legs >= _legs_of(need) else sorted(legs)[0]
+        clash = [p for p in need.proposals if p.status in ("pending", "accepted") and _covered(p, need) & legs]
+        if need.status not in OPEN_STATUSES or clash:
+            db.session.rollback()
+            raise RideError(f"Le trajet de {need.beneficiary.first_name} a changé entre-temps "
+                            f"(« {STATUS_FR.get(need.status, need.status)} ») : relancez la planification.")
+        previous = need.status
+        db.session.execute(update(RideNeed).where(RideNeed.id == need.id, RideNeed.version == need.version)
+                           .values(status="proposed", version=need.version + 1, updated_at=utcnow())
+                           .execution_options(synchronize_session=False))
+        proposal = Proposal(need_id=need.id, driver_id=driver.id, offer_id=plan.offer_id, kind=plan.kind,
+                            code=route.code, status="pending", pickup_at=rider.pickup_at,
+                            dropoff_at=rider.dropoff_at, busy_from=plan.start_at, busy_until=plan.end_at,
+                            leg=leg, route_id=route.id, expires_at=route.expires_at,
+                            created_by_id=by_user.id if by_user else None)
+        db.session.add(proposal)
+        db.session.flush()
+        record_event(need, by_user=by_user, from_status=previous, to_status="proposed",
+                     note=f"Proposé à {names} dans une tournée partagée (code {route.code})",
+                     data={"proposal": proposal.id, "route": route.id, "driver": driver.id, "legs": sorted(legs)})
+        _bump_activity(need)
+    record_audit("propose_route", "ride_route", route.id, user=by_user,
+                 detail={"driver": driver.id, "needs": [r.need_id for r in new_riders]})
+    db.session.flush()
+    db.session.refresh(route)
+    _notify("notify_route", route)
+    for proposal in route.proposals:
+        _expiry_from_sending(proposal)
+    route.expires_at = min((p.expires_at for p in route.proposals if p.expires_at), default=route.expires_at)
+    _commit_and_queue()
+    return route
+
+
+def route_refusal(route: RideRoute, now: datetime | None = None) -> str | None:
+    from zoneinfo import ZoneInfo
+
+    from flask import current_app
+
+    if route.status != "pending":
+        return route.status
+    expires = _aware(route.expires_at)
+    if expires is not None and expires <= (now or utcnow()):
+        return "expired"
+    today = (now or utcnow()).astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
+    return "past" if route.day < today else None
+
+
+def _set_route(route: RideRoute, to_status: str, via: str | None) -> bool:
+    result = db.session.execute(
+        update(RideRoute).where(RideRoute.id == route.id, RideRoute.status == "pending")
+        .values(status=to_status, answered_at=utcnow(), answered_via=via)
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def accept_route(route: RideRoute, *, via: str, by_user: User | None = None) -> bool:
+    """The driver accepts her route: each rider whose legs are all covered is confirmed and
+    told her pickup time; riders kept from an earlier route move into this one (told by SMS
+    when their pickup moved). False when the route can no longer be accepted."""
+    db.session.commit()
+    db.session.refresh(route)
+    if route_refusal(route) is not None:
+        return False
+    driver = route.driver
+    _lock_driver(driver.id)
+    kept = _kept_proposals(route)
+    replaced = {p.route_id for p in kept if p.route_id is not None}
+    conflict = booking_conflict(driver, route.day, _aware(route.start_at), _aware(route.end_at),  # type: ignore[arg-type]
+                                route_ids=replaced | {route.id}, ignore_proposals={p.id for p in kept})
+    if conflict is not None or not _set_route(route, "accepted", via):
+        db.session.rollback()
+        return False
+    actor = _actor(by_user, via, driver)
+    confirmed: list[RideNeed] = []
+    for proposal in list(route.proposals):
+        if proposal.status != "pending":
+            continue
+        need = proposal.need
+        if need.status not in OPEN_STATUSES or not _set_proposal(proposal, "accepted", ("pending",), via):
+            _set_proposal(proposal, "withdrawn", ("pending",), None)
+            continue
+        db.session.refresh(proposal)
+        covered: set[str] = set()
+        for p in db.session.execute(select(Proposal).where(Proposal.need_id == need.id,
+                                                           Proposal.status == "accepted")).scalars():
+            covered |= _covered(p, need)
+        if covered >= _legs_of(need):
+            previous = need.status
+            db.session.execute(update(RideNeed).where(RideNeed.id == need.id)
+                               .values(status="confirmed", version=RideNeed.version + 1, updated_at=utcnow())
+                               .execution_options(synchronize_session=False))
+            db.session.refresh(need)
+            record_event(need, by_user=by_user, actor=actor, from_status=previous, to_status="confirmed",
+                         note=f"{driver.first_name} {driver.last_name[:1]}. a accepté la tournée "
+                              f"{VIA_FR.get(via, via)} (code {route.code}).",
+                         data={"proposal": proposal.id, "route": route.id, "driver": driver.id, "via": via})
+            confirmed.append(need)
+        else:
+            record_event(need, by_user=by_user, actor=actor,
+                         note=f"{driver.first_name} {driver.last_name[:1]}. a accepté sa part du trajet "
+                              f"({proposal.leg}) {VIA_FR.get(via, via)} ; l'autre trajet attend sa réponse.",
+                         data={"proposal": proposal.id, "route": route.id})
+    moved = _move_kept_riders(route, kept)
+    for old in replaced:
+        if not db.session.execute(select(Proposal.id).where(
+                Proposal.route_id == old, Proposal.status.in_(("pending", "accepted")))).first():
+            db.session.execute(update(RideRoute).where(RideRoute.id == old)
+                               .values(status="replaced").execution_options(synchronize_session=False))
+    _bump_activity_driver(driver)
+    db.session.flush()
+    for need in confirmed:
+        _notify("notify_confirmation", need)
+    for proposal, before in moved:
+        _notify("notify_pickup_moved", proposal, before)
+    _commit_and_queue()
+    db.session.refresh(route)
+    return True
+
+
+def _kept_proposals(route: RideRoute) -> list[Proposal]:
+    """The driver's bookings the route keeps (riders of the stops not proposed in it)."""
+    in_route = {p.need_id for p in route.proposals}
+    others = {int(stop["need"]) for stop in route.stops} - in_route
+    if not others:
+        return []
+    return list(db.session.execute(select(Proposal).where(
+        Proposal.need_id.in_(others), Proposal.driver_id == route.driver_id,
+        Proposal.status.in_(("pending", "accepted")))).scalars())
+
+
+def _move_kept_riders(route: RideRoute, kept: list[Proposal]) -> list[tuple[Proposal, datetime | None]]:
+    """Move kept riders into the route with their new pickup; those whose pickup moved."""
+    pickups = {(int(s["need"]), s["leg"]): datetime.fromisoformat(s["at"])
+               for s in route.stops if s["kind"] == "pickup"}
+    moved = []
+    for proposal in kept:
+        leg = "return" if proposal.leg == "return" else "outbound"
+        new = pickups.get((proposal.need_id, leg))
+        before = _aware(proposal.pickup_at)
+        values: dict[str, Any] = {"route_id": route.id, "busy_from": route.start_at, "busy_until": route.end_at}
+        if new is not None:
+            values["pickup_at"] = new
+        db.session.execute(update(Proposal).where(Proposal.id == proposal.id).values(**values)
+                           .execution_options(synchronize_session=False))
+        db.session.refresh(proposal)
+        if new is not None and before is not None and abs((new - before).total_seconds()) >= 60:
+            record_event(proposal.need, actor="système",
+                         note=f"Heure de prise en charge déplacée de {_hour(before)} à {_hour(new)} "
+                              "(une autre personne rejoint la voiture).",
+                         data={"proposal": proposal.id, "route": route.id})
+            moved.append((proposal, before))
+    return moved
+
+
+def _bump_activity_driver(driver: Driver) -> None:
+    db.session.execute(update(Driver).where(Driver.id == driver.id).values(last_activity_at=utcnow())
+                       .execution_options(synchronize_session=False))
+
+
+def decline_route(route: RideRoute, *, via: str, by_user: User | None = None) -> bool:
+    """The driver declines her route: its riders go back to 'searching' (a rider whose other
+    leg was booked with someone else loses that booking too: one driver per leg, both or none)."""
+    db.session.commit()
+    db.session.refresh(route)
+    if route_refusal(route) is not None or not _set_route(route, "declined", via):
+        db.session.rollback()
+        return False
+    driver = route.driver
+    actor = _actor(by_user, via, driver)
+    for proposal in list(route.proposals):
+        if not _set_proposal(proposal, "declined", ("pending",), via):
+            continue
+        need = proposal.need
+        record_event(need, by_user=by_user, actor=actor,
+                     note=f"{driver.first_name} {driver.last_name[:1]}. a refusé la tournée {VIA_FR.get(via, via)}.",
+                     data={"proposal": proposal.id, "route": route.id, "via": via})
+        _release_siblings(need, proposal, reason="l'autre trajet a été refusé")
+        _back_to_search(need)
+    _commit_and_queue()
+    db.session.refresh(route)
+    return True
+
+
+def _release_siblings(need: RideNeed, proposal: Proposal, *, reason: str) -> None:
+    """Withdraw the need's other leg bookings (a need is booked both ways or not at all)."""
+    for other in db.session.execute(select(Proposal).where(
+            Proposal.need_id == need.id, Proposal.id != proposal.id,
+            Proposal.status.in_(("pending", "accepted")), Proposal.leg != "both")).scalars():
+        was = other.status
+        _set_proposal(other, "withdrawn", ("pending", "accepted"), None)
+        db.session.refresh(other)
+        record_event(need, actor="système", note=f"Trajet {other.leg} retiré à {other.driver.first_name} : {reason}.",
+                     data={"proposal": other.id})
+        if other.route_id is not None and was == "accepted":
+            _route_changed(other)
+        else:
+            _notify("notify_withdrawn", other)
+
+
+def _back_to_search(need: RideNeed) -> None:
+    db.session.flush()
+    active = db.session.execute(select(Proposal.id).where(
+        Proposal.need_id == need.id, Proposal.status.in_(("pending", "accepted")))).first()
+    db.session.refresh(need)
+    if active is None and need.status in ("proposed", "confirmed"):
+        previous = need.status
+        db.session.execute(update(RideNeed).where(RideNeed.id == need.id)
+                           .values(status="searching", version=RideNeed.version + 1, updated_at=utcnow())
+                           .execution_options(synchronize_session=False))
+        db.session.refresh(need)
+        record_event(need, actor="système", from_status=previous, to_status="searching",
+                     note="Plus aucune proposition en cours : reprendre la recherche.")
+
+
+def _route_changed(proposal: Proposal) -> None:
+    """A rider left an accepted route: drop her stops; the driver gets the updated route, or
+    the route is cancelled when nobody is left."""
+    route = db.session.get(RideRoute, proposal.route_id)
+    if route is None:
+        return
+    route.stops = [s for s in route.stops if int(s["need"]) != proposal.need_id]
+    left = db.session.execute(select(Proposal.id).where(
+        Proposal.route_id == route.id, Proposal.status.in_(("pending", "accepted")))).first()
+    if left is None and route.status in ("pending", "accepted"):
+        route.status = "cancelled"
+    db.session.flush()
+    _notify("notify_route_update", route, proposal)
+
+
+def set_auto_next(need: RideNeed, on: bool, by_user: User) -> None:
+    """The aidant's choice: when a proposal lapses or is declined, propose the next candidate
+    without waiting for her (app.services.lifecycle); commit."""
+    if need.auto_next == on:
+        return
+    need.auto_next = on
+    record_event(need, by_user=by_user,
+                 note=("Relance automatique activée : sans réponse, le bénévole suivant sera sollicité."
+                       if on else "Relance automatique désactivée."))
+    db.session.commit()
 
 def confirmed_proposal(need: RideNeed) -> Proposal | None:
     return db.session.execute(
@@ -720,3 +1222,174 @@ def resolve_endpoint(value: str, beneficiary: Beneficiary | None) -> Endpoint | 
             return None
         return Endpoint(commune.name, commune.lat_lon[0], commune.lat_lon[1])
     return None
+
+
+# --- Life cycle: expiry and end of day --------------------------------------------------------
+#
+# What app.services.lifecycle (the periodic tasks) changes: a proposal or a route that lapses
+# without an answer ('expired'), each step in the need's history by "système". Written here
+# because this module alone changes statuses; the same conditional UPDATEs as above, so a late
+# answer racing the expiry gets one outcome or the other, never both.
+
+
+@dataclass(frozen=True)
+class Lapsed:
+    """What one expiry changed: the proposals that lapsed, the needs back to 'searching'."""
+
+    proposal_ids: tuple[int, ...] = ()
+    reopened_need_ids: tuple[int, ...] = ()
+
+
+def _driver_short(driver: Driver) -> str:
+    return f"{driver.first_name} {driver.last_name[:1]}."
+
+
+def _reopen_if_unasked(need: RideNeed) -> bool:
+    """Back to 'searching' when no proposal of the need is pending or accepted any more (as
+    decline_proposal does), in the caller's transaction; True when it moved."""
+    db.session.flush()
+    active = db.session.execute(select(Proposal.id).where(
+        Proposal.need_id == need.id, Proposal.status.in_(("pending", "accepted")))).first()
+    state = _fresh_state(need.id)
+    if active is not None or state is None or state[0] != "proposed":
+        return False
+    moved = db.session.execute(
+        update(RideNeed).where(RideNeed.id == need.id, RideNeed.version == state[1], RideNeed.status == "proposed")
+        .values(status="searching", version=state[1] + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)).rowcount == 1
+    if moved:
+        db.session.refresh(need)
+        record_event(need, actor="système", from_status="proposed", to_status="searching",
+                     note="Plus aucune proposition en attente : reprendre la recherche.")
+    return moved
+
+
+def _lapse_proposal(proposal_id: int, now: datetime) -> bool:
+    result = db.session.execute(
+        update(Proposal).where(Proposal.id == proposal_id, Proposal.status == "pending")
+        .values(status="expired", answered_at=now, answered_via=None)
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def _stage_expiry_sms(driver: Driver, proposal_ids: list[int], need: RideNeed, *, code: str,
+                      when: datetime, route: bool, now: datetime) -> None:
+    """Tell the driver (template sms/expired) that what she was asked lapsed, in the caller's
+    transaction, only when the question reached her (an SMS of these proposals went out).
+
+    Never at night: the expiry job runs round the clock, the notice waits for the morning.
+    """
+    from ..models import SmsMessage
+    from . import notifications
+
+    if not driver.phone_e164 or not proposal_ids:
+        return
+    texted = db.session.execute(select(SmsMessage.id).where(
+        SmsMessage.direction == "out", SmsMessage.proposal_id.in_(proposal_ids),
+        SmsMessage.status.in_(("sending", "sent", "delivered")))).first()
+    if texted is None:
+        return
+    try:
+        body = notifications._render("expired", driver=driver, day=notifications.fr_day(when),  # noqa: SLF001
+                                     hour=notifications.fr_hour(when), code=code, route=route)
+        notifications.stage_sms(driver.phone_e164, body, kind="expired", need_id=need.id,
+                                proposal_id=proposal_ids[0], not_before=notifications.quiet_until(now),
+                                driver_id=driver.id)
+    except notifications.SmsRuleError as exc:
+        record_event(need, actor="système", note=f"SMS non envoyé : {exc}")
+    except Exception as exc:  # as _notify: the expiry and its SMS are undone together, and raised
+        db.session.rollback()
+        log.exception("expiry SMS failed: expiry rolled back")
+        raise NotificationFailed("L'envoi du SMS n'a pas pu être préparé : rien n'a été modifié.") from exc
+
+
+def expire_proposal(proposal: Proposal, *, now: datetime) -> Lapsed:
+    """A pending proposal (not part of a route) past its ``expires_at`` lapses; commit.
+
+    Its need goes back to 'searching' when nobody else is asked; the driver is told by SMS
+    when she received it. Nothing happens (empty Lapsed) when it was answered, withdrawn or
+    given a later deadline meanwhile.
+    """
+    db.session.commit()
+    result = db.session.execute(
+        update(Proposal).where(Proposal.id == proposal.id, Proposal.status == "pending",
+                               Proposal.route_id.is_(None), Proposal.expires_at <= now)
+        .values(status="expired", answered_at=now, answered_via=None)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        db.session.rollback()
+        return Lapsed()
+    db.session.refresh(proposal)
+    need, driver = proposal.need, proposal.driver
+    record_event(need, actor="système", note=f"Proposition expirée sans réponse de {_driver_short(driver)}",
+                 data={"proposal": proposal.id, "driver": driver.id, "expired": True})
+    reopened = _reopen_if_unasked(need)
+    pickup = _utc(proposal.pickup_at) or _utc(need.requested_at)
+    assert pickup is not None
+    _stage_expiry_sms(driver, [proposal.id], need, code=proposal.code, when=pickup, route=False, now=now)
+    _commit_and_queue()
+    return Lapsed((proposal.id,), (need.id,) if reopened else ())
+
+
+def expire_route(route: RideRoute, *, now: datetime, end_of_day: bool = False) -> Lapsed:
+    """A pending route past its ``expires_at`` lapses with its pending proposals; commit.
+
+    Each rider's need goes back to 'searching' when nobody else is asked; a rider whose other
+    leg was booked with someone else loses that booking too (one driver per leg, both or none,
+    as decline_route does). The driver is told by one SMS. ``end_of_day``: the route's day is
+    over (app.services.lifecycle.close_past_days) — it lapses whatever its deadline, silently.
+    """
+    from ..models import RideRoute as Route
+
+    db.session.commit()
+    due = Route.day < _local_today(now) if end_of_day else Route.expires_at <= now
+    result = db.session.execute(
+        update(Route).where(Route.id == route.id, Route.status == "pending", due)
+        .values(status="expired", answered_at=now, answered_via=None)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        db.session.rollback()
+        return Lapsed()
+    db.session.refresh(route)
+    driver = route.driver
+    lapsed: list[Proposal] = []
+    reopened: list[int] = []
+    pending = db.session.execute(select(Proposal).where(
+        Proposal.route_id == route.id, Proposal.status == "pending").order_by(Proposal.id)).scalars().all()
+    for proposal in pending:
+        if not _lapse_proposal(proposal.id, now):
+            continue
+        db.session.refresh(proposal)
+        lapsed.append(proposal)
+        need = proposal.need
+        why = "avant la date du trajet" if end_of_day else ""
+        record_event(need, actor="système",
+                     note=f"Proposition expirée sans réponse de {_driver_short(driver)} {why}".strip()
+                          + f" (tournée partagée, code {route.code})",
+                     data={"proposal": proposal.id, "route": route.id, "driver": driver.id, "expired": True})
+        if not end_of_day:
+            _release_siblings(need, proposal, reason="l'autre trajet a expiré sans réponse")
+        if _reopen_if_unasked(need):
+            reopened.append(need.id)
+    if lapsed and not end_of_day:
+        when = _utc(route.start_at)
+        assert when is not None
+        _stage_expiry_sms(driver, [p.id for p in lapsed], lapsed[0].need, code=route.code, when=when,
+                          route=True, now=now)
+    _commit_and_queue()
+    return Lapsed(tuple(p.id for p in lapsed), tuple(reopened))
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """Aware UTC (SQLite hands back naive UTC values)."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _local_today(now: datetime) -> Any:
+    from zoneinfo import ZoneInfo
+
+    from flask import current_app
+
+    return now.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()

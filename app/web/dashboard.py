@@ -24,9 +24,15 @@ def _months() -> list[stats.MonthRow]:
 @login_required
 @access.roles_required("coordinator", "admin")
 def dashboard() -> str:
+    from datetime import timedelta
+
+    from ..models import utcnow
+    from ..services.lifecycle import recent_expiries
+
     scope = access.dashboard_structure_ids(current_user)
     return render_template(
         "web/dashboard.html",
+        expiries=recent_expiries(scope, utcnow() - timedelta(hours=48)),
         counts=stats.status_counts(scope),
         waiting=stats.waiting_needs(scope),
         gaps=stats.unserved_gaps(scope),

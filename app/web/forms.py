@@ -364,3 +364,10 @@ def combine_local(day: date, at: time, tz_name: str) -> datetime:
     from zoneinfo import ZoneInfo
 
     return datetime.combine(day, at, ZoneInfo(tz_name))
+
+
+class PlanForm(FrenchForm):
+    """Start the day's plan, or propose routes of the stored plan (``run_id``)."""
+
+    jour = HiddenField(validators=[DataRequired()])
+    run_id = HiddenField()

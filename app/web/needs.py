@@ -193,6 +193,8 @@ def _transit(need: RideNeed) -> tuple[Any, str | None]:
 @bp.get("/besoins/<int:need_id>")
 @login_required
 def need(need_id: int) -> str:
+    from ..services.route_views import route_for_need
+
     ride = access.need_or_404(current_user, need_id)
     record_audit("view", "ride_need", ride.id, user=current_user, detail={"beneficiary": ride.beneficiary_id})
     db.session.commit()
@@ -209,7 +211,7 @@ def need(need_id: int) -> str:
         "web/need.html", need=ride, outcome=outcome, engine_error=engine_error, transit=transit,
         transit_error=transit_error, pending_drivers=pending_drivers, seen_drivers=seen,
         driver_label=access.driver_label,
-        confirmed=rides_service.confirmed_proposal(ride),
+        confirmed=rides_service.confirmed_proposal(ride), shared_route=route_for_need(ride),
         propose_form=ProposeForm(), answer_form=AnswerForm(), unserved_form=UnservedForm(),
         cancel_form=CancelForm(), done_form=VersionedActionForm(),
         open_statuses=rides_service.OPEN_STATUSES,
@@ -318,6 +320,15 @@ def need_cancel(need_id: int) -> BaseResponse:
     return _act(need_id, CancelForm, lambda need, form: rides_service.cancel_need(
         need, by_user=current_user, reason=form.reason.data or None, expected_version=_version(form)),
         "Le besoin est annulé.")
+
+
+@bp.post("/besoins/<int:need_id>/relance-auto")
+@login_required
+def need_auto_next(need_id: int) -> BaseResponse:
+    on = request.form.get("auto_next") == "1"
+    return _act(need_id, VersionedActionForm, lambda need, form: rides_service.set_auto_next(
+        need, on, current_user),
+        "Relance automatique activée." if on else "Relance automatique désactivée.")
 
 
 @bp.post("/besoins/<int:need_id>/effectue")

@@ -40,10 +40,16 @@ def make_people(n_drivers: int = 2, *, consent_sms: bool = True) -> tuple[Struct
     return structure, drivers, rider
 
 
+_DEFAULT_NEEDS = {"count": 0}
+
+
 def make_need(rider: Beneficiary, when: datetime | None = None) -> RideNeed:
-    """A need for a ride in two days at 10:00 (local), from home to the hospital."""
+    """A need for a ride from home to the hospital at 10:00 (local), in two days for the
+    first one of a test and a day later for each next one: a driver's time is booked by a
+    proposal, so two rides proposed to the same volunteer must not overlap."""
     if when is None:
-        day = datetime.now(PARIS).date() + timedelta(days=2)
+        day = datetime.now(PARIS).date() + timedelta(days=2 + _DEFAULT_NEEDS["count"])
+        _DEFAULT_NEEDS["count"] += 1
         when = datetime(day.year, day.month, day.day, 10, 0, tzinfo=PARIS)
     home = rider.home_commune
     hospital = db.session.execute(db.select(Place).filter_by(kind="hospital")).scalars().first()
@@ -86,3 +92,10 @@ def daytime(app, monkeypatch):  # type: ignore[no-untyped-def]
     """No quiet hours, whatever the hour the tests run at."""
     monkeypatch.setitem(app.config, "SMS_QUIET_HOURS", "")
 
+
+
+@pytest.fixture(autouse=True)
+def _fresh_need_days():
+    """Each test's first default need is in two days."""
+    _DEFAULT_NEEDS["count"] = 0
+    yield

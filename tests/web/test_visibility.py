@@ -204,6 +204,24 @@ def test_a_partner_sees_the_driver_once_she_lives_in_a_commune_it_covers(client,
 
 # --- Day planning --------------------------------------------------------------------------
 
+def _plan(client, day: date) -> tuple[str, dict]:
+    """Plan the day through the page (the queue runs in the test process) and read it back."""
+    from app.models import DayPlanRun
+
+    assert client.post("/planification/lancer", data={"jour": day.isoformat()}).status_code == 302
+    html = client.get(f"/planification?jour={day.isoformat()}").get_data(as_text=True)
+    db.session.expire_all()
+    run = db.session.execute(db.select(DayPlanRun).order_by(DayPlanRun.id.desc())).scalars().first()
+    return html, run
+
+
+def _route_of(run, need_id: int) -> tuple[int, dict] | None:
+    for index, route in enumerate(run.result["routes"]):
+        if any(stop["need"] == need_id for stop in route["stops"]):
+            return index, route
+    return None
+
+
 def test_the_day_planning_uses_the_same_rule(app, demo: Demo):
     from app.services.accounts import create_user
 
@@ -211,23 +229,29 @@ def test_the_day_planning_uses_the_same_rule(app, demo: Demo):
     db.session.commit()
     offset = _next_weekday_offset()
     day = date.today() + timedelta(days=offset)
-    # Sarah (CCAS) needs the hospital on a weekday morning: Louis only drives afternoons.
+    # Sarah (CCAS) needs the hospital on a weekday morning: Louis only drives afternoons, and
+    # he is the only volunteer the CCAS may ask (any other one it could see is set aside).
+    ccas = _user("coordination-ccas@example.fr")
+    for driver in db.session.execute(db.select(Driver).where(access.driver_filter(ccas))).scalars():
+        driver.active = driver.first_name == "Louis"
+    db.session.commit()
     need = _need(demo.sarah, demo.ccas_aidant, days_ahead=offset, at=time(10, 0), mode="arrive_by")
     coordinator = OwnContextClient(app)
     login(coordinator, ("coordination-ccas@example.fr", "un-mot-de-passe-long"))
-    html = coordinator.get(f"/planification?jour={day.isoformat()}").get_data(as_text=True)
-    assert f"/besoins/{need.id}/proposer" not in html and "Pierre" not in html  # Pierre is not the CCAS's to ask
+    html, run = _plan(coordinator, day)
+    assert _route_of(run, need.id) is None and "Pierre" not in html  # Pierre is not the CCAS's to ask
     # Pierre (France Services) moves to Le Mas-Vieux, which the CCAS covers: the CCAS may see him,
     # so its planning may give him Sarah's ride, and the proposal made from the plan goes through.
     pierre = _driver("Pierre")
     pierre.home_commune_insee = MAS_VIEUX
     db.session.commit()
     html = coordinator.get(f"/planification?jour={day.isoformat()}").get_data(as_text=True)
-    assert "Pierre D." in html and f"/besoins/{need.id}/proposer" in html
-    driver_id = re.search(r'name="driver_id" type="hidden" value="(\d+)"', html).group(1)
-    assert int(driver_id) == pierre.id
-    assert coordinator.post(f"/besoins/{need.id}/proposer",
-                            data={"version": need.version, "driver_id": driver_id}).status_code == 302
+    assert "Ce plan n'est plus à jour" in html  # the driver changed since
+    html, run = _plan(coordinator, day)
+    found = _route_of(run, need.id)
+    assert found is not None and found[1]["driver"] == pierre.id and "Pierre D." in html
+    assert coordinator.post("/planification/proposer", data={
+        "jour": day.isoformat(), "run_id": run.id, "route": str(found[0])}).status_code == 302
     db.session.expire_all()
     assert db.session.get(RideNeed, need.id).status == "proposed"
 
@@ -237,8 +261,8 @@ def test_the_france_services_planning_never_offers_the_ccas_driver(client, demo:
     need = _need(demo.sebastien, demo.aidant)
     login(client, COORDINATOR)
     day = date.today() + timedelta(days=1)
-    html = client.get(f"/planification?jour={day.isoformat()}").get_data(as_text=True)
-    assert f"/besoins/{need.id}/proposer" in html
+    html, run = _plan(client, day)
+    assert _route_of(run, need.id) is not None
     assert "Louis" not in html and "Bonnet" not in html
 
 
