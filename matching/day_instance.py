@@ -16,6 +16,10 @@ and destinations, volunteers' homes), computes the CH many-to-many table between
 
 :func:`rides_from_plan` reads a :class:`matching.pooling.PoolingPlan` back into routes (the
 stops, each rider's pickup and arrival times) and one :class:`PlannedRide` per served need.
+Commitments (:class:`matching.commitments.Commitment`, riders already booked on a driver)
+enter as pinned requests: only the booked driver's vehicles may serve them, the planner
+always keeps them, and their pickup stays within ``commitment_margin_s`` of the promise.
+
 Nothing here imports Flask or a database.
 """
 
@@ -24,7 +28,8 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -39,15 +44,20 @@ from matching.model import (
 )
 from matching.pooling import (
     DROPOFF,
+    NO_GROUP,
     NO_LIMIT,
     NO_LINK,
     PICKUP,
     PoolingInstance,
     PoolingPlan,
+    RouteStops,
     check_plan,
     instance_from_arrays,
     plan_routes,
 )
+
+if TYPE_CHECKING:
+    from matching.commitments import Commitment
 
 UNREACHABLE_S = 10 * 86_400.0
 """Travel time put in the matrix for pairs with no road between them (never feasible)."""
@@ -73,9 +83,16 @@ class DayOptions:
     one_rider_per_drive: bool = False
     use_trips: bool = True
     use_volunteers: bool = True
+    commitment_margin_s: float = 600.0
+    """How far a booked rider's pickup may move from the time she was promised."""
 
     def __post_init__(self) -> None:
-        for name in ("pickup_service_s", "dropoff_service_s", "max_ride_extra_s"):
+        for name in (
+            "pickup_service_s",
+            "dropoff_service_s",
+            "max_ride_extra_s",
+            "commitment_margin_s",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
         if self.max_ride_factor < 0:
@@ -112,6 +129,12 @@ class DayInstance:
     'matrix' (the planner takes it), 'bits' (exact, as requirement bits), 'bits-grouped'
     (volunteers grouped on a bit: never breaks a limit, may forbid a few allowed pairs)."""
     build_s: float
+    committed_needs: frozenset[str] = frozenset()
+    """Ids of the needs that came as commitments (at the end of ``needs``)."""
+    broken_commitments: dict[str, str] = field(default_factory=dict)
+    """Committed need id -> reason its booking could not enter the instance:
+    'vehicle_absent' (no vehicle of that key today), 'pickup_outside_window' (the promise
+    no longer fits the need's window), or a ``not_plannable`` reason of the need itself."""
 
     @property
     def allowed_applied(self) -> bool:
@@ -169,6 +192,8 @@ class PlannedRide:
     return_driver_id: str | None
     return_pickup_s: int | None
     return_dropoff_s: int | None
+    committed: bool = False
+    """The need came as a commitment (already booked): fixed on its driver."""
 
 
 @dataclass(frozen=True)
@@ -189,6 +214,12 @@ class DayRoutes:
     first_plan_seconds: float
     problems: tuple[str, ...]
     """What the independent checker found wrong with the plan (empty: valid)."""
+    broken_commitments: dict[str, str] = field(default_factory=dict)
+    """Committed need id -> reason its booking is not kept: the instance's reasons, and
+    'no_longer_fits' for a booked leg the planner could not serve on its driver."""
+    moved: dict[str, int] = field(default_factory=dict)
+    """Committed need id -> seconds its planned pickup moved from the promise (planned minus
+    promised; the booked leg that moved most; 0 when unchanged)."""
 
     @property
     def riders_per_drive(self) -> float:
@@ -262,6 +293,7 @@ def build_day_instance(
     trips: Sequence[DriverTrip],
     volunteers: Sequence[VolunteerAvailability],
     options: DayOptions | None = None,
+    commitments: Sequence[Commitment] = (),
 ) -> DayInstance:
     """The pooled instance of a day (see the module docstring).
 
@@ -269,10 +301,18 @@ def build_day_instance(
     week of windows may be passed. Needs whose stops are off the road graph, whose direct
     drive does not fit their window or exceeds 100 km are left out (``not_plannable``).
 
+    ``commitments`` are the day's bookings: each booked leg becomes a request pinned to the
+    vehicles of its ``vehicle_key`` (a trip is one vehicle, a volunteer one per window),
+    with its pickup window the promise +- ``options.commitment_margin_s`` inside the need's
+    own window, and a weight above all open needs together. A committed need whose return
+    is not booked gets its return planned as a free leg. A booking that cannot enter the
+    instance is reported in ``broken_commitments``, never dropped silently.
+
     Raises
     ------
     ValueError
-        On duplicate need ids.
+        On duplicate need ids, a committed need also among ``needs``, a leg booked twice,
+        or a booked return on a need without one.
     """
     opts = options or DayOptions()
     began = time.perf_counter()
@@ -280,6 +320,9 @@ def build_day_instance(
     ids = [n.need_id for n in needs]
     if len(set(ids)) != len(ids):
         raise ValueError("need ids must be unique in a day")
+    booked = _booked_legs(commitments, set(ids))
+    n_open = len(needs)
+    needs = needs + tuple(need for need, _ in booked.values())
     trips = tuple(trips) if opts.use_trips else ()
     volunteers = tuple(volunteers) if opts.use_volunteers else ()
 
@@ -351,7 +394,7 @@ def build_day_instance(
         return len(req["need"]) - 1
 
     span_lo, span_hi = np.inf, -np.inf
-    for i, need in enumerate(needs):
+    for i, need in enumerate(needs[:n_open]):
         p, d = int(pick[i]), int(drop[i])
         if not (point_ok[i] and point_ok[n_n + i]):
             not_plannable[need.need_id] = "off_road_graph"
@@ -410,6 +453,13 @@ def build_day_instance(
             )
             req["linked_to"][out] = ret
             span_hi = max(span_hi, back_s + need.return_slack_s + ride_back)
+    for need, _ in booked.values():  # the day's span covers the bookings too
+        span_lo = min(span_lo, need.earliest_pickup_s)
+        back_s = need.return_pickup_s
+        span_hi = max(
+            span_hi,
+            need.latest_arrival_s if back_s is None else back_s + need.return_slack_s,
+        )
 
     # ---------------------------------------------------------------- vehicles
     veh: dict[str, list[float | int | bool]] = {
@@ -431,6 +481,10 @@ def build_day_instance(
     v_driver: list[str] = []
     v_kind: list[str] = []
     v_radius: list[float] = []
+    promised_by_key: dict[str, list[int]] = {}
+    for _, booked_legs in booked.values():
+        for key, _leg_name, promised in booked_legs:
+            promised_by_key.setdefault(key, []).append(promised)
     for j, trip in enumerate(trips):
         s, e = int(t_from[j]), int(t_to[j])
         if not (point_ok[2 * n_n + j] and point_ok[2 * n_n + n_t + j]):
@@ -465,6 +519,12 @@ def build_day_instance(
             windows_kept, per_window = windows, vol.max_rides_per_day
         else:
             windows_kept, per_window = windows[: vol.max_rides_per_day], NO_LIMIT
+            if vol.driver_id in promised_by_key:
+                # A booked outing's window is kept whatever the cap: it is already driven.
+                times = promised_by_key[vol.driver_id]
+                held = [w for w in windows if any(w[0] <= t <= w[1] for t in times)]
+                rest = [w for w in windows if w not in held]
+                windows_kept = sorted(held + rest[: max(vol.max_rides_per_day - len(held), 0)])
         for a, b in windows_kept:
             for key, value in (
                 ("start_node", h),
@@ -484,6 +544,87 @@ def build_day_instance(
             v_kind.append("volunteer")
             v_radius.append(np.inf if vol.max_distance_km is None else vol.max_distance_km * 1000.0)
 
+    # ------------------------------------------------------------- commitments
+    broken: dict[str, str] = {}
+    pins: list[int] = [NO_GROUP] * len(req["need"])
+    targets: list[float] = [np.nan] * len(req["need"])
+    vehicle_group = np.full(len(v_offer), NO_GROUP, dtype=np.int64)
+    if booked:
+        group_of: dict[str, int] = {}
+        for v, key in enumerate(v_offer):
+            if key in promised_by_key:
+                vehicle_group[v] = group_of.setdefault(key, len(group_of))
+        # A booking outranks every open need together: nothing is worth breaking one.
+        big = float(sum(req["priority_weight"])) + 1.0
+        margin = opts.commitment_margin_s
+        for i in range(n_open, len(needs)):
+            need, booked_legs = booked[needs[i].need_id]
+            p, d = int(pick[i]), int(drop[i])
+            reason = _unplannable(need, point_ok[i] and point_ok[n_n + i], travel, dist, p, d, opts)
+            if reason is None and any(key not in group_of for key, _, _ in booked_legs):
+                reason = "vehicle_absent"
+            ride = float(travel[p, d])
+            back = float(travel[d, p])
+            svc = opts.pickup_service_s
+            made: dict[int, int] = {}
+            by_leg = {leg: (key, promised) for key, leg, promised in booked_legs}
+            for leg in (0, 1):
+                if reason is not None:
+                    break
+                if leg == 0:
+                    lo, hi = float(need.earliest_pickup_s), need.latest_arrival_s - ride - svc
+                    rd, src, dst = ride, p, d
+                else:
+                    back_s = need.return_pickup_s
+                    if back_s is None or (1 not in by_leg and 0 not in by_leg):
+                        continue
+                    lo, hi = float(back_s), float(back_s + need.return_slack_s)
+                    rd, src, dst = back, d, p
+                key_promise = by_leg.get(leg)
+                if key_promise is None and leg == 0:
+                    continue  # a booked return alone: the rider goes there another way
+                weight = big
+                group = NO_GROUP
+                target = np.nan
+                d_late = need.latest_arrival_s if leg == 0 else hi + svc + rd + excess(rd)
+                if key_promise is not None:
+                    key, promised = key_promise
+                    lo, hi = max(lo, promised - margin), min(hi, promised + margin)
+                    if lo > hi:
+                        reason = "pickup_outside_window"
+                        break
+                    group, target = group_of[key], float(promised)
+                else:  # the return of a booked outbound, not booked yet: an open leg
+                    weight = (1.0 + eps * need.priority) / 2
+                made[leg] = add(
+                    pickup_node=src,
+                    dropoff_node=dst,
+                    pickup_earliest_s=lo,
+                    pickup_latest_s=hi,
+                    dropoff_earliest_s=lo + svc + rd,
+                    dropoff_latest_s=d_late,
+                    load=need.seats,
+                    max_ride_s=rd + excess(rd),
+                    requirement_mask=int(need.requirements),
+                    priority_weight=weight,
+                    linked_to=NO_LINK,
+                    need=i,
+                    leg=leg,
+                    direct=rd,
+                )
+                pins.append(group)
+                targets.append(target)
+            if reason is not None:
+                broken[need.need_id] = reason
+                for r in made.values():  # all or nothing for one booked need
+                    for col in req.values():
+                        col.pop(r)
+                    pins.pop(r)
+                    targets.pop(r)
+                continue
+            if len(made) == 2 and pins[made[0]] >= 0 and pins[made[1]] >= 0:
+                req["linked_to"][made[0]], req["linked_to"][made[1]] = made[1], made[0]
+
     n_req = len(req["need"])
     n_veh = len(v_offer)
     kwargs: dict[str, object] = {}
@@ -500,6 +641,12 @@ def build_day_instance(
         # Each leg's two stops are the need's pickup and drop-off, in either order.
         far = np.maximum(dist[np.ix_(starts, p_nodes)], dist[np.ix_(starts, d_nodes)]).T
         allowed = far <= radius[None, :]
+        # A booking was accepted by its driver: her distance limit no longer applies to it.
+        allowed[np.array(pins) >= 0, :] = True
+    if booked:
+        kwargs["pin_group"] = np.array(pins, dtype=np.int64)
+        kwargs["vehicle_group"] = vehicle_group
+        kwargs["pickup_target_s"] = np.array(targets, dtype=np.float64)
     if _supports_allowed():
         kwargs["allowed"] = allowed
         radius_encoding = "matrix"
@@ -549,7 +696,61 @@ def build_day_instance(
         not_plannable=not_plannable,
         radius_encoding=radius_encoding,
         build_s=time.perf_counter() - began,
+        committed_needs=frozenset(booked),
+        broken_commitments=broken,
     )
+
+
+def _booked_legs(
+    commitments: Sequence[Commitment], open_ids: set[str]
+) -> dict[str, tuple[RideNeed, list[tuple[str, int, int]]]]:
+    """Commitments grouped by need: need id -> (need, [(vehicle_key, leg 0/1, promised)]).
+
+    A need may be booked on two drivers (outbound on one, return on another)."""
+    out: dict[str, tuple[RideNeed, list[tuple[str, int, int]]]] = {}
+    for c in commitments:
+        nid = c.need.need_id
+        if nid in open_ids:
+            raise ValueError(f"need {nid} is both open and committed")
+        if nid in out and out[nid][0] != c.need:
+            raise ValueError(f"need {nid} is committed twice with different details")
+        legs = out.setdefault(nid, (c.need, []))[1]
+        for leg_name in c.legs:
+            leg = 0 if leg_name == "outbound" else 1
+            if leg == 1 and c.need.return_pickup_s is None:
+                raise ValueError(f"need {nid}: a return is booked but the need has none")
+            if any(existing == leg for _, existing, _ in legs):
+                raise ValueError(f"need {nid}: the {leg_name} leg is booked twice")
+            promised = c.pickup_s
+            if leg == 1 and "outbound" in c.legs:
+                assert c.return_pickup_s is not None  # Commitment checks it
+                promised = c.return_pickup_s
+            legs.append((c.vehicle_key, leg, int(promised)))
+    return out
+
+
+def _unplannable(
+    need: RideNeed,
+    on_graph: bool,
+    travel: npt.NDArray[np.float64],
+    dist: npt.NDArray[np.float64],
+    p: int,
+    d: int,
+    opts: DayOptions,
+) -> str | None:
+    """Why a booked need cannot be planned (the open needs' reasons), or None."""
+    if not on_graph:
+        return "off_road_graph"
+    ride = float(travel[p, d])
+    if dist[p, d] > MAX_SOCIAL_TRIP_M:
+        return "over_100_km"
+    if ride >= UNREACHABLE_S or need.latest_arrival_s - ride - opts.pickup_service_s < (
+        need.earliest_pickup_s
+    ):
+        return "window_too_short"
+    if need.return_pickup_s is not None and float(travel[d, p]) >= UNREACHABLE_S:
+        return "no_return"
+    return None
 
 
 def rides_from_plan(day: DayInstance, plan: PoolingPlan, *, check: bool = True) -> DayRoutes:
@@ -566,50 +767,15 @@ def rides_from_plan(day: DayInstance, plan: PoolingPlan, *, check: bool = True) 
         if stops.n_requests == 0:
             continue
         v = int(stops.vehicle)
-        planned: list[PlannedStop] = []
-        pickups: dict[int, int] = {}
-        for k in range(stops.node.shape[0]):
-            kind = int(stops.kind[k])
-            if kind not in (PICKUP, DROPOFF):
-                continue
-            r = int(stops.request[k])
-            node = int(stops.node[k])
-            start = int(round(float(stops.service_start_s[k])))
-            if kind == PICKUP:
-                pickups[r] = start
-            else:
-                times[r] = (v, pickups.get(r, start), start)
-            planned.append(
-                PlannedStop(
-                    need_id=day.needs[int(day.request_need[r])].need_id,
-                    kind="pickup" if kind == PICKUP else "dropoff",
-                    leg="outbound" if day.request_leg[r] == 0 else "return",
-                    lat=float(day.node_lat[node]),
-                    lon=float(day.node_lon[node]),
-                    arrival_s=int(round(float(stops.arrival_s[k]))),
-                    service_start_s=start,
-                    departure_s=int(round(float(stops.departure_s[k]))),
-                    riders_on_board=int(stops.load_after[k]),
-                )
-            )
-        driven = _route_distance(inst, stops.node, stops.kind, v)
-        base = float(inst.distance_m[inst.start_node[v], inst.end_node[v]])
-        routes.append(
-            PlannedRoute(
-                offer_id=day.vehicle_offer[v],
-                driver_id=day.vehicle_driver[v],
-                kind=day.vehicle_kind[v],
-                start_s=int(round(float(stops.departure_s[0]))),
-                end_s=int(round(float(stops.arrival_s[-1]))),
-                stops=tuple(planned),
-                distance_m=driven,
-                added_distance_m=driven - base,
-                riders=len({p.need_id for p in planned}),
-                max_on_board=int(stops.load_after.max()) if stops.load_after.size else 0,
-            )
-        )
+        route = planned_route(day, stops)
+        for r, pickup_s, dropoff_s in _leg_times(stops):
+            times[r] = (v, pickup_s, dropoff_s)
+        routes.append(route)
     rides: list[PlannedRide] = []
     served_needs: set[int] = set()
+    return_of = {
+        int(day.request_need[r]): r for r in range(inst.n_requests) if day.request_leg[r] == 1
+    }
     for r in range(inst.n_requests):
         if day.request_leg[r] != 0 or r not in times:
             continue
@@ -618,6 +784,8 @@ def rides_from_plan(day: DayInstance, plan: PoolingPlan, *, check: bool = True) 
         back = int(inst.linked_to[r])
         if back != NO_LINK and back not in times:
             continue  # the checker reports a half-served need
+        if back == NO_LINK and n in return_of and return_of[n] in times:
+            back = return_of[n]  # a booked outbound's open return, planned on its own
         rv, rp, rd = times[back] if back != NO_LINK else (None, None, None)
         rides.append(
             PlannedRide(
@@ -631,15 +799,21 @@ def rides_from_plan(day: DayInstance, plan: PoolingPlan, *, check: bool = True) 
                 return_driver_id=None if rv is None else day.vehicle_driver[rv],
                 return_pickup_s=rp,
                 return_dropoff_s=rd,
+                committed=day.needs[n].need_id in day.committed_needs,
             )
         )
         served_needs.add(n)
+    broken, moved = _kept_promises(day, plan, times)
     rides.sort(key=lambda ride: (ride.pickup_s, ride.need_id))
     routes.sort(key=lambda route: (route.start_s, route.offer_id))
     return DayRoutes(
         routes=tuple(routes),
         rides=tuple(rides),
-        unserved=tuple(n.need_id for i, n in enumerate(day.needs) if i not in served_needs),
+        unserved=tuple(
+            n.need_id
+            for i, n in enumerate(day.needs)
+            if i not in served_needs and n.need_id not in day.committed_needs
+        ),
         served=len(served_needs),
         priority_served=sum(day.needs[n].priority for n in served_needs),
         distance_m=float(sum(r.distance_m for r in routes)),
@@ -648,7 +822,89 @@ def rides_from_plan(day: DayInstance, plan: PoolingPlan, *, check: bool = True) 
         seconds=float(plan.seconds),
         first_plan_seconds=float(plan.first_plan_seconds),
         problems=problems,
+        broken_commitments=broken,
+        moved=moved,
     )
+
+
+def _leg_times(stops: RouteStops) -> list[tuple[int, int, int]]:
+    """(request, pickup start, drop-off start) of each request of a route, in seconds."""
+    pickups: dict[int, int] = {}
+    out: list[tuple[int, int, int]] = []
+    for k in range(stops.node.shape[0]):
+        kind = int(stops.kind[k])
+        r = int(stops.request[k])
+        start = int(round(float(stops.service_start_s[k])))
+        if kind == PICKUP:
+            pickups[r] = start
+        elif kind == DROPOFF:
+            out.append((r, pickups.get(r, start), start))
+    return out
+
+
+def planned_route(day: DayInstance, stops: RouteStops) -> PlannedRoute:
+    """One vehicle's route of a plan (of ``day.instance``) as a :class:`PlannedRoute`."""
+    inst = day.instance
+    v = int(stops.vehicle)
+    planned: list[PlannedStop] = []
+    for k in range(stops.node.shape[0]):
+        kind = int(stops.kind[k])
+        if kind not in (PICKUP, DROPOFF):
+            continue
+        r = int(stops.request[k])
+        node = int(stops.node[k])
+        planned.append(
+            PlannedStop(
+                need_id=day.needs[int(day.request_need[r])].need_id,
+                kind="pickup" if kind == PICKUP else "dropoff",
+                leg="outbound" if day.request_leg[r] == 0 else "return",
+                lat=float(day.node_lat[node]),
+                lon=float(day.node_lon[node]),
+                arrival_s=int(round(float(stops.arrival_s[k]))),
+                service_start_s=int(round(float(stops.service_start_s[k]))),
+                departure_s=int(round(float(stops.departure_s[k]))),
+                riders_on_board=int(stops.load_after[k]),
+            )
+        )
+    driven = _route_distance(inst, stops.node, stops.kind, v)
+    base = float(inst.distance_m[inst.start_node[v], inst.end_node[v]])
+    return PlannedRoute(
+        offer_id=day.vehicle_offer[v],
+        driver_id=day.vehicle_driver[v],
+        kind=day.vehicle_kind[v],
+        start_s=int(round(float(stops.departure_s[0]))),
+        end_s=int(round(float(stops.arrival_s[-1]))),
+        stops=tuple(planned),
+        distance_m=driven,
+        added_distance_m=driven - base,
+        riders=len({p.need_id for p in planned}),
+        max_on_board=int(stops.load_after.max()) if stops.load_after.size else 0,
+    )
+
+
+def _kept_promises(
+    day: DayInstance, plan: PoolingPlan, times: dict[int, tuple[int, int, int]]
+) -> tuple[dict[str, str], dict[str, int]]:
+    """Broken commitments (the instance's and the planner's) and how far each kept one
+    moved: planned minus promised pickup, the booked leg that moved most."""
+    broken = dict(day.broken_commitments)
+    moved: dict[str, int] = {}
+    inst = day.instance
+    target = inst.pickup_target_s
+    if target is None or inst.pin_group is None:
+        return broken, moved
+    for r in plan.broken_pins:
+        broken[day.needs[int(day.request_need[r])].need_id] = "no_longer_fits"
+    for req in np.flatnonzero(inst.pin_group >= 0).tolist():
+        nid = day.needs[int(day.request_need[req])].need_id
+        if nid in broken or req not in times:
+            continue
+        shift = times[req][1] - int(round(float(target[req])))
+        if abs(shift) >= abs(moved.get(nid, 0)):
+            moved[nid] = shift
+    for nid in broken:
+        moved.pop(nid, None)
+    return broken, moved
 
 
 def _route_distance(

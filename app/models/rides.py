@@ -183,6 +183,8 @@ class Proposal(db.Model):
     # (or her trip's end): a pending or accepted proposal blocks it (bookings that hold).
     busy_from: Mapped[datetime | None] = mapped_column(UtcDateTime())
     busy_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The promised return pickup, when the proposal covers the return too.
+    return_pickup_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     leg: Mapped[str] = mapped_column(String(10), default="both")
     # The pooled route this proposal is part of (answered as a whole by the driver), if any.
     route_id: Mapped[int | None] = mapped_column(ForeignKey("ride_routes.id", ondelete="SET NULL"), index=True)

@@ -95,6 +95,10 @@ class CandidateView:
     leave_at: datetime | None = None
     """When the driver sets off (volunteer: leaves home); with ``end_at``, the time she gives."""
     end_at: datetime | None = None
+    joins: int = 0
+    """Riders already booked in this car: the need joins her route (proposed as a new route)."""
+    route_stops: tuple[dict[str, Any], ...] = ()
+    """The joined route's stops after insertion (app.services.rides.RoutePlan.stops)."""
 
 
 @dataclass(frozen=True)
@@ -251,9 +255,47 @@ def bookings_on(day: date, driver_ids: list[int] | None = None) -> list[Booking]
             (_aware(proposal.dropoff_at) or _aware(requested_at)) + timedelta(hours=1))
         out.append(Booking(proposal.id, proposal.need_id, proposal.driver_id, proposal.offer_id,
                            proposal.route_id, proposal.kind, proposal.leg, proposal.status,
-                           busy_from, busy_until, _aware(proposal.pickup_at), None,
+                           busy_from, busy_until, _aware(proposal.pickup_at), _aware(proposal.return_pickup_at),
                            max(1, passengers or 1)))
     return out
+
+
+def commitments_for_day(day: date, bookings: list[Booking] | None = None) -> tuple[list[Any], dict[int, RideNeed]]:
+    """The day's bookings as the engine's fixed commitments (matching.commitments), and the
+    needs they are for. A need booked both ways with one driver is one commitment; a need whose
+    legs went to two drivers is one commitment per leg."""
+    from matching.commitments import Commitment
+
+    bookings = bookings_on(day) if bookings is None else bookings
+    if not bookings:
+        return [], {}
+    needs = {n.id: n for n in db.session.execute(
+        db.select(RideNeed).where(RideNeed.id.in_({b.need_id for b in bookings}))).scalars()}
+    out = []
+    for b in bookings:
+        need = needs[b.need_id]
+        engine_need = need_to_engine(need)
+        has_return = engine_need.return_mode.value != "none"
+        legs = ("outbound", "return") if b.leg == "both" and has_return else (
+            ("outbound",) if b.leg == "both" else (b.leg,))
+        pickup = b.pickup_at
+        if pickup is None:  # a proposal made without the engine's times: mid-window
+            pickup = _dt(engine_need.earliest_pickup_s + (engine_need.latest_arrival_s - engine_need.earliest_pickup_s) // 2)
+        assert pickup is not None
+        back = b.return_pickup_at
+        if len(legs) == 2 and back is None:  # written before return pickups were kept
+            back = _dt(_estimated_return_s(engine_need, _ts(pickup)))
+        key = f"t{b.offer_id}" if b.kind == "trip" and b.offer_id is not None else f"v{b.driver_id}"
+        out.append(Commitment(need=engine_need, vehicle_key=key, legs=legs, pickup_s=_ts(pickup),
+                              return_pickup_s=_ts(back) if len(legs) == 2 and back is not None else None))
+    return out, needs
+
+
+def _estimated_return_s(engine_need: Any, pickup_s: int) -> int:
+    """A return pickup when none was kept: after the appointment and the wait, or at the time."""
+    if engine_need.return_at_s is not None:
+        return int(engine_need.return_at_s)
+    return int(engine_need.latest_arrival_s + (engine_need.return_wait_s or 0))
 
 
 def _free_windows(windows: tuple[tuple[int, int], ...], busy: list[tuple[int, int]],
@@ -281,6 +323,7 @@ def offers_for_day(
     visible_drivers: Any = None,
     *,
     block_booked: bool = True,
+    driver_ids: set[int] | None = None,
 ) -> tuple[list[Any], list[Any], dict[str, Any]]:
     """The engine's trips and volunteers for a local day, and a map id -> (driver, offer).
 
@@ -303,6 +346,8 @@ def offers_for_day(
         query = query.where(Driver.structure_id.in_(structure_ids))
     if visible_drivers is not None:
         query = query.where(visible_drivers)
+    if driver_ids is not None:
+        query = query.where(Driver.id.in_(driver_ids))
     drivers = [d for d in db.session.execute(query).scalars() if d.is_cleared_on(day)]
     drivers = [d for d in drivers if d.id not in (exclude_driver_ids or set())]
     # Absences (holidays, illness) and one-off availabilities ("DISPO lundi matin") of the day.
@@ -328,6 +373,7 @@ def offers_for_day(
         left = driver.max_rides_per_day - busy.get(driver.id, 0)
         cells = [] if driver.id in absent else [(a.weekday, a.slot) for a in driver.availability]
         cells += [(day.weekday(), slot) for slot in extra.get(driver.id, [])]
+        cells = sorted(set(cells))  # an extra slot may repeat a weekly one: one window each
         if home is not None and cells and left > 0:
             windows = _free_windows(expand_weekly_slots(cells, day, 1, str(tz)),
                                     booked.get(driver.id, []))
@@ -525,6 +571,12 @@ def candidates_for_need(
         index = {c.offer_id: (drivers[offers.keys[c.offer_id][0]], rows.get(offers.keys[c.offer_id][1]))
                  for c in kept}
         candidates = [_candidate_view(c, index) for c in kept]
+    else:
+        candidates = []
+    joins = _join_candidates(need, day, excluded, allowed, limit, result.direct_distance_m)
+    if joins:
+        candidates = sorted(joins + candidates, key=lambda c: c.added_distance_m)[:limit]
+    if candidates:
         return MatchOutcome(candidates, [], result.direct_time_s, result.direct_distance_m)
     # Nobody for this aidant: the reasons, counted over her own drivers.
     trips, volunteers, _ = offers_for_day(day, exclude_driver_ids=excluded, visible_drivers=visible_drivers)
@@ -534,6 +586,51 @@ def candidates_for_need(
     if own.candidates:  # possible only if the day changed between the two reads
         reasons = [ReasonView("taken_by_other_need", len(own.candidates), REASONS_FR["taken_by_other_need"])]
     return MatchOutcome([], reasons, result.direct_time_s, result.direct_distance_m)
+
+
+def _join_candidates(need: RideNeed, day: date, excluded: set[int], allowed: set[int] | None,
+                     limit: int, rider_m: float) -> list[CandidateView]:
+    """Drivers already booked that day who can take the need in the same car: the best
+    insertion into each one's booked route, her riders' pickups kept within the margin
+    (matching.commitments.insertion_candidates). Proposed as a new route that replaces hers."""
+    from matching.commitments import insertion_candidates
+
+    bookings = [b for b in bookings_on(day) if b.need_id != need.id]
+    # Only a driver whose bookings of the day are all accepted: her car is settled.
+    drivers = {b.driver_id for b in bookings} - {b.driver_id for b in bookings if b.status != "accepted"} - excluded
+    if allowed is not None:
+        drivers &= allowed
+    if not drivers:
+        return []
+    trips, volunteers, index = offers_for_day(day, block_booked=False, driver_ids=drivers)
+    mine = [b for b in bookings if b.driver_id in drivers]
+    commitments, _ = commitments_for_day(day, mine)
+    commitments = [c for c in commitments if c.vehicle_key in index]
+    if not commitments:
+        return []
+    engine_need = need_to_engine(need)
+    has_return = engine_need.return_mode.value != "none"
+    rate = float(current_app.config["COST_SHARE_EUR_PER_KM"])
+    views = []
+    for cand in insertion_candidates(get_engine(), engine_need, trips, volunteers, commitments, top=limit):
+        if has_return and cand.return_pickup_s is None:
+            continue  # the return would need another driver: not offered as a join
+        driver, offer = index[cand.vehicle_key]
+        kept = [b for b in mine if b.driver_id == driver.id]
+        stops = tuple({"need": int(s.need_id), "kind": s.kind, "leg": s.leg,
+                       "at": _dt(s.service_start_s).isoformat(), "on_board": s.riders_on_board}  # type: ignore[union-attr]
+                      for s in cand.stops)
+        margin = timedelta(minutes=30)
+        start = min([_dt(cand.stops[0].arrival_s) - margin] + [b.busy_from for b in kept])  # type: ignore[operator]
+        end = max([_dt(cand.stops[-1].departure_s) + margin] + [b.busy_until for b in kept])  # type: ignore[operator]
+        views.append(CandidateView(
+            driver=driver, kind=cand.kind, offer=offer, pickup_at=_dt(cand.pickup_s),  # type: ignore[arg-type]
+            dropoff_at=_dt(cand.dropoff_s), return_pickup_at=_dt(cand.return_pickup_s),  # type: ignore[arg-type]
+            added_time_s=int(cand.added_time_s), added_distance_m=float(cand.added_distance_m),
+            distance_m=float(cand.added_distance_m), contribution_eur=mileage_rate_eur(rider_m, rate),
+            allowance_eur=mileage_rate_eur(cand.added_distance_m, rate), leave_at=start, end_at=end,
+            joins=len({b.need_id for b in kept}), route_stops=stops))
+    return views
 
 
 # A point farther than this from any road of the graph is off the territory: no drive to it.
@@ -646,6 +743,12 @@ class DayPlan:
     routes: list[RouteView] = field(default_factory=list)
     distance_m: float = 0.0
     seconds: float = 0.0
+    committed: frozenset[int] = frozenset()
+    """Needs already booked, kept fixed in the plan."""
+    moved: dict[int, int] = field(default_factory=dict)
+    """Booked need id -> seconds its pickup moved from the promise (within the margin)."""
+    broken: dict[int, str] = field(default_factory=dict)
+    """Booked need id -> why the booking no longer holds (driver absent, offer withdrawn…)."""
 
     @property
     def riders_per_drive(self) -> float:
@@ -691,19 +794,27 @@ def plan_day(
     needs = [
         n
         for n in db.session.execute(query.order_by(RideNeed.requested_at)).scalars()
-        if not any(p.status == "pending" for p in n.proposals)
+        if not any(p.status in ("pending", "accepted") for p in n.proposals)
     ]
+    # Offers whole, and the day's bookings as fixed commitments: a booked rider keeps her
+    # driver and her pickup (within DayOptions.commitment_margin_s); a new rider may join a
+    # booked car only where the seats and the promised times allow.
     trips, volunteers, index = offers_for_day(
-        day, structure_ids if visible_drivers is None else None, visible_drivers=visible_drivers
+        day, structure_ids if visible_drivers is None else None, visible_drivers=visible_drivers,
+        block_booked=False,
     )
     if not needs:
         return DayPlan(day, [], [], 0, 0.0, True)
+    commitments, committed_rows = commitments_for_day(day)
+    commitments = [c for c in commitments if c.vehicle_key in index]
     engine = get_engine()
     rate = float(current_app.config["COST_SHARE_EUR_PER_KM"])
     by_id = {str(n.id): n for n in needs}
+    by_id.update({str(k): v for k, v in committed_rows.items()})
     engine_needs = [need_to_engine(n) for n in needs]
     instance = build_day_instance(
-        engine, engine_needs, trips, volunteers, DayOptions(one_rider_per_drive=not pooled)
+        engine, engine_needs, trips, volunteers, DayOptions(one_rider_per_drive=not pooled),
+        commitments=commitments,
     )
     planned = plan_day_routes(instance, time_limit_s=time_limit_s)
     if planned.problems:  # the independent checker refused the plan: never show it
@@ -801,6 +912,9 @@ def plan_day(
         routes=routes,
         distance_m=planned.distance_m,
         seconds=planned.seconds,
+        committed=frozenset(int(n) for n in instance.committed_needs),
+        moved={int(k): int(v) for k, v in planned.moved.items()},
+        broken={int(k): str(v) for k, v in planned.broken_commitments.items()},
     )
 
 

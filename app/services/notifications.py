@@ -913,6 +913,26 @@ def notify_driver_left(need: RideNeed) -> SmsMessage | None:
     return stage_sms(phone, body, kind="driver_left", need_id=need.id, beneficiary_id=need.beneficiary_id)
 
 
+def _remind_route(proposal: Proposal) -> int:
+    """The driver's reminder of her accepted route, once per route."""
+    from ..models import RideRoute
+
+    route = db.session.get(RideRoute, proposal.route_id)
+    if route is None or route.status != "accepted":
+        return 0
+    ids = [p.id for p in route.proposals]
+    if db.session.execute(select(SmsMessage.id).where(
+            SmsMessage.proposal_id.in_(ids), SmsMessage.kind == "reminder_driver")).first():
+        return 0
+    start = aware(route.start_at)
+    assert start is not None
+    body = _route_text("route_reminder", route, driver=route.driver, day=fr_day(start),
+                       service_phone=_service_phone())
+    send_sms(route.driver.phone_e164, body, kind="reminder_driver", need_id=proposal.need_id,
+             proposal_id=proposal.id, driver_id=route.driver_id)
+    return 1
+
+
 def send_reminders(now: datetime | None = None) -> int:
     """The reminder job: the day before a confirmed ride, text the rider and the driver.
 
@@ -949,7 +969,9 @@ def send_reminders(now: datetime | None = None) -> int:
                      beneficiary_id=need.beneficiary_id)
             count += 1
         driver = proposal.driver
-        if driver.phone_e164 and driver.phone_e164 not in already:
+        if proposal.route_id is not None and driver.phone_e164:
+            count += _remind_route(proposal)  # one reminder for the whole route
+        elif driver.phone_e164 and driver.phone_e164 not in already:
             body = _render_fitting("reminder_driver", ("pickup", "dropoff"), driver=driver, hour=fr_hour(pickup),
                                    day=fr_day(pickup), pickup=need.pickup_label, dropoff=need.dropoff_label,
                                    rider=_rider_short(need), service_phone=_service_phone())

@@ -496,8 +496,8 @@ def propose_ride(need: RideNeed, driver: Driver, *, by_user: User | None = None,
         proposal.kind = getattr(candidate, "kind", "volunteer") or "volunteer"
         offer = getattr(candidate, "offer", None)
         proposal.offer_id = offer.id if offer is not None else None
-        for field in ("pickup_at", "dropoff_at", "added_time_s", "added_distance_m", "distance_m",
-                      "contribution_eur", "allowance_eur"):
+        for field in ("pickup_at", "dropoff_at", "return_pickup_at", "added_time_s", "added_distance_m",
+                      "distance_m", "contribution_eur", "allowance_eur"):
             value = getattr(candidate, field, None)
             if field.endswith(("_s", "_m")) and value is not None:
                 value = int(round(value))
@@ -825,6 +825,37 @@ class RoutePlan:
     plan_id: int | None = None
 
 
+def route_plan_for_join(need: RideNeed, candidate: Any) -> RoutePlan:
+    """The route to propose when a need joins a driver's booked car (a candidate with
+    ``route_stops``, app.services.matching): her booked riders are kept, the need is new."""
+    stops = list(candidate.route_stops)
+    riders: dict[int, RouteRider] = {}
+    for stop in stops:
+        at = datetime.fromisoformat(stop["at"])
+        rider = riders.setdefault(int(stop["need"]), RouteRider(int(stop["need"]), (), at, at))
+        if stop["leg"] not in rider.legs:
+            rider.legs = (*rider.legs, stop["leg"])
+        if stop["kind"] == "pickup" and stop["leg"] == "outbound":
+            rider.pickup_at = at
+        elif stop["kind"] == "dropoff" and stop["leg"] == "outbound":
+            rider.dropoff_at = at
+        elif stop["kind"] == "pickup":
+            rider.return_pickup_at = at
+    others = set(riders) - {need.id}
+    if others:
+        booked = {p.need_id: p.id for p in db.session.execute(select(Proposal).where(
+            Proposal.need_id.in_(others), Proposal.driver_id == candidate.driver.id,
+            Proposal.status.in_(("pending", "accepted")))).scalars()}
+        for need_id in others:
+            if need_id not in booked:
+                raise RideError("La tournée de ce bénévole a changé entre-temps : rechargez la page.")
+            riders[need_id].committed_proposal_id = booked[need_id]
+    offer = getattr(candidate, "offer", None)
+    return RoutePlan(driver_id=candidate.driver.id, offer_id=offer.id if offer is not None else None,
+                     kind=candidate.kind, start_at=candidate.leave_at, end_at=candidate.end_at,
+                     distance_m=float(candidate.distance_m or 0), stops=stops, riders=list(riders.values()))
+
+
 def _legs_of(need: RideNeed) -> set[str]:
     return {"outbound", "return"} if need.return_mode != "none" else {"outbound"}
 
@@ -885,6 +916,7 @@ def propose_route(plan: RoutePlan, *, by_user: User | None = None) -> RideRoute:
         proposal = Proposal(need_id=need.id, driver_id=driver.id, offer_id=plan.offer_id, kind=plan.kind,
                             code=route.code, status="pending", pickup_at=rider.pickup_at,
                             dropoff_at=rider.dropoff_at, busy_from=plan.start_at, busy_until=plan.end_at,
+                            return_pickup_at=rider.return_pickup_at if leg == "both" else None,
                             leg=leg, route_id=route.id, expires_at=route.expires_at,
                             created_by_id=by_user.id if by_user else None)
         db.session.add(proposal)
@@ -1014,6 +1046,9 @@ def _move_kept_riders(route: RideRoute, kept: list[Proposal]) -> list[tuple[Prop
         values: dict[str, Any] = {"route_id": route.id, "busy_from": route.start_at, "busy_until": route.end_at}
         if new is not None:
             values["pickup_at"] = new
+        back = pickups.get((proposal.need_id, "return"))
+        if proposal.leg == "both" and back is not None:
+            values["return_pickup_at"] = back
         db.session.execute(update(Proposal).where(Proposal.id == proposal.id).values(**values)
                            .execution_options(synchronize_session=False))
         db.session.refresh(proposal)

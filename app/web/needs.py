@@ -239,18 +239,24 @@ def need_propose(need_id: int) -> BaseResponse:
     driver = access.driver_or_404(current_user, int(raw_id) if len(raw_id) <= 12 else 0)
     outcome, error = _matching(ride)
     candidate = None
+    join = request.form.get("rejoindre") == "1"
     if outcome is not None:
-        candidate = next((c for c in outcome.candidates if c.driver.id == driver.id), None)
+        candidate = next((c for c in outcome.candidates if c.driver.id == driver.id and bool(c.joins) == join), None)
     if candidate is None:
         flash(error or "Ce bénévole ne fait plus partie des solutions pour ce trajet : voici la liste à jour.", "error")
         return redirect(url_for("web.need", need_id=ride.id))
     try:
-        proposal = rides_service.propose_ride(ride, driver, by_user=current_user, candidate=candidate,
-                                              expected_version=_version(form))
+        if candidate.joins:
+            route = rides_service.propose_route(rides_service.route_plan_for_join(ride, candidate),
+                                                by_user=current_user)
+            flash(f"Trajet proposé à {driver.first_name} par SMS avec sa tournée mise à jour "
+                  f"(code {route.code}). Notez sa réponse ici s'il ou elle vous appelle.", "success")
+        else:
+            proposal = rides_service.propose_ride(ride, driver, by_user=current_user, candidate=candidate,
+                                                  expected_version=_version(form))
+            flash(_proposal_sent_message(proposal, driver.first_name), "success")
     except RideError as exc:
         flash(str(exc), "error")
-    else:
-        flash(_proposal_sent_message(proposal, driver.first_name), "success")
     return redirect(url_for("web.need", need_id=ride.id, _anchor="propositions"))
 
 

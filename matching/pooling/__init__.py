@@ -9,6 +9,7 @@ from matching.pooling.check import check_plan
 from matching.pooling.model import (
     DROPOFF,
     END,
+    NO_GROUP,
     NO_LIMIT,
     NO_LINK,
     PICKUP,
@@ -26,6 +27,7 @@ from matching.pooling.planner import plan_routes, warm_up
 __all__ = [
     "DROPOFF",
     "END",
+    "NO_GROUP",
     "NO_LIMIT",
     "NO_LINK",
     "PICKUP",

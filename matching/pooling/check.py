@@ -30,11 +30,13 @@ def check_plan(inst: PoolingInstance, plan: PoolingPlan) -> list[str]:  # noqa: 
     Checks: one route per vehicle from its start to its end; each request picked up once then
     dropped off once by the same vehicle; capacity, requirements, the one-rider rule, request
     caps; travel times between stops (waiting allowed), time windows, ride times, route
-    durations, detour budgets; linked legs all-or-nothing; ``served``/``vehicle_of``
+    durations, detour budgets; pinned requests served by a vehicle of their group;
+    linked legs all-or-nothing; ``served``/``vehicle_of``
     consistent; ``serve_all``; and the objective and total distance recomputed.
     """
     errs: list[str] = []
     nr, nv = inst.n_requests, inst.n_vehicles
+    pins, groups = inst.pin_group, inst.vehicle_group
     if len(plan.routes) != nv:
         return [f"plan has {len(plan.routes)} routes for {nv} vehicles"]
     seen_vehicle = [-1] * nr
@@ -106,6 +108,16 @@ def check_plan(inst: PoolingInstance, plan: PoolingPlan) -> list[str]:  # noqa: 
                 service = float(inst.pickup_service_s[r])
                 if int(inst.requirement_mask[r]) & ~int(inst.capability_mask[v]):
                     errs.append(f"{where}: cannot meet the requirements of request {r}")
+                if (
+                    pins is not None
+                    and groups is not None
+                    and pins[r] >= 0
+                    and int(groups[v]) != int(pins[r])
+                ):
+                    errs.append(
+                        f"{where}: request {r} is pinned to group {int(pins[r])}, "
+                        f"the vehicle is in group {int(groups[v])}"
+                    )
                 onboard[r] = start + service
                 load += int(inst.load[r])
                 picked += 1
@@ -164,6 +176,8 @@ def check_plan(inst: PoolingInstance, plan: PoolingPlan) -> list[str]:  # noqa: 
             weight += float(inst.priority_weight[r])
         elif inst.serve_all:
             errs.append(f"request {r} is not served (serve_all)")
+        if not served and pins is not None and pins[r] >= 0:
+            errs.append(f"request {r} is pinned to group {int(pins[r])} but not served")
         j = int(inst.linked_to[r])
         if j >= 0 and served != (seen_vehicle[j] >= 0):
             errs.append(f"requests {r} and {j} are linked legs: served together or not at all")

@@ -72,9 +72,18 @@ def _with_partners(d: K.KernelData, chosen: np.ndarray) -> np.ndarray:
 
 
 def _destroy(
-    d: K.KernelData, sol: Solution, rng: np.random.Generator, q: int, op: int, gains: np.ndarray
+    d: K.KernelData,
+    sol: Solution,
+    rng: np.random.Generator,
+    q: int,
+    op: int,
+    gains: np.ndarray,
+    pinned: np.ndarray | None = None,
 ) -> np.ndarray:
     served = np.flatnonzero(sol.vehicle_of >= 0)
+    if pinned is not None:
+        # Bookings are never destroyed (their linked legs are pinned too: see the model).
+        served = served[~pinned[served]]
     if served.size == 0:
         return served
     q = min(q, served.size)
@@ -126,9 +135,10 @@ def search(
     on_improve: list[tuple[float, Objective]],
     max_iterations: int | None = None,
     pool: RoutePoolLike | None = None,
+    pinned: np.ndarray | None = None,
 ) -> SearchState:
     """Improve ``start`` until ``time.perf_counter() >= deadline`` or after ``max_iterations``
-    iterations; returns the best found."""
+    iterations; returns the best found. ``pinned`` (bool[R]) requests are never removed."""
     rng = np.random.default_rng(seed)
     n_req = d.weight.shape[0]
     cur = start.copy()
@@ -163,7 +173,7 @@ def search(
         noisy = arm >= 3
         cand = cur.copy()
         q = int(rng.integers(q_lo, q_hi + 1))
-        _destroy(d, cand, rng, q, op, gains)
+        _destroy(d, cand, rng, q, op, gains, pinned)
         pending = np.flatnonzero(cand.vehicle_of < 0).astype(np.int64)
         rng.shuffle(pending)
         K.repair(d, cand.routes, cand.lens, cand.vehicle_of, pending, 2, 0.1 if noisy else 0.0)

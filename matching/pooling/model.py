@@ -36,6 +36,8 @@ NO_LINK = -1
 """``linked_to`` sentinel: the request has no linked leg."""
 NO_LIMIT = -1
 """Sentinel of ``max_added_s`` and ``max_requests``: no limit."""
+NO_GROUP = -1
+"""``pin_group`` / ``vehicle_group`` sentinel: a free request, a vehicle in no group."""
 
 # Kinds of stop events in a route.
 START = 0
@@ -103,6 +105,16 @@ class PoolingInstance:
     one_rider_per_drive: bool = False
     """Today's model: at most one rider on board, and each service of a volunteer is its own
     outing (the car goes home between two services); a driver's trip carries one request."""
+    pin_group: I64 | None = None
+    """int64[R] or None: a request with ``pin_group == g >= 0`` is already booked (a
+    commitment); only a vehicle with ``vehicle_group == g`` may serve it, and it must be
+    served (never removed by the search). -1 (:data:`NO_GROUP`) or None: free."""
+    vehicle_group: I64 | None = None
+    """int64[V] or None: the pin group of each vehicle, or -1 (:data:`NO_GROUP`)."""
+    pickup_target_s: F64 | None = None
+    """float64[R] or None: preferred start of the pickup (NaN: none), e.g. the time promised
+    to a booked rider. The plan reports schedules that start the pickup at the target when
+    the route allows it, rather than at the earliest time (which would move the promise)."""
 
     @property
     def n_nodes(self) -> int:
@@ -115,6 +127,17 @@ class PoolingInstance:
     @property
     def n_vehicles(self) -> int:
         return int(self.start_node.shape[0])
+
+    @property
+    def pinned(self) -> B8:
+        """bool[R]: the request is pinned to a vehicle group (a commitment)."""
+        if self.pin_group is None:
+            return np.zeros(self.n_requests, dtype=np.bool_)
+        return self.pin_group >= 0
+
+    @property
+    def has_pins(self) -> bool:
+        return self.pin_group is not None and bool(np.any(self.pin_group >= 0))
 
     @property
     def base_travel_s(self) -> F64:
@@ -183,6 +206,8 @@ class PoolingPlan:
     iterations: int = 0
     history: tuple[tuple[float, Objective], ...] = field(default_factory=tuple)
     """(seconds since the start, objective) at each improvement: the anytime curve."""
+    broken_pins: tuple[int, ...] = ()
+    """Pinned requests the planner could not serve (a commitment that no longer fits)."""
 
     @property
     def n_served(self) -> int:
@@ -228,12 +253,18 @@ def instance_from_arrays(
     is_volunteer_outing: npt.ArrayLike | None = None,
     serve_all: bool = False,
     one_rider_per_drive: bool = False,
+    pin_group: npt.ArrayLike | None = None,
+    vehicle_group: npt.ArrayLike | None = None,
+    pickup_target_s: npt.ArrayLike | None = None,
 ) -> PoolingInstance:
     """Validate arrays and build a :class:`PoolingInstance`.
 
     Scalars are broadcast to every request or vehicle. ``service_s`` is the pickup dwell (and
     the drop-off dwell unless ``dropoff_service_s`` is given). ``is_volunteer_outing`` defaults
-    to ``start_node == end_node``.
+    to ``start_node == end_node``. ``pin_group`` (per request) and ``vehicle_group`` (per
+    vehicle) pin booked requests to a group of vehicles (-1: free / no group); linked legs
+    must both be pinned or both free. ``pickup_target_s`` (NaN: none) is the preferred
+    pickup start reported in the plan.
 
     Raises
     ------
@@ -353,12 +384,44 @@ def instance_from_arrays(
         raise PoolingError("max_added_s must be non-negative or -1 (no limit)")
     if np.any((veh["max_requests"] < 0) & (veh["max_requests"] != NO_LIMIT)):
         raise PoolingError("max_requests must be non-negative or -1 (no limit)")
+    pins, groups, target = _pins(pin_group, vehicle_group, pickup_target_s, req, r, v)
     return PoolingInstance(
         travel_s=travel,
         distance_m=dist,
         is_volunteer_outing=outing,
         serve_all=bool(serve_all),
         one_rider_per_drive=bool(one_rider_per_drive),
+        pin_group=pins,
+        vehicle_group=groups,
+        pickup_target_s=target,
         **req,
         **veh,
     )
+
+
+def _pins(
+    pin_group: npt.ArrayLike | None,
+    vehicle_group: npt.ArrayLike | None,
+    pickup_target_s: npt.ArrayLike | None,
+    req: dict[str, npt.NDArray[Any]],
+    r: int,
+    v: int,
+) -> tuple[I64 | None, I64 | None, F64 | None]:
+    """Validate the optional pin arrays (None stays None: today's instance, unchanged)."""
+    pg: I64 | None = None
+    vg: I64 | None = None
+    target: F64 | None = None
+    if pin_group is not None or vehicle_group is not None:
+        pg = _as("pin_group", NO_GROUP if pin_group is None else pin_group, np.int64, r)
+        vg = _as("vehicle_group", NO_GROUP if vehicle_group is None else vehicle_group, np.int64, v)
+        if np.any(pg < NO_GROUP) or np.any(vg < NO_GROUP):
+            raise PoolingError("pin_group and vehicle_group must be >= 0 or -1 (free)")
+        link = req["linked_to"]
+        for i in np.flatnonzero(link != NO_LINK):
+            if (pg[i] >= 0) != (pg[int(link[i])] >= 0):
+                raise PoolingError(f"request {i}: linked legs must both be pinned or both free")
+    if pickup_target_s is not None:
+        target = _as("pickup_target_s", pickup_target_s, np.float64, r)
+        if np.any(np.isinf(target)):
+            raise PoolingError("pickup_target_s must be finite or NaN (no target)")
+    return pg, vg, target

@@ -21,6 +21,7 @@ from matching.pooling.model import (
     instance_from_arrays,
     objective_key,
 )
+from matching.pooling.pins import lay_out_pins
 from matching.pooling.polish import RoutePool
 
 POLISH_SHARE = 0.1
@@ -48,6 +49,11 @@ def kernel_data(inst: PoolingInstance) -> K.KernelData:
     compat = ((inst.requirement_mask[:, None] & ~inst.capability_mask[None, :]) == 0) & (
         inst.load[:, None] <= inst.capacity[None, :]
     )
+    if inst.pin_group is not None and inst.vehicle_group is not None:
+        # A pinned request fits only its group's vehicles: the same eligibility test as the
+        # requirement masks, so the kernels pay nothing for it.
+        pg = inst.pin_group[:, None]
+        compat &= (pg < 0) | (pg == inst.vehicle_group[None, :])
     return K.KernelData(
         travel=inst.travel_s,
         dist=inst.distance_m,
@@ -73,12 +79,55 @@ def kernel_data(inst: PoolingInstance) -> K.KernelData:
     )
 
 
+def _toward_targets(
+    d: K.KernelData, inst: PoolingInstance, v: int, seq: np.ndarray, b: np.ndarray
+) -> None:
+    """Replace the least schedule ``b`` by one starting the pickups that have a target as
+    close to it as the route allows (in route order), not at their earliest time: a booked
+    rider's promised time does not move only because an earlier one is feasible.
+
+    Raises a pickup's earliest start toward its target, keeping the route feasible (the
+    schedule kernel decides; a bisection finds the latest feasible start below the target).
+    """
+    target = inst.pickup_target_s
+    assert target is not None
+    n = seq.shape[0]
+    pos = np.zeros(max(inst.n_requests, 1), dtype=np.int64)
+    trial = np.empty(n + 2)
+    early = d.ev_early.copy()
+    changed = False
+    for e in seq:
+        if e % 2 or np.isnan(target[e // 2]):
+            continue
+        goal = min(float(target[e // 2]), float(d.ev_late[e]))
+        lo = float(early[e])
+        if goal <= lo:
+            continue
+        early[e] = goal
+        if not K.schedule(d._replace(ev_early=early), v, seq, n, trial, pos):
+            for _ in range(30):  # bisection to within a second on a day's scale
+                mid = 0.5 * (lo + goal)
+                early[e] = mid
+                if K.schedule(d._replace(ev_early=early), v, seq, n, trial, pos):
+                    lo = mid
+                else:
+                    goal = mid
+                if goal - lo < 0.5:
+                    break
+            early[e] = lo
+        changed = True
+    if changed and K.schedule(d._replace(ev_early=early), v, seq, n, trial, pos):
+        b[:] = trial
+
+
 def _route_stops(d: K.KernelData, inst: PoolingInstance, v: int, seq: np.ndarray) -> RouteStops:
     n = seq.shape[0]
     b = np.empty(n + 2)
     pos = np.zeros(max(inst.n_requests, 1), dtype=np.int64)
     if not K.schedule(d, v, seq, n, b, pos):
         raise AssertionError(f"internal error: route of vehicle {v} is infeasible")
+    if inst.pickup_target_s is not None and n:
+        _toward_targets(d, inst, v, seq, b)
     events = [K.START, *seq.tolist(), K.END]
     # leave the start just in time for the first stop (no waiting at it): changes no other time
     b[0] = max(b[0], b[1] - K.leg_time(d, v, K.START, events[1]))
@@ -142,8 +191,12 @@ def plan_routes(
 
     Regret-2 insertion builds a first plan; large neighbourhood search improves it until the
     time limit (or ``max_iterations`` search iterations, whichever comes first: a run that
-    does not depend on the machine's load). ``proven_optimal`` is True only when no better plan can exist (every request
-    served with no added distance, or no request).
+    does not depend on the machine's load). ``proven_optimal`` is True only when no better
+    plan can exist (every request served with no added distance, or no request).
+
+    Pinned requests (``instance.pin_group``) are inserted first and never removed by the
+    search or the polish; one that fits nowhere in its group is listed in
+    ``PoolingPlan.broken_pins`` (the plan is still returned).
 
     Examples
     --------
@@ -171,9 +224,16 @@ def plan_routes(
         vehicle_of=np.full(nr, -1, dtype=np.int64),
     )
     base = float(instance.base_distance_m.sum())
+    pinned = instance.pinned if instance.has_pins else None
     if nv and nr:
         K.seed_rng(seed)
-        K.repair(d, sol.routes, sol.lens, sol.vehicle_of, np.arange(nr, dtype=np.int64), 2, 0.0)
+        if pinned is None:
+            K.repair(d, sol.routes, sol.lens, sol.vehicle_of, np.arange(nr, dtype=np.int64), 2, 0.0)
+        else:
+            # Bookings first (see matching.pooling.pins), then everything else.
+            lay_out_pins(d, instance, sol)
+            free = np.flatnonzero(~pinned).astype(np.int64)
+            K.repair(d, sol.routes, sol.lens, sol.vehicle_of, free, 2, 0.0)
     obj = evaluate(d, sol, base)
     first_s = time.perf_counter() - t0
     history = [(first_s, obj)]
@@ -185,11 +245,13 @@ def plan_routes(
             pool.add(sol)
         share = POLISH_SHARE if polish else 0.0
         deadline = t0 + time_limit_s * (1.0 - share)
-        state = search(d, sol, base, deadline, t0, seed, history, max_iterations, pool)
+        state = search(
+            d, sol, base, deadline, t0, seed, history, max_iterations, pool, pinned=pinned
+        )
         best, best_obj, iterations = state.best, state.best_obj, state.iterations
         if pool is not None:
             left = t0 + time_limit_s - time.perf_counter()
-            sp = pool.solve(best, max(left, 0.05), instance.serve_all)
+            sp = pool.solve(best, max(left, 0.05), instance.serve_all, pinned=pinned)
             if sp is not None:
                 sp_obj = evaluate(d, sp, base)
                 if objective_key(sp_obj) < objective_key(best_obj):
@@ -203,6 +265,9 @@ def plan_routes(
             f"({missing.size} unserved, e.g. request {missing[0]})"
         )
     proven = nr == 0 or (served_all and best_obj.added_distance_m <= 1e-9)
+    broken: tuple[int, ...] = ()
+    if pinned is not None:
+        broken = tuple(int(r) for r in np.flatnonzero(pinned & (best.vehicle_of < 0)))
     return _plan(
         d,
         instance,
@@ -214,6 +279,7 @@ def plan_routes(
         first_plan_seconds=first_s,
         iterations=iterations,
         history=tuple(history),
+        broken_pins=broken,
     )
 
 
@@ -247,3 +313,13 @@ def warm_up() -> None:
     K.leg_dist(d, 0, K.START, 0)
     K.insertion_delta(d, 1, routes[1], 0, 0, 0, 0)
     K.remove_request(routes, np.array([4, 0], dtype=np.int64), 0, 1)
+    # what the bookings' layout (matching.pooling.pins) and insertion candidates call
+    buf = np.empty(6, dtype=np.int64)
+    K._build(routes[1], 0, 0, 0, 0, buf)
+    K._insert(routes, np.array([0, 0], dtype=np.int64), 1, 0, 0, 0, buf)
+    b, slack, pos = np.empty(8), np.empty(8), np.zeros(2, dtype=np.int64)
+    K.route_state(d, 1, routes[1], 0, b, slack, pos)
+    K.route_distance(d, 1, routes[1], 0)
+    K.best_insertion(
+        d, 1, routes[1], 0, 0, 0.0, b, slack, buf, np.empty(8), pos, np.empty(8, dtype=np.int64)
+    )

@@ -64,8 +64,17 @@ class RoutePool:
             if old is None or cost < old[0] - 1e-9:
                 self.routes[key] = (cost, seq.copy())
 
-    def solve(self, current: Solution, time_limit_s: float, serve_all: bool) -> Solution | None:
-        """The best recombination of the pool (None if HiGHS finds nothing in time)."""
+    def solve(
+        self,
+        current: Solution,
+        time_limit_s: float,
+        serve_all: bool,
+        pinned: np.ndarray | None = None,
+    ) -> Solution | None:
+        """The best recombination of the pool (None if HiGHS finds nothing in time).
+
+        ``pinned`` (bool[R]) requests served in ``current`` stay served (its routes are in
+        the pool, so the constraint never makes the problem infeasible)."""
         d = self.d
         n_req = d.weight.shape[0]
         nv = d.v_start.shape[0]
@@ -89,6 +98,8 @@ class RoutePool:
         a = csc_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_req + ncls, len(keys)))
         counts = np.bincount(self.cls, minlength=ncls)
         lo = np.concatenate([np.ones(n_req) if serve_all else np.zeros(n_req), np.zeros(ncls)])
+        if pinned is not None:
+            lo[:n_req][pinned & (current.vehicle_of >= 0)] = 1.0
         hi = np.concatenate([np.ones(n_req), counts.astype(float)])
         cons = [LinearConstraint(a, lo, hi)]
         link = d.link

@@ -198,11 +198,14 @@ def test_plan_day_one_rider_model_gives_each_volunteer_at_most_her_cap(app):
     assert [n.id for n, _reasons in plan.unserved] == [shopping.id]
     assert plan.unserved[0][1], "an unserved need comes with its reasons"
     assert all(r.max_on_board == 1 for r in plan.routes)
-    # A need already proposed to a driver is left to its proposal: the other one gets the ride.
-    db.session.add(Proposal(need=need, driver=driver, code="123", status="pending"))
+    # Once the shopping trip is proposed to her, the booking holds: a re-plan keeps it with her
+    # (it is fixed) and the medical need, which would take her only service, waits.
+    db.session.add(Proposal(need=shopping, driver=driver, code="123", status="pending"))
     db.session.commit()
-    rides = plan_day(DAY, pooled=False).rides
-    assert [(n.id, c.driver.id) for n, c in rides] == [(shopping.id, driver.id)]
+    replanned = plan_day(DAY, pooled=False)
+    assert [(n.id, c.driver.id) for n, c in replanned.rides] == [(shopping.id, driver.id)]
+    assert replanned.committed == {shopping.id} and not replanned.broken
+    assert [n.id for n, _reasons in replanned.unserved] == [need.id]
 
 
 def test_plan_day_pools_both_riders_in_one_outing(app):

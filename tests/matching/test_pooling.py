@@ -213,7 +213,9 @@ def test_small_plans_against_brute_force() -> None:
             if plan.objective.served_weight == pytest.approx(weight):
                 weight_optimal += 1
                 assert plan.objective.added_distance_m >= added - 1e-6
-                distance_optimal += plan.objective.added_distance_m == pytest.approx(added, abs=1e-6)
+                distance_optimal += plan.objective.added_distance_m == pytest.approx(
+                    added, abs=1e-6
+                )
     assert weight_optimal >= 0.98 * total, (weight_optimal, total)
     assert distance_optimal >= 0.90 * total, (distance_optimal, total)
 
@@ -450,7 +452,7 @@ def test_warm_up_compiles_every_kernel_called_from_python() -> None:
     # every kernel the Python side of the planner calls (callees are compiled with them)
     folder = Path(K.__file__).parent
     called = set()
-    for name in ("planner.py", "lns.py", "polish.py"):
+    for name in ("planner.py", "lns.py", "polish.py", "pins.py", "../commitments.py"):
         called |= set(re.findall(r"\bK\.(\w+)\(", (folder / name).read_text()))
     kernels = {n for n in called if isinstance(getattr(K, n), CPUDispatcher)}
     assert {"repair", "schedule", "removal_gains", "total_distance"} <= kernels
@@ -495,3 +497,144 @@ def test_first_plan_only_and_empty_instances() -> None:
     plan = plan_routes(no_cars, time_limit_s=1.0)
     assert plan.served.tolist() == [False, False]
     assert check_plan(no_cars, plan) == []
+
+
+# ---------------------------------------------------------------- pinned requests (bookings)
+
+
+def _pinned(seed: int, nr: int = 8, nv: int = 4) -> PoolingInstance:
+    """A random instance whose first requests are booked: each pinned to the group of the
+    vehicle that served it in a free plan (so every pin fits)."""
+    free = random_instance(seed, nr, nv, capacity=3)
+    plan = plan_routes(free, time_limit_s=30.0, seed=seed, max_iterations=50)
+    pins = np.full(nr, -1)
+    served = np.flatnonzero(plan.served)[:3]
+    pins[served] = plan.vehicle_of[served] // 2  # groups of two vehicles: {0, 1}, {2, 3}
+    # each booked pickup keeps the time it had, +- 2
+    start = {
+        int(rt.request[k]): float(rt.service_start_s[k])
+        for rt in plan.routes
+        for k in range(rt.node.size)
+        if rt.kind[k] == PICKUP
+    }
+    lo = free.pickup_earliest_s.copy()
+    hi = free.pickup_latest_s.copy()
+    for r in served:
+        lo[r] = max(lo[r], start[int(r)] - 2.0)
+        hi[r] = min(hi[r], start[int(r)] + 2.0)
+    return dataclasses.replace(
+        free,
+        pickup_earliest_s=lo,
+        pickup_latest_s=hi,
+        priority_weight=np.where(pins >= 0, 100.0, free.priority_weight),
+        pin_group=pins,
+        vehicle_group=np.arange(nv) // 2,
+    )
+
+
+def test_pinned_requests_stay_in_their_group_across_seeds() -> None:
+    for base in range(6):
+        inst = _pinned(base)
+        assert inst.pin_group is not None and inst.vehicle_group is not None
+        pinned = np.flatnonzero(inst.pin_group >= 0)
+        assert pinned.size
+        for seed in range(4):
+            plan = plan_routes(inst, time_limit_s=30.0, seed=seed, max_iterations=150)
+            assert check_plan(inst, plan) == []
+            assert plan.broken_pins == ()
+            v = plan.vehicle_of[pinned]
+            assert np.all(v >= 0)
+            assert np.array_equal(inst.vehicle_group[v], inst.pin_group[pinned])
+
+
+def test_a_pin_that_fits_nowhere_is_reported_not_raised() -> None:
+    # rider 1 is booked on vehicle 1's group but vehicle 1 cannot reach her in time
+    inst = _two_riders(
+        start_node=[0, 3],
+        end_node=[0, 3],
+        earliest_start_s=[0.0, 90.0],
+        pin_group=[-1, 0],
+        vehicle_group=[-1, 0],
+    )
+    plan = plan_routes(inst, time_limit_s=30.0, max_iterations=50)
+    assert plan.broken_pins == (1,)
+    assert plan.vehicle_of[1] == -1 and plan.vehicle_of[0] == 0
+    assert any("pinned" in e and "not served" in e for e in check_plan(inst, plan))
+
+
+def test_checker_reports_a_pinned_request_on_the_wrong_vehicle() -> None:
+    free = _two_riders(start_node=[0, 0], end_node=[0, 0], capacity=[1, 1])
+    plan = plan_routes(free, time_limit_s=30.0, max_iterations=50)
+    assert plan.served.all()
+    wrong = dataclasses.replace(
+        free,
+        pin_group=np.array([1 - plan.vehicle_of[0], -1]),
+        vehicle_group=np.array([0, 1]),
+    )
+    errs = check_plan(wrong, plan)
+    assert any("pinned to group" in e for e in errs), errs
+    assert check_plan(free, plan) == []
+
+
+def test_unused_pins_change_nothing() -> None:
+    for seed in range(5):
+        inst = random_instance(seed, 6, 3)
+        none = dataclasses.replace(
+            inst, pin_group=np.full(6, -1, dtype=np.int64), vehicle_group=np.zeros(3, np.int64)
+        )
+        a = plan_routes(inst, time_limit_s=30.0, seed=seed, max_iterations=80)
+        b = plan_routes(none, time_limit_s=30.0, seed=seed, max_iterations=80)
+        assert np.array_equal(a.vehicle_of, b.vehicle_of)
+        assert a.objective == b.objective
+        for ra, rb in zip(a.routes, b.routes, strict=True):
+            assert np.array_equal(ra.request, rb.request)
+            assert np.array_equal(ra.service_start_s, rb.service_start_s)
+
+
+def test_pickup_target_is_kept_when_the_route_allows_it() -> None:
+    inst = _two_riders(pickup_latest_s=[100.0, 100.0], dropoff_latest_s=[200.0, 200.0])
+    plan = plan_routes(inst, time_limit_s=30.0, max_iterations=50)
+    rt = plan.routes[0]
+    early = {
+        int(rt.request[k]): float(rt.service_start_s[k])
+        for k in range(rt.node.size)
+        if rt.kind[k] == PICKUP
+    }
+    # ask for the first pickup 20 later: the least schedule would move it back
+    first = min(early, key=early.__getitem__)
+    target = np.full(2, np.nan)
+    target[first] = early[first] + 20.0
+    aimed = dataclasses.replace(inst, pickup_target_s=target)
+    plan2 = plan_routes(aimed, time_limit_s=30.0, max_iterations=50)
+    assert check_plan(aimed, plan2) == []
+    rt2 = plan2.routes[0]
+    got = {
+        int(rt2.request[k]): float(rt2.service_start_s[k])
+        for k in range(rt2.node.size)
+        if rt2.kind[k] == PICKUP
+    }
+    assert got[first] == pytest.approx(target[first])
+    # an unreachable target (past the window) gives the latest feasible start instead
+    target[first] = 1e4
+    late = dataclasses.replace(inst, pickup_target_s=target)
+    plan3 = plan_routes(late, time_limit_s=30.0, max_iterations=50)
+    assert check_plan(late, plan3) == []
+    rt3 = plan3.routes[0]
+    k = int(np.flatnonzero((rt3.kind == PICKUP) & (rt3.request == first))[0])
+    assert rt3.service_start_s[k] > got[first]
+
+
+def test_pin_arrays_are_validated() -> None:
+    with pytest.raises(PoolingError, match="pin_group must have shape"):
+        _two_riders(pin_group=[0], vehicle_group=[0])
+    with pytest.raises(PoolingError, match="vehicle_group must have shape"):
+        _two_riders(pin_group=[0, -1], vehicle_group=[0, 0])
+    with pytest.raises(PoolingError, match="pinned or both free"):
+        _two_riders(linked_to=[1, 0], pin_group=[0, -1], vehicle_group=[0])
+    with pytest.raises(PoolingError, match=">= 0 or -1"):
+        _two_riders(pin_group=[-3, 0], vehicle_group=[0])
+    with pytest.raises(PoolingError, match="pickup_target_s"):
+        _two_riders(pickup_target_s=[np.inf, np.nan])
+    inst = _two_riders(pin_group=[0, -1])  # vehicle_group defaults to "no group"
+    assert inst.vehicle_group is not None and inst.vehicle_group.tolist() == [-1]
+    assert plan_routes(inst, time_limit_s=30.0, max_iterations=20).broken_pins == (0,)
