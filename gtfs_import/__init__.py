@@ -3,23 +3,30 @@
 Read feeds (:func:`read_feed`), check them (:func:`validate_feed`), extract plain tables
 (:func:`stops_table`, :func:`routes_table`), build routing arrays for some dates
 (:func:`build_timetable`, saved with :func:`save_timetable`) and search journeys with
-:class:`TransitRouter`. Times are seconds relative to the midnight of the timetable's base
-date: see :mod:`gtfs_import.schema`.
+:class:`TransitRouter`. Times are seconds elapsed since "noon minus 12 h" of the
+timetable's base date, each feed's service days read in its agency's time zone: see
+:mod:`gtfs_import.schema`; convert with :func:`seconds_at`, :func:`datetime_at` and
+:func:`seconds_of`.
 
 This package never imports Flask, SQLAlchemy, ``app`` or ``matching``.
 """
 
 from gtfs_import.errors import FeedError, QueryError, TimetableError
+from gtfs_import.frequencies import frequency_runs
 from gtfs_import.io import load_timetable, read_feed, save_timetable
 from gtfs_import.router import Journey, Leg, TransitRouter
 from gtfs_import.schema import TIMETABLE_FORMAT_VERSION
+from gtfs_import.service_days import day_origin_s, feed_timezone
+from gtfs_import.stations import normalise_name
 from gtfs_import.tables import expand_calendar, feed_dates, parse_times, routes_table, stops_table
 from gtfs_import.timetable import (
     Timetable,
     build_timetable,
     check_timetable,
+    datetime_at,
     format_seconds,
     seconds_at,
+    seconds_of,
 )
 from gtfs_import.validate import FRANCE_BBOX, LOT_BBOX, BBox, Problem, validate_feed
 
@@ -38,15 +45,21 @@ __all__ = [
     "TransitRouter",
     "build_timetable",
     "check_timetable",
+    "datetime_at",
+    "day_origin_s",
     "expand_calendar",
     "feed_dates",
+    "feed_timezone",
     "format_seconds",
+    "frequency_runs",
     "load_timetable",
+    "normalise_name",
     "parse_times",
     "read_feed",
     "routes_table",
     "save_timetable",
     "seconds_at",
+    "seconds_of",
     "stops_table",
     "validate_feed",
 ]

@@ -63,9 +63,22 @@ def _locate_tables(names: list[str], source: str) -> dict[str, str]:
     return tables
 
 
+#: Columns gtfs-kit does not type but that are ids (read as text, so "012" stays "012").
+_EXTRA_DTYPES = {
+    "transfers": {
+        "from_route_id": "string",
+        "to_route_id": "string",
+        "from_trip_id": "string",
+        "to_trip_id": "string",
+        "min_transfer_time": "Int32",
+    },
+}
+
+
 def _read_table(table: str, handle: IO[bytes], where: str) -> pd.DataFrame | None:
+    dtypes = {**gtfs_kit.constants.DTYPES[table], **_EXTRA_DTYPES.get(table, {})}
     try:
-        df = pd.read_csv(handle, dtype=gtfs_kit.constants.DTYPES[table], **_CSV_OPTIONS)
+        df = pd.read_csv(handle, dtype=dtypes, **_CSV_OPTIONS)
     except pd.errors.EmptyDataError:
         return None
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:

@@ -10,10 +10,20 @@ Semantics (the reference implementations of the tests follow them):
 * Round 0 places the access stops at ``depart + access_s``. Round ``k`` adds a ``k``-th
   trip: a trip can be boarded at a stop whose *ready* time is no later than its departure
   and where pickup is allowed; riding it reaches later stops where drop-off is allowed.
-* Ready time: the arrival itself for access and walking arrivals, arrival plus
-  ``min_change_s`` after alighting at that very stop.
+* Ready time: the arrival itself for access and walking arrivals, arrival plus the stop's
+  change time (``stop_change_s``) after alighting at that very stop.
 * After each round, footpaths are walked from the stops reached in that round by a trip
   (or by access in round 0); walks do not chain (footpaths are not transitively closed).
+* Restricted transfer rules (``transfers.txt`` rows naming trips or routes, see
+  :mod:`gtfs_import.transfers`) are checked when boarding: the stop's ready label
+  remembers the trip it came from and where that trip was left; a rule that matches it
+  and the trip to board replaces the ready time by "left at + ``min_s``", or forbids
+  that trip (the next one of the pattern is tried). One label per stop and round is kept,
+  so when the earliest arrival at a stop may not transfer to a trip, a later arrival at
+  that stop which could is not remembered: the journey found is valid but may then not
+  be the earliest.
+* Each trip label remembers the label it was boarded from (``t_src``: ``2 × round``
+  plus ``1`` for a walk label), so journeys are traced back exactly.
 """
 
 from __future__ import annotations
@@ -52,13 +62,24 @@ class RoutingArrays(NamedTuple):
     foot_to: np.ndarray
     foot_s: np.ndarray
     trip_index: np.ndarray
+    stop_change_s: np.ndarray
+    trip_gtfs: np.ndarray
+    trip_route: np.ndarray
+    xfer_offset: np.ndarray
+    xfer_from_stop: np.ndarray
+    xfer_from_trip: np.ndarray
+    xfer_to_trip: np.ndarray
+    xfer_from_route: np.ndarray
+    xfer_to_route: np.ndarray
+    xfer_min_s: np.ndarray
 
 
 class Labels(NamedTuple):
     """RAPTOR labels, one row per round (``rounds × stops``), ``NO_TIME`` where unset.
 
     ``t_*``: arrival by a trip in that round (round 0: by the access walk, ``t_trip = -1``),
-    with the kernel trip row and the board and alight positions in its pattern.
+    with the kernel trip row, the board and alight positions in its pattern and the label
+    boarded from (``t_src``: ``2 × round``, plus ``1`` for a walk label).
     ``w_*``: arrival by a footpath after that round, and the stop it was walked from.
     """
 
@@ -66,6 +87,7 @@ class Labels(NamedTuple):
     t_trip: np.ndarray
     t_board: np.ndarray
     t_alight: np.ndarray
+    t_src: np.ndarray
     w_arr: np.ndarray
     w_from: np.ndarray
 
@@ -88,6 +110,16 @@ def forward_arrays(tt: Timetable) -> RoutingArrays:
         foot_to=tt.foot_to,
         foot_s=tt.foot_s,
         trip_index=np.arange(len(tt.trip_time_offset), dtype=np.int32),
+        stop_change_s=tt.stop_change_s.astype(np.int64),
+        trip_gtfs=tt.trip_gtfs,
+        trip_route=tt.trip_route,
+        xfer_offset=tt.xfer_offset,
+        xfer_from_stop=tt.xfer_from_stop,
+        xfer_from_trip=tt.xfer_from_trip,
+        xfer_to_trip=tt.xfer_to_trip,
+        xfer_from_route=tt.xfer_from_route,
+        xfer_to_route=tt.xfer_to_route,
+        xfer_min_s=tt.xfer_min_s,
     )
 
 
@@ -96,7 +128,9 @@ def reverse_arrays(ra: RoutingArrays) -> RoutingArrays:
 
     An earliest-arrival query on the result is a latest-departure query on ``ra``:
     pickup and drop-off exchange roles, and a trip that did not overtake another still
-    does not, so the order of each pattern's trips is simply reversed.
+    does not, so the order of each pattern's trips is simply reversed. A transfer from
+    trip A at stop u to trip B at stop v becomes one from B at v to A at u: the rules are
+    re-indexed by their ``from`` stop with ``from`` and ``to`` exchanged.
     """
     i32 = np.int32
     pso, pto, tto = ra.pattern_stop_offset, ra.pattern_trip_offset, ra.trip_time_offset
@@ -117,6 +151,10 @@ def reverse_arrays(ra: RoutingArrays) -> RoutingArrays:
     n_stops = len(ra.stop_pattern_offset) - 1
     foot_from = np.repeat(np.arange(n_stops), np.diff(ra.foot_offset))
     order = np.lexsort((foot_from, ra.foot_to))
+    x_to = np.repeat(np.arange(n_stops), np.diff(ra.xfer_offset))
+    # Stable by the new boarding stop: each stop keeps its rules most specific first.
+    x_order = np.argsort(ra.xfer_from_stop, kind="stable")
+    x_count = np.bincount(ra.xfer_from_stop, minlength=n_stops)
     return RoutingArrays(
         pattern_stop_offset=pso,
         pattern_stops=ra.pattern_stops[src],
@@ -133,7 +171,50 @@ def reverse_arrays(ra: RoutingArrays) -> RoutingArrays:
         foot_to=foot_from[order].astype(i32),
         foot_s=ra.foot_s[order],
         trip_index=ra.trip_index[perm].astype(i32),
+        stop_change_s=ra.stop_change_s,
+        trip_gtfs=ra.trip_gtfs,
+        trip_route=ra.trip_route,
+        xfer_offset=np.r_[0, np.cumsum(x_count)].astype(i32),
+        xfer_from_stop=x_to[x_order].astype(i32),
+        xfer_from_trip=ra.xfer_to_trip[x_order],
+        xfer_to_trip=ra.xfer_from_trip[x_order],
+        xfer_from_route=ra.xfer_to_route[x_order],
+        xfer_to_route=ra.xfer_from_route[x_order],
+        xfer_min_s=ra.xfer_min_s[x_order],
     )
+
+
+#: Returned by :func:`_rule_min_s` when no restricted rule matches.
+_NO_RULE = -3
+_FORBIDDEN = -1
+_DEFAULT = -2
+
+
+@numba.njit(cache=True)
+def _rule_min_s(
+    ra: RoutingArrays, s: int, from_stop: int, from_trip: int, to_trip: int
+) -> int:  # pragma: no cover - compiled; covered with NUMBA_DISABLE_JIT=1
+    """``min_s`` of the most specific rule for boarding timetable trip ``to_trip`` at ``s``.
+
+    ``from_trip`` was left at ``from_stop``; :data:`_NO_RULE` when no rule matches.
+    """
+    fg = ra.trip_gtfs[from_trip]
+    tg = ra.trip_gtfs[to_trip]
+    fr = ra.trip_route[from_trip]
+    tr = ra.trip_route[to_trip]
+    for e in range(ra.xfer_offset[s], ra.xfer_offset[s + 1]):
+        if ra.xfer_from_stop[e] != from_stop:
+            continue
+        if ra.xfer_from_trip[e] >= 0 and ra.xfer_from_trip[e] != fg:
+            continue
+        if ra.xfer_to_trip[e] >= 0 and ra.xfer_to_trip[e] != tg:
+            continue
+        if ra.xfer_from_route[e] >= 0 and ra.xfer_from_route[e] != fr:
+            continue
+        if ra.xfer_to_route[e] >= 0 and ra.xfer_to_route[e] != tr:
+            continue
+        return int(ra.xfer_min_s[e])
+    return _NO_RULE
 
 
 @numba.njit(cache=True)
@@ -141,20 +222,24 @@ def _walk_round(
     k: int,
     ra: RoutingArrays,
     t_arr: np.ndarray,
+    t_trip: np.ndarray,
     w_arr: np.ndarray,
     w_from: np.ndarray,
     reached: np.ndarray,
     n_reached: int,
     best_arr: np.ndarray,
-    best_ready: np.ndarray,
+    ready: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     egress: np.ndarray,
     target: int,
     marked: np.ndarray,
 ) -> int:  # pragma: no cover - compiled; covered with NUMBA_DISABLE_JIT=1
     """Relax footpaths from the stops reached by a trip (or access) in round ``k``."""
+    best_ready, r_trip, r_stop, r_base, r_code = ready
     for j in range(n_reached):
         u = reached[j]
         a_u = t_arr[k, u]
+        row = t_trip[k, u]
+        came = ra.trip_index[row] if row >= 0 else -1
         for e in range(ra.foot_offset[u], ra.foot_offset[u + 1]):
             v = ra.foot_to[e]
             a = a_u + ra.foot_s[e]
@@ -163,12 +248,56 @@ def _walk_round(
             w_arr[k, v] = a
             w_from[k, v] = u
             best_ready[v] = a
+            r_trip[v] = came
+            r_stop[v] = u
+            r_base[v] = a_u
+            r_code[v] = 2 * k + 1
             marked[v] = True
             if a < best_arr[v]:
                 best_arr[v] = a
                 if egress[v] != _NO_TIME and a + egress[v] < target:
                     target = a + egress[v]
     return target
+
+
+@numba.njit(cache=True)
+def _board(
+    ra: RoutingArrays,
+    s: int,
+    i: int,
+    lo: int,
+    end: int,
+    ready: int,
+    came: int,
+    came_stop: int,
+    base: int,
+) -> int:  # pragma: no cover - compiled; covered with NUMBA_DISABLE_JIT=1
+    """Earliest kernel trip row in ``lo .. end`` boardable at position ``i`` (stop ``s``).
+
+    ``ready`` is the stop's ready time; ``came`` the timetable trip left at ``came_stop``
+    at ``base`` (``-1`` after the access walk). ``end`` when no trip can be boarded.
+    """
+    constrained = came >= 0 and ra.xfer_offset[s] < ra.xfer_offset[s + 1]
+    r = base if constrained else ready  # a restricted rule may allow less than the usual
+    a_lo = lo
+    a_hi = end
+    while a_lo < a_hi:
+        mid = (a_lo + a_hi) // 2
+        if ra.departure_s[ra.trip_time_offset[mid] + i] >= r:
+            a_hi = mid
+        else:
+            a_lo = mid + 1
+    if not constrained:
+        return a_lo
+    for j in range(a_lo, end):
+        dep = ra.departure_s[ra.trip_time_offset[j] + i]
+        m = _rule_min_s(ra, s, came_stop, came, ra.trip_index[j])
+        if m == _FORBIDDEN:
+            continue
+        need = ready if m < 0 else base + m  # no rule, or the default change
+        if dep >= need:
+            return j
+    return end
 
 
 @numba.njit(cache=True)
@@ -180,7 +309,6 @@ def _raptor(
     egress_s: np.ndarray,
     depart_s: int,
     n_rounds: int,
-    min_change_s: int,
 ) -> tuple[np.ndarray, ...]:  # pragma: no cover - compiled; covered with NUMBA_DISABLE_JIT=1
     """RAPTOR rounds; returns the arrays of :class:`Labels` (see :func:`raptor_labels`)."""
     n_stops = len(ra.stop_pattern_offset) - 1
@@ -190,11 +318,20 @@ def _raptor(
     t_trip = np.full(shape, _NO_INDEX, np.int32)
     t_board = np.full(shape, _NO_INDEX, np.int32)
     t_alight = np.full(shape, _NO_INDEX, np.int32)
+    t_src = np.full(shape, _NO_INDEX, np.int32)
     w_arr = np.full(shape, _NO_TIME, np.int32)
     w_from = np.full(shape, _NO_INDEX, np.int32)
     best_arr = np.full(n_stops, _NO_TIME, np.int64)
-    best_ready = np.full(n_stops, _NO_TIME, np.int64)
     best_t = np.full(n_stops, _NO_TIME, np.int64)
+    # The ready label of each stop: time, trip it came from (timetable index, -1 after
+    # access), stop and time that trip was left, and the label code (for tracing).
+    best_ready = np.full(n_stops, _NO_TIME, np.int64)
+    r_trip = np.full(n_stops, -1, np.int64)
+    r_stop = np.full(n_stops, -1, np.int64)
+    r_base = np.full(n_stops, _NO_TIME, np.int64)
+    r_code = np.full(n_stops, -1, np.int32)
+    has_rules = len(ra.xfer_from_stop) > 0
+    ready = (best_ready, r_trip, r_stop, r_base, r_code)
     egress = np.full(n_stops, _NO_TIME, np.int64)
     marked = np.zeros(n_stops, np.bool_)
     in_reached = np.zeros(n_stops, np.bool_)
@@ -217,6 +354,9 @@ def _raptor(
             a = t_arr[0, s]
             best_arr[s] = a
             best_ready[s] = a
+            r_stop[s] = s
+            r_base[s] = a
+            r_code[s] = 0
             best_t[s] = a
             marked[s] = True
             reached[n_reached] = s
@@ -227,18 +367,24 @@ def _raptor(
         0,
         ra,
         t_arr,
+        t_trip,
         w_arr,
         w_from,
         reached,
         n_reached,
         best_arr,
-        best_ready,
+        ready,
         egress,
         target,
         marked,
     )
     for k in range(1, n_rounds + 1):
         ready_prev = best_ready.copy()
+        code_prev = r_code.copy()
+        # Where a ready label came from is only read at stops with restricted rules.
+        trip_prev, stop_prev, base_prev = r_trip, r_stop, r_base
+        if has_rules:
+            trip_prev, stop_prev, base_prev = r_trip.copy(), r_stop.copy(), r_base.copy()
         n_queue = 0
         any_marked = False
         for s in range(n_stops):
@@ -268,6 +414,7 @@ def _raptor(
             hi = ra.pattern_trip_offset[p + 1]
             cur = -1
             board = -1
+            board_code = -1
             for i in range(start, n):
                 s = ra.pattern_stops[off + i]
                 if cur >= 0 and ra.pattern_dropoff[off + i]:
@@ -280,13 +427,18 @@ def _raptor(
                         t_trip[k, s] = cur
                         t_board[k, s] = board
                         t_alight[k, s] = i
+                        t_src[k, s] = board_code
                         best_t[s] = a
                         if a < best_arr[s]:
                             best_arr[s] = a
                             if egress[s] != _NO_TIME and a + egress[s] < target:
                                 target = a + egress[s]
-                        if a + min_change_s < best_ready[s]:
-                            best_ready[s] = a + min_change_s
+                        if a + ra.stop_change_s[s] < best_ready[s]:
+                            best_ready[s] = a + ra.stop_change_s[s]
+                            r_trip[s] = ra.trip_index[cur]
+                            r_stop[s] = s
+                            r_base[s] = a
+                            r_code[s] = 2 * k
                             marked[s] = True
                         if not in_reached[s]:
                             in_reached[s] = True
@@ -295,38 +447,46 @@ def _raptor(
                 r = ready_prev[s]
                 if r == _NO_TIME or not ra.pattern_pickup[off + i]:
                     continue
-                if cur >= 0 and r > ra.departure_s[ra.trip_time_offset[cur] + i]:
+                came = trip_prev[s]
+                constrained = came >= 0 and ra.xfer_offset[s] < ra.xfer_offset[s + 1]
+                least = base_prev[s] if constrained else r
+                if cur >= 0 and least > ra.departure_s[ra.trip_time_offset[cur] + i]:
                     continue
-                # Earliest trip leaving at or after r, among those before the current one.
-                a_lo = lo
-                a_hi = cur if cur >= 0 else hi
-                end = a_hi
-                while a_lo < a_hi:
-                    mid = (a_lo + a_hi) // 2
-                    if ra.departure_s[ra.trip_time_offset[mid] + i] >= r:
-                        a_hi = mid
-                    else:
-                        a_lo = mid + 1
-                if a_lo < end:
-                    cur = a_lo
+                # Earliest trip boardable here, among those before the current one.
+                end = cur if cur >= 0 else hi
+                if constrained:
+                    found = _board(ra, s, i, lo, end, r, came, stop_prev[s], base_prev[s])
+                else:  # the common case, inline: a binary search on departures
+                    found = lo
+                    a_hi = end
+                    while found < a_hi:
+                        mid = (found + a_hi) // 2
+                        if ra.departure_s[ra.trip_time_offset[mid] + i] >= r:
+                            a_hi = mid
+                        else:
+                            found = mid + 1
+                if found < end:
+                    cur = found
                     board = i
+                    board_code = code_prev[s]
         for j in range(n_reached):
             in_reached[reached[j]] = False
         target = _walk_round(
             k,
             ra,
             t_arr,
+            t_trip,
             w_arr,
             w_from,
             reached,
             n_reached,
             best_arr,
-            best_ready,
+            ready,
             egress,
             target,
             marked,
         )
-    return t_arr, t_trip, t_board, t_alight, w_arr, w_from
+    return t_arr, t_trip, t_board, t_alight, t_src, w_arr, w_from
 
 
 def raptor_labels(
@@ -337,14 +497,14 @@ def raptor_labels(
     egress_s: np.ndarray,
     depart_s: int,
     n_rounds: int,
-    min_change_s: int,
 ) -> Labels:
     """Run RAPTOR for ``n_rounds`` trips at most; validate the inputs first.
 
     Parameters
     ----------
     ra
-        Routing arrays (:func:`forward_arrays` or :func:`reverse_arrays`).
+        Routing arrays (:func:`forward_arrays` or :func:`reverse_arrays`); change times
+        and transfer rules come with them.
     access_stop, access_s
         Stops where the journey can start and the walk to each (seconds, >= 0).
     egress_stop, egress_s
@@ -354,8 +514,6 @@ def raptor_labels(
         Departure time, timetable seconds.
     n_rounds
         Maximum number of trips (transfers + 1).
-    min_change_s
-        Change time at one stop.
 
     Returns
     -------
@@ -385,6 +543,5 @@ def raptor_labels(
         egress_s,
         int(depart_s),
         int(n_rounds),
-        int(min_change_s),
     )
     return Labels(*out)

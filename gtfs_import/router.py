@@ -41,6 +41,10 @@ class Leg:
     Times are timetable seconds (see :mod:`gtfs_import.schema`). For walking legs,
     ``from_stop_id`` is ``None`` when the leg starts at the origin point and ``to_stop_id``
     is ``None`` when it ends at the destination point.
+
+    ``frequency_based`` marks a ride on a trip of ``frequencies.txt`` with
+    ``exact_times=0``: the operator promises a vehicle every ``headway_s`` seconds, not the
+    minute shown, so a rider should be told "every N min" rather than a time.
     """
 
     mode: Literal["walk", "transit"]
@@ -53,6 +57,8 @@ class Leg:
     trip_id: str | None = None
     headsign: str | None = None
     intermediate_stop_ids: tuple[str, ...] = ()
+    frequency_based: bool = False
+    headway_s: int | None = None
 
     @property
     def duration_s(self) -> int:
@@ -113,6 +119,11 @@ class TransitRouter:
         self._forward = forward_arrays(tt)
         self._backward = reverse_arrays(self._forward)
         self._index = {s: i for i, s in enumerate(tt.stop_ids.tolist())}
+        # Several feeds: ids are "<feed>:<id>"; a bare id is accepted when one feed has it.
+        self._bare: dict[str, list[int]] = {}
+        if len(tt.feed_names) > 1:
+            for i, s in enumerate(tt.stop_ids.tolist()):
+                self._bare.setdefault(s.split(":", 1)[1], []).append(i)
         children: dict[int, list[int]] = {}
         for child, parent in enumerate(tt.stop_parent.tolist()):
             if parent >= 0:
@@ -168,7 +179,9 @@ class TransitRouter:
         ----------
         origins
             Stops reachable from the origin point, with the walk to each in seconds
-            (0 when the origin is the stop). A station id stands for all its stops.
+            (0 when the origin is the stop). A station id stands for all its stops. With
+            several feeds, ids are ``"<feed name>:<id>"``; a bare id is accepted when only
+            one feed publishes it.
         destinations
             Stops from which the destination point is reached, with the walk from each.
         depart_s
@@ -214,7 +227,13 @@ class TransitRouter:
         for stop_id, seconds in items:
             idx = self._index.get(str(stop_id))
             if idx is None:
-                raise QueryError(f"{what}: unknown stop id {stop_id!r}")
+                bare = self._bare.get(str(stop_id), [])
+                if len(bare) > 1:
+                    names = ", ".join(str(self.tt.stop_ids[i]) for i in bare)
+                    raise QueryError(f"{what}: stop id {stop_id!r} is ambiguous ({names})")
+                if not bare:
+                    raise QueryError(f"{what}: unknown stop id {stop_id!r}")
+                idx = bare[0]
             if not np.isfinite(seconds) or seconds < 0:
                 raise QueryError(f"{what}: walk time to {stop_id!r} must be >= 0 s, got {seconds}")
             for s in [idx, *self._children.get(idx, [])]:
@@ -250,11 +269,10 @@ class TransitRouter:
             np.fromiter(egress.values(), np.int64, len(egress)),
             start,
             int(max_transfers) + 1,
-            self.tt.min_change_s,
         )
         journeys = []
         for stop, rnd in _pareto_ends(labels, egress):
-            segments = _trace(labels, ra, rnd, stop, start, self.tt.min_change_s, access)
+            segments = _trace(labels, ra, rnd, stop, access)
             segments.append(("egress", stop, egress[stop]))
             if backward:
                 segments = [_flip(seg, ra) for seg in reversed(segments)]
@@ -309,6 +327,7 @@ class TransitRouter:
                     ]
                 ]
                 r = tt.trip_route[t]
+                headway = int(tt.trip_headway_s[t])
                 legs.append(
                     Leg(
                         "transit",
@@ -321,6 +340,8 @@ class TransitRouter:
                         trip_id=str(tt.trip_ids[t]),
                         headsign=str(tt.trip_headsigns[t]) or None,
                         intermediate_stop_ids=tuple(str(s) for s in stops[1:-1]),
+                        frequency_based=headway > 0,
+                        headway_s=headway or None,
                     )
                 )
             elif seg[-1] == 0 and kind in ("access", "egress"):
@@ -371,32 +392,20 @@ def _trace(
     ra: RoutingArrays,
     rnd: int,
     stop: int,
-    depart: int,
-    min_change_s: int,
     access: dict[int, int],
 ) -> list[Segment]:
-    """Segments from the origin to ``stop`` for the label of round ``rnd`` (kernel rows)."""
+    """Segments from the origin to ``stop`` for the label of round ``rnd`` (kernel rows).
+
+    Follows the labels' own links (``t_src``, ``w_from``): each trip label names the label
+    it was boarded from, so the journey is the one the kernel found, transfer rules and
+    change times included.
+    """
     t_arr, w_arr = labels.t_arr, labels.w_arr
-    deadline = int(min(t_arr[rnd, stop], w_arr[rnd, stop]))
-    need_ready = False
     segments: list[Segment] = []
-    s, kk = stop, rnd
+    s, r = stop, rnd
+    walked = int(w_arr[r, s]) < int(t_arr[r, s])
     while True:
-        found = None
-        for r in range(kk + 1):  # fewest trips first
-            ta = int(t_arr[r, s])
-            if ta != NO_TIME:
-                slack = min_change_s if (need_ready and r > 0) else 0
-                if ta + slack <= deadline:
-                    found = ("t", r)
-                    break
-            if int(w_arr[r, s]) <= deadline:
-                found = ("w", r)
-                break
-        if found is None:  # pragma: no cover - would be a kernel bug
-            raise AssertionError(f"no label to trace at stop {s} before {deadline}")
-        kind, r = found
-        if kind == "w":
+        if walked:
             u = int(labels.w_from[r, s])
             segments.append(("walk", u, s, int(w_arr[r, s]) - int(t_arr[r, u])))
             s = u
@@ -404,13 +413,13 @@ def _trace(
             segments.append(("access", s, access[s]))
             break
         row = int(labels.t_trip[r, s])
+        if row < 0:  # pragma: no cover - would be a kernel bug
+            raise AssertionError(f"no trip label to trace at stop {s}, round {r}")
         bp, ap = int(labels.t_board[r, s]), int(labels.t_alight[r, s])
         segments.append(("trip", row, bp, ap))
-        p_off = _pattern_offset(ra, row)
-        s = int(ra.pattern_stops[p_off + bp])
-        deadline = int(ra.departure_s[ra.trip_time_offset[row] + bp])
-        need_ready = True
-        kk = r - 1
+        code = int(labels.t_src[r, s])
+        s = int(ra.pattern_stops[_pattern_offset(ra, row) + bp])
+        r, walked = code // 2, bool(code % 2)
     segments.reverse()
     return segments
 

@@ -2,13 +2,18 @@
 
 Time convention
 ---------------
-All times handled by the timetable and the router are integer **seconds relative to the
-midnight of the timetable's base date** (``Timetable.base_date``, the first date the
-timetable was built for), in the feed's local time, measured as GTFS does ("noon minus
-12 h", so daylight-saving days need no special case). A trip of the base date leaving at
-``25:10:00`` is at ``90_600``; the same trip on the next day of a multi-day timetable is at
-``90_600 + 86_400``. Trips of the day *before* the base date that run past midnight are
-included with negative start times, so that a journey at 00:30 can use them.
+All times handled by the timetable and the router are integer **seconds elapsed since
+"noon minus 12 h" of the timetable's base date** (``Timetable.base_date``, the first date
+the timetable was built for) in the timetable's zone (``Timetable.timezone``): a real
+clock, not a wall clock. GTFS defines a time ``t`` of service day ``D`` as "noon minus
+12 h" of ``D`` in the agency's zone plus ``t``, so each run is placed with its own day's
+origin (:mod:`gtfs_import.service_days`): on the days clocks change, consecutive service
+days are 23 h or 25 h apart, not 86 400 s, and a feed in another zone lands on the same
+clock. On an ordinary day a trip of the base date leaving at ``25:10:00`` is at ``90_600``
+and the same trip on the next day at ``90_600 + 86_400``. Trips of the day *before* the
+base date that run past midnight are included with negative start times, so that a
+journey at 00:30 can use them. Use :func:`gtfs_import.seconds_at`,
+:func:`gtfs_import.datetime_at` and :func:`gtfs_import.seconds_of` to convert.
 """
 
 from __future__ import annotations
@@ -18,9 +23,9 @@ from typing import Final
 import numpy as np
 
 #: Version of the ``.npz`` timetable format written by :func:`gtfs_import.save_timetable`.
-TIMETABLE_FORMAT_VERSION: Final = 1
+TIMETABLE_FORMAT_VERSION: Final = 2
 
-#: Seconds in a service day.
+#: Seconds in an ordinary service day (not across a clock change: see the module docstring).
 DAY_S: Final = 86_400
 
 #: "No time" sentinel of the int32 time arrays (unreached stop, unknown time).

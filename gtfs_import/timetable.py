@@ -2,9 +2,15 @@
 
 Layout (all ``int32`` unless said; ``S`` stops, ``R`` routes, ``T`` trips, ``P`` patterns)
 -----------------------------------------------------------------------------------------
-* A *trip* is one run of a GTFS trip on one service day. Its times are in seconds relative
-  to the midnight of ``base_date`` (see :mod:`gtfs_import.schema`), so trips of later days
-  and trips past 24:00:00 need no special case.
+* A *trip* is one run of a GTFS trip on one service day (a trip of ``frequencies.txt`` has
+  one run per departure). Its times are seconds elapsed since "noon minus 12 h" of
+  ``base_date`` in ``timezone`` (see :mod:`gtfs_import.schema`): the run of service day
+  ``D`` of a feed in zone ``Z`` is shifted by the real time between the two origins
+  (:func:`gtfs_import.service_days.day_origin_s`), 23 h or 25 h across a clock change, and
+  a feed in another zone is placed on the same clock.
+* Each feed keeps its own id namespace: with several feeds, ids are ``"<feed name>:<id>"``
+  (``feed_names``); stations shared between feeds are joined by footpaths
+  (:mod:`gtfs_import.stations`), never merged by id.
 * A *pattern* is a maximal group of trips with the same stop sequence, the same
   pickup/drop-off permissions and no overtaking (each trip is no earlier than the previous
   one at every stop): RAPTOR's "routes". Trips of pattern ``p`` are the contiguous indices
@@ -14,9 +20,17 @@ Layout (all ``int32`` unless said; ``S`` stops, ``R`` routes, ``T`` trips, ``P``
   ``departure_s[...]``.
 * ``stop_patterns[stop_pattern_offset[s] ..]`` lists the patterns serving stop ``s`` and
   ``stop_pattern_pos`` the position of ``s`` in each (a loop gives two entries).
-* Footpaths (walking transfers, in both directions, never a stop to itself) are a CSR
-  graph ``foot_offset``/``foot_to``/``foot_s``. Changing at one stop takes
-  ``min_change_s``; a footpath takes at least as long.
+* Footpaths (walking transfers, never a stop to itself) are a CSR graph
+  ``foot_offset``/``foot_to``/``foot_s``. Changing at stop ``s`` takes ``stop_change_s[s]``
+  (``min_change_s`` unless ``transfers.txt`` says otherwise); a computed footpath takes at
+  least ``min_change_s``, one given by ``transfers.txt`` takes what it says.
+* Transfer rules restricted to trips or routes (:mod:`gtfs_import.transfers`) are a CSR
+  table by boarding stop: ``xfer_offset`` and ``xfer_from_stop``, ``xfer_from_trip``,
+  ``xfer_to_trip``, ``xfer_from_route``, ``xfer_to_route`` (``-1`` for any), ``xfer_min_s``
+  (``-1`` forbidden), most specific first. Trips are matched by ``trip_gtfs``, the index of
+  the GTFS trip (shared by its runs and days).
+* ``trip_headway_s`` is ``0`` for a run at an exact time, else the headway of a
+  frequency-based trip (``exact_times=0``): its times are indicative.
 """
 
 from __future__ import annotations
@@ -29,11 +43,11 @@ from typing import NamedTuple
 import gtfs_kit
 import numpy as np
 import pandas as pd
-from scipy.spatial import cKDTree
 
 from gtfs_import.errors import FeedError, TimetableError
+from gtfs_import.footpaths import apply_stop_rules, footpath_csr, nearby_pairs, walk_seconds
+from gtfs_import.frequencies import expand_frequency_trips, frequency_runs
 from gtfs_import.schema import (
-    DAY_S,
     INDEX_DTYPE,
     MAX_TRANSFER_WALK_M,
     MIN_CHANGE_S,
@@ -42,9 +56,22 @@ from gtfs_import.schema import (
     WALK_DETOUR_FACTOR,
     WALK_SPEED_KMH,
 )
+from gtfs_import.service_days import (
+    DEFAULT_TIMEZONE,
+    as_date,
+    day_origin_s,
+    feed_timezone,
+    zone,
+)
+from gtfs_import.stations import StationRef, join_footpaths, joined_places, linked_places
 from gtfs_import.tables import expand_calendar, parse_times
+from gtfs_import.transfers import specificity
+from gtfs_import.transfers import transfer_rules as _transfer_rules
 
 EARTH_RADIUS_M = 6_371_000.0
+
+#: Default greatest distance between two places of different feeds joined by name.
+JOIN_STATIONS_M = 300.0
 
 
 class Timetable(NamedTuple):
@@ -52,8 +79,13 @@ class Timetable(NamedTuple):
 
     base_date: str
     min_change_s: int
+    timezone: str
     dates: np.ndarray
+    feed_names: np.ndarray
+    feed_timezones: np.ndarray
     stop_ids: np.ndarray
+    stop_feed: np.ndarray
+    stop_change_s: np.ndarray
     stop_names: np.ndarray
     stop_lat: np.ndarray
     stop_lon: np.ndarray
@@ -65,6 +97,8 @@ class Timetable(NamedTuple):
     trip_ids: np.ndarray
     trip_headsigns: np.ndarray
     trip_route: np.ndarray
+    trip_gtfs: np.ndarray
+    trip_headway_s: np.ndarray
     trip_day: np.ndarray
     trip_pattern: np.ndarray
     trip_time_offset: np.ndarray
@@ -82,11 +116,23 @@ class Timetable(NamedTuple):
     foot_offset: np.ndarray
     foot_to: np.ndarray
     foot_s: np.ndarray
+    xfer_offset: np.ndarray
+    xfer_from_stop: np.ndarray
+    xfer_from_trip: np.ndarray
+    xfer_to_trip: np.ndarray
+    xfer_from_route: np.ndarray
+    xfer_to_route: np.ndarray
+    xfer_min_s: np.ndarray
 
     @staticmethod
     def scalar_fields() -> tuple[str, ...]:
         """Fields that are Python scalars rather than arrays."""
-        return ("base_date", "min_change_s")
+        return ("base_date", "min_change_s", "timezone")
+
+    @property
+    def origin_utc_s(self) -> int:
+        """UTC POSIX seconds of timetable second 0: "noon minus 12 h" of ``base_date``."""
+        return day_origin_s(as_date(self.base_date), self.timezone)
 
     @property
     def n_stops(self) -> int:
@@ -105,17 +151,35 @@ class Timetable(NamedTuple):
 
 
 def seconds_at(tt: Timetable, date: str | dt.date, time_s: int) -> int:
-    """Timetable seconds of ``time_s`` seconds past the midnight of ``date``.
+    """Timetable seconds of GTFS time ``time_s`` of service day ``date`` in ``tt.timezone``.
+
+    GTFS arithmetic: "noon minus 12 h" of ``date`` plus ``time_s``, so ``seconds_at(tt, d,
+    8 * 3600)`` is 08:00 on the clock even on the days clocks change.
 
     >>> seconds_at(tt, "20250124", 8 * 3600)  # doctest: +SKIP
     """
-    day = date if isinstance(date, dt.date) else dt.datetime.strptime(date, "%Y%m%d").date()
-    base = dt.datetime.strptime(tt.base_date, "%Y%m%d").date()
-    return (day - base).days * DAY_S + int(time_s)
+    return day_origin_s(as_date(date), tt.timezone) - tt.origin_utc_s + int(time_s)
+
+
+def datetime_at(tt: Timetable, time_s: int) -> dt.datetime:
+    """Aware datetime (in ``tt.timezone``) of timetable seconds."""
+    utc = dt.datetime.fromtimestamp(tt.origin_utc_s + int(time_s), tz=dt.UTC)
+    return utc.astimezone(zone(tt.timezone))
+
+
+def seconds_of(tt: Timetable, when: dt.datetime) -> int:
+    """Timetable seconds of an aware datetime (any zone); naive datetimes are refused."""
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise ValueError("seconds_of needs an aware datetime")
+    return math.floor(when.timestamp()) - tt.origin_utc_s
 
 
 def format_seconds(time_s: int) -> str:
-    """``HH:MM:SS`` of timetable seconds, with hours past 24 as in GTFS (``-`` if negative)."""
+    """``HH:MM:SS`` of timetable seconds, with hours past 24 as in GTFS (``-`` if negative).
+
+    This is the GTFS time of the base date (elapsed since its "noon minus 12 h"); for the
+    wall clock on a clock-change day, use :func:`datetime_at`.
+    """
     sign = "-" if time_s < 0 else ""
     t = abs(int(time_s))
     return f"{sign}{t // 3600:02d}:{t % 3600 // 60:02d}:{t % 60:02d}"
@@ -138,7 +202,7 @@ def _str(series: pd.Series) -> np.ndarray:
 
 
 class _Templates(NamedTuple):
-    """GTFS trips of all feeds, before expansion over days (internal)."""
+    """GTFS trips of all feeds (one per run of a frequency-based trip), before days."""
 
     stop: np.ndarray  # per stop time: global stop index
     pickup: np.ndarray
@@ -147,9 +211,12 @@ class _Templates(NamedTuple):
     dep: np.ndarray
     offset: np.ndarray  # per template: start in the arrays above (len n + 1)
     route: np.ndarray
-    trip_id: np.ndarray
+    trip_id: np.ndarray  # namespaced GTFS trip id
     headsign: np.ndarray
     service_key: np.ndarray  # "feed|service_id"
+    feed: np.ndarray  # feed index
+    gtfs: np.ndarray  # index of the GTFS trip (shared by the runs of a frequency trip)
+    headway: np.ndarray  # headway of a frequency-based run, else 0
 
 
 def _interpolate_blanks(trip: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -163,7 +230,11 @@ def _interpolate_blanks(trip: np.ndarray, times: np.ndarray) -> np.ndarray:
 
 
 def _feed_templates(
-    feed: gtfs_kit.Feed, k: int, stop_index: dict[str, int], route_index: dict[str, int]
+    feed: gtfs_kit.Feed,
+    k: int,
+    prefix: str,
+    stop_index: dict[str, int],
+    route_index: dict[str, int],
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stop times and trips of one feed mapped to global indices; bad trips dropped."""
     st = feed.stop_times
@@ -171,7 +242,7 @@ def _feed_templates(
     cols = {
         "trip_id": st["trip_id"].astype("string"),
         "stop_sequence": st["stop_sequence"].astype("Int64"),
-        "stop": st["stop_id"].astype("string").map(stop_index),
+        "stop": (prefix + st["stop_id"].astype("string")).map(stop_index),
         "arr": parse_times(st["arrival_time"]),
         "dep": parse_times(st["departure_time"]),
         "pickup": (st["pickup_type"].fillna(0).to_numpy(dtype=np.int64) != 1)
@@ -202,7 +273,7 @@ def _feed_templates(
     tr = pd.DataFrame(
         {
             "trip_id": trips["trip_id"].astype("string"),
-            "route": trips["route_id"].astype("string").map(route_index),
+            "route": (prefix + trips["route_id"].astype("string")).map(route_index),
             "service_key": f"{k}|" + trips["service_id"].astype("string"),
             "headsign": (
                 trips["trip_headsign"].astype("string")
@@ -216,23 +287,40 @@ def _feed_templates(
     tr = tr.dropna(subset=["route"]).drop_duplicates("trip_id")
     tr = tr.loc[tr["trip_id"].isin(set(df["trip_id"]))]
     df = df.loc[df["trip_id"].isin(set(tr["trip_id"]))]
-    return df, tr
+    return expand_frequency_trips(df, tr, frequency_runs(feed))
+
+
+def _feed_names(feeds: Sequence[gtfs_kit.Feed], names: Sequence[str] | None) -> list[str]:
+    if names is None:
+        return [str(k) for k in range(len(feeds))]
+    out = [str(n) for n in names]
+    if len(out) != len(feeds):
+        raise ValueError(f"{len(out)} feed_names for {len(feeds)} feeds")
+    if len(set(out)) != len(out) or any(not n or ":" in n for n in out):
+        raise ValueError("feed_names must be distinct, non-empty and without ':'")
+    return out
 
 
 def _collect(
-    feeds: Sequence[gtfs_kit.Feed],
-) -> tuple[pd.DataFrame, pd.DataFrame, _Templates]:
+    feeds: Sequence[gtfs_kit.Feed], prefixes: Sequence[str]
+) -> tuple[pd.DataFrame, pd.DataFrame, _Templates, dict[str, int]]:
+    """Stops, routes and trip templates of all feeds, ids namespaced by ``prefixes``.
+
+    Also returns the index of each namespaced GTFS trip id (for ``transfers.txt``).
+    """
     stop_frames, route_frames = [], []
-    for feed in feeds:
+    for k, (feed, prefix) in enumerate(zip(feeds, prefixes, strict=True)):
         s = feed.stops
+        parent = _str(s["parent_station"]) if "parent_station" in s.columns else np.full(len(s), "")
         stop_frames.append(
             pd.DataFrame(
                 {
-                    "stop_id": _str(s["stop_id"]),
+                    "stop_id": np.char.add(prefix, _str(s["stop_id"])),
                     "name": _str(s["stop_name"]) if "stop_name" in s.columns else "",
                     "lat": s["stop_lat"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
                     "lon": s["stop_lon"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
-                    "parent": _str(s["parent_station"]) if "parent_station" in s.columns else "",
+                    "parent": np.where(parent != "", np.char.add(prefix, parent), ""),
+                    "feed": k,
                 }
             )
         )
@@ -240,14 +328,14 @@ def _collect(
         route_frames.append(
             pd.DataFrame(
                 {
-                    "route_id": _str(r["route_id"]),
+                    "route_id": np.char.add(prefix, _str(r["route_id"])),
                     "short": _str(r["route_short_name"]) if "route_short_name" in r.columns else "",
                     "long": _str(r["route_long_name"]) if "route_long_name" in r.columns else "",
                     "type": r["route_type"].fillna(-1).to_numpy(dtype=np.int64),
                 }
             )
         )
-    # A stop or route id published by several feeds (a shared station) is one stop.
+    # Ids are namespaced per feed, so a duplicate can only come from one feed repeating a row.
     stops = (
         pd.concat(stop_frames, ignore_index=True).drop_duplicates("stop_id").reset_index(drop=True)
     )
@@ -259,16 +347,21 @@ def _collect(
     stop_index = {s: i for i, s in enumerate(stops["stop_id"])}
     route_index = {r: i for i, r in enumerate(routes["route_id"])}
     st_frames, trip_frames = [], []
-    for k, feed in enumerate(feeds):
-        st, tr = _feed_templates(feed, k, stop_index, route_index)
-        st_frames.append(st.assign(trip_key=f"{k}|" + st["trip_id"]))
-        trip_frames.append(tr.assign(trip_key=f"{k}|" + tr["trip_id"]))
+    for k, (feed, prefix) in enumerate(zip(feeds, prefixes, strict=True)):
+        st, tr = _feed_templates(feed, k, prefix, stop_index, route_index)
+        st_frames.append(st.assign(trip_key=f"{k}|" + st["run_key"]))
+        trip_frames.append(
+            tr.assign(
+                trip_key=f"{k}|" + tr["run_key"], name=prefix + tr["trip_id"], feed=np.int64(k)
+            )
+        )
     st = pd.concat(st_frames, ignore_index=True)
     tr = pd.concat(trip_frames, ignore_index=True).reset_index(drop=True)
     order = {key: i for i, key in enumerate(tr["trip_key"])}
     st = st.assign(template=st["trip_key"].map(order).to_numpy(dtype=np.int64))
     st = st.sort_values(["template", "stop_sequence"], kind="stable")
     counts = np.bincount(st["template"].to_numpy(), minlength=len(tr))
+    gtfs, gtfs_names = pd.factorize(tr["name"].astype("string"))
     templates = _Templates(
         stop=st["stop"].to_numpy(dtype=np.int64),
         pickup=st["pickup"].to_numpy(dtype=bool),
@@ -277,63 +370,15 @@ def _collect(
         dep=st["dep"].to_numpy(dtype=np.int64),
         offset=np.r_[0, np.cumsum(counts)].astype(np.int64),
         route=tr["route"].to_numpy(dtype=np.int64),
-        trip_id=_str(tr["trip_id"]),
+        trip_id=_str(tr["name"]),
         headsign=_str(tr["headsign"]),
         service_key=_str(tr["service_key"]),
+        feed=tr["feed"].to_numpy(dtype=np.int64),
+        gtfs=np.asarray(gtfs, dtype=np.int64),
+        headway=tr["headway_s"].to_numpy(dtype=np.int64),
     )
-    return stops, routes, templates
-
-
-def _footpaths(
-    lat: np.ndarray,
-    lon: np.ndarray,
-    parent: np.ndarray,
-    served: np.ndarray,
-    min_change_s: int,
-    max_walk_m: float,
-    walk_speed_kmh: float,
-    detour_factor: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Walking transfers between served stops: nearby ones and stops of one station."""
-    idx = np.flatnonzero(served & ~np.isnan(lat) & ~np.isnan(lon))
-    la, lo = np.radians(lat[idx]), np.radians(lon[idx])
-    xyz = EARTH_RADIUS_M * np.c_[np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)]
-    pairs = (
-        cKDTree(xyz).query_pairs(r=max_walk_m, output_type="ndarray")
-        if len(idx)
-        else np.empty((0, 2), dtype=np.int64)
-    )
-    src = [idx[pairs[:, 0]]] if len(pairs) else []
-    dst = [idx[pairs[:, 1]]] if len(pairs) else []
-    # Stops of one station are connected whatever the published coordinates say.
-    kids = np.flatnonzero(served & (parent >= 0))
-    if len(kids):
-        by_parent = pd.Series(kids).groupby(parent[kids])
-        for _, members in by_parent:
-            m = members.to_numpy()
-            if len(m) > 1:
-                a, b = np.meshgrid(m, m)
-                keep = a < b
-                src.append(a[keep])
-                dst.append(b[keep])
-    if not src:
-        empty = np.empty(0, dtype=INDEX_DTYPE)
-        return np.zeros(len(lat) + 1, dtype=INDEX_DTYPE), empty, empty
-    u = np.concatenate(src)
-    v = np.concatenate(dst)
-    u, v = np.r_[u, v], np.r_[v, u]
-    p1, p2 = np.radians(lat[u]), np.radians(lat[v])
-    dl = np.radians(lon[v] - lon[u])
-    h = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    dist = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
-    dist = np.nan_to_num(dist, nan=0.0)
-    walk = np.ceil(dist * detour_factor / (walk_speed_kmh / 3.6))
-    dur = np.maximum(walk, min_change_s).astype(np.int64)
-    df = pd.DataFrame({"u": u, "v": v, "d": dur}).groupby(["u", "v"], as_index=False)["d"].min()
-    df = df.loc[df["u"] != df["v"]].sort_values(["u", "v"])
-    counts = np.bincount(df["u"].to_numpy(), minlength=len(lat))
-    offset = np.r_[0, np.cumsum(counts)].astype(INDEX_DTYPE)
-    return offset, df["v"].to_numpy(dtype=INDEX_DTYPE), df["d"].to_numpy(dtype=INDEX_DTYPE)
+    trip_index = {str(name): i for i, name in enumerate(gtfs_names)}
+    return stops, routes, templates, trip_index
 
 
 def _fifo_chains(times: np.ndarray) -> list[list[int]]:
@@ -352,6 +397,94 @@ def _fifo_chains(times: np.ndarray) -> list[list[int]]:
     return chains
 
 
+class _Transfers(NamedTuple):
+    """Footpaths, change times and restricted transfer rules of a timetable (internal)."""
+
+    foot_offset: np.ndarray
+    foot_to: np.ndarray
+    foot_s: np.ndarray
+    stop_change_s: np.ndarray
+    xfer: pd.DataFrame  # restricted rules sorted by boarding stop, most specific first
+    xfer_offset: np.ndarray
+
+
+def _transfers(
+    feeds: Sequence[gtfs_kit.Feed],
+    prefixes: Sequence[str],
+    names: Sequence[str],
+    stops: pd.DataFrame,
+    routes: pd.DataFrame,
+    tpl: _Templates,
+    trip_index: dict[str, int],
+    stop_parent: np.ndarray,
+    served: np.ndarray,
+    *,
+    min_change_s: int,
+    max_walk_m: float,
+    walk_speed_kmh: float,
+    detour_factor: float,
+    join_stations_m: float,
+    station_links: Iterable[tuple[StationRef, StationRef]],
+) -> _Transfers:
+    n_stops = len(stops)
+    lat = stops["lat"].to_numpy(dtype=float)
+    lon = stops["lon"].to_numpy(dtype=float)
+    stop_feed = stops["feed"].to_numpy(dtype=np.int64)
+    stop_index = {s: i for i, s in enumerate(stops["stop_id"])}
+    route_index = {r: i for i, r in enumerate(routes["route_id"])}
+
+    def timed(pairs: pd.DataFrame) -> pd.DataFrame:
+        u = pairs["u"].to_numpy(np.int64)
+        v = pairs["v"].to_numpy(np.int64)
+        d = walk_seconds(lat, lon, u, v, min_change_s, walk_speed_kmh, detour_factor)
+        return pd.DataFrame({"u": u, "v": v, "d": d})
+
+    foot = [timed(nearby_pairs(lat, lon, stop_parent, served, max_walk_m))]
+    place = np.where(stop_parent >= 0, stop_parent, np.arange(n_stops))
+    joined = joined_places(
+        stop_feed, stops["name"].to_numpy(dtype=str), lat, lon, place, join_stations_m
+    )
+    linked = linked_places(station_links, names, stop_index, prefixes)
+    joined += [(int(place[a]), int(place[b])) for a, b in linked]
+    if joined:
+        foot.append(timed(join_footpaths(joined, place, served)))
+    members: dict[int, list[int]] = {}
+    for child, parent in enumerate(stop_parent.tolist()):
+        if parent >= 0:
+            members.setdefault(parent, []).append(child)
+    trip_ends = {
+        int(g): (int(tpl.stop[tpl.offset[i]]), int(tpl.stop[tpl.offset[i + 1] - 1]))
+        for i, g in enumerate(tpl.gtfs.tolist())
+    }
+    rules = pd.concat(
+        [
+            _transfer_rules(feed, prefix, stop_index, members, route_index, trip_index, trip_ends)
+            for feed, prefix in zip(feeds, prefixes, strict=True)
+        ],
+        ignore_index=True,
+    )
+    general = (rules[["from_trip", "to_trip", "from_route", "to_route"]] < 0).all(axis=1)
+    plain, restricted = rules.loc[general], rules.loc[~general]
+    change = np.full(n_stops, min_change_s, dtype=np.int64)
+    walk_pairs = plain.loc[plain["from_stop"] != plain["to_stop"], ["from_stop", "to_stop"]]
+    walk = timed(walk_pairs.set_axis(["u", "v"], axis=1))
+    all_foot = pd.concat(foot, ignore_index=True)
+    all_foot = all_foot.groupby(["u", "v"], as_index=False)["d"].min()
+    all_foot, change = apply_stop_rules(all_foot, change, plain, walk)
+    foot_offset, foot_to, foot_s = footpath_csr(all_foot, n_stops)
+    restricted = restricted.assign(rank=-specificity(restricted))
+    restricted = restricted.sort_values(["to_stop", "rank"], kind="stable").drop(columns="rank")
+    counts = np.bincount(restricted["to_stop"].to_numpy(np.int64), minlength=n_stops)
+    return _Transfers(
+        foot_offset=foot_offset,
+        foot_to=foot_to,
+        foot_s=foot_s,
+        stop_change_s=change,
+        xfer=restricted.reset_index(drop=True),
+        xfer_offset=np.r_[0, np.cumsum(counts)].astype(INDEX_DTYPE),
+    )
+
+
 def build_timetable(
     feeds: gtfs_kit.Feed | Sequence[gtfs_kit.Feed],
     dates: str | dt.date | Iterable[str | dt.date],
@@ -361,25 +494,47 @@ def build_timetable(
     walk_speed_kmh: float = WALK_SPEED_KMH,
     detour_factor: float = WALK_DETOUR_FACTOR,
     include_previous_night: bool = True,
+    feed_names: Sequence[str] | None = None,
+    timezone: str | None = None,
+    default_timezone: str = DEFAULT_TIMEZONE,
+    join_stations_m: float = JOIN_STATIONS_M,
+    station_links: Iterable[tuple[StationRef, StationRef]] = (),
 ) -> Timetable:
     """Build routing arrays of one or several feeds for some service dates.
 
     Parameters
     ----------
     feeds
-        One feed or several (e.g. TER and coaches); a stop id shared by several feeds is
-        one stop.
+        One feed or several (e.g. TER and coaches). Each keeps its own ids: with several
+        feeds every stop, route and trip id becomes ``"<feed name>:<id>"``.
     dates
         One date or several (``YYYYMMDD`` or :class:`datetime.date`); the earliest is the
         ``base_date`` of the time convention (module :mod:`gtfs_import.schema`).
     min_change_s
-        Minimum time to change vehicles at a stop; also the least duration of a footpath.
+        Minimum time to change vehicles at a stop, unless ``transfers.txt`` gives one;
+        also the least duration of a computed footpath.
     max_walk_m, walk_speed_kmh, detour_factor
         Stops closer than ``max_walk_m`` (straight line) are joined by a footpath taking
         ``distance × detour_factor / speed``; stops of one parent station are always joined.
     include_previous_night
         Also include the trips of the day before ``base_date`` that run past midnight, with
         negative start times, so that a journey at 00:30 can use them.
+    feed_names
+        Names of the feeds' id namespaces (default ``"0"``, ``"1"``...); unused with one
+        feed, whose ids stay as published.
+    timezone
+        Zone of the timetable's clock (:func:`seconds_at`, :func:`datetime_at`); default the
+        first feed's ``agency_timezone``. Each feed's service days are read in its own
+        agency's zone whatever this is.
+    default_timezone
+        Zone of a feed whose ``agency.txt`` gives none.
+    join_stations_m
+        Places (stations, or stops without a station) of two feeds with the same
+        normalised name and at most this far apart are joined by footpaths
+        (:mod:`gtfs_import.stations`); ``0`` turns the rule off.
+    station_links
+        Explicit joins ``((feed, stop_id), (feed, stop_id))``, feed as a name of
+        ``feed_names`` or an index, ``stop_id`` as published.
 
     Returns
     -------
@@ -391,14 +546,21 @@ def build_timetable(
     feed_list = [feeds] if isinstance(feeds, gtfs_kit.Feed) else list(feeds)
     if not feed_list:
         raise ValueError("build_timetable needs at least one feed")
+    names = _feed_names(feed_list, feed_names)
+    prefixes = [""] if len(feed_list) == 1 else [f"{n}:" for n in names]
+    zones = [feed_timezone(f, default_timezone) for f in feed_list]
+    tt_zone = timezone or zones[0]
+    zone(tt_zone)
     days = _dates(dates)
     base = days[0]
+    origin = day_origin_s(base, tt_zone)
     wanted = list(days)
     if include_previous_night:
         wanted = [base - dt.timedelta(days=1), *wanted]
-    stops, routes, tpl = _collect(feed_list)
-    # Which template runs on which day (offset from base), per feed.
-    inst_t, inst_day = [], []
+    stops, routes, tpl, trip_index = _collect(feed_list, prefixes)
+    # Which template runs on which day, and the seconds from the timetable's origin to
+    # "noon minus 12 h" of that day in its feed's zone.
+    inst_t, inst_day, inst_shift = [], [], []
     key_to_templates = pd.Series(np.arange(len(tpl.route))).groupby(tpl.service_key).agg(list)
     for k, feed in enumerate(feed_list):
         active = expand_calendar(feed, wanted)
@@ -406,15 +568,17 @@ def build_timetable(
             templates = key_to_templates.get(f"{k}|{service_id}")
             if templates is None:
                 continue
-            day = (dt.datetime.strptime(date, "%Y%m%d").date() - base).days
+            day = as_date(date)
             inst_t.extend(templates)
-            inst_day.extend([day] * len(templates))
+            inst_day.extend([(day - base).days] * len(templates))
+            inst_shift.extend([day_origin_s(day, zones[k]) - origin] * len(templates))
     t_idx = np.asarray(inst_t, dtype=np.int64)
     t_day = np.asarray(inst_day, dtype=np.int64)
+    t_shift = np.asarray(inst_shift, dtype=np.int64)
     if len(t_idx):
         last_arr = tpl.arr[tpl.offset[t_idx + 1] - 1]
-        keep = (t_day >= 0) | (last_arr + t_day * DAY_S >= 0)  # previous night: past midnight
-        t_idx, t_day = t_idx[keep], t_day[keep]
+        keep = (t_day >= 0) | (last_arr + t_shift >= 0)  # previous night: past midnight
+        t_idx, t_day, t_shift = t_idx[keep], t_day[keep], t_shift[keep]
     # Patterns: same stops and permissions, then split into chains without overtaking.
     pattern_key: dict[bytes, int] = {}
     tpl_pattern = np.empty(len(tpl.route), dtype=np.int64)
@@ -422,9 +586,9 @@ def build_timetable(
         a, b = tpl.offset[i], tpl.offset[i + 1]
         key = tpl.stop[a:b].tobytes() + tpl.pickup[a:b].tobytes() + tpl.dropoff[a:b].tobytes()
         tpl_pattern[i] = pattern_key.setdefault(key, len(pattern_key))
-    first_dep = tpl.dep[tpl.offset[t_idx]] + t_day * DAY_S
+    first_dep = tpl.dep[tpl.offset[t_idx]] + t_shift
     order = np.lexsort((first_dep, tpl_pattern[t_idx]))
-    t_idx, t_day = t_idx[order], t_day[order]
+    t_idx, t_day, t_shift = t_idx[order], t_day[order], t_shift[order]
     groups = tpl_pattern[t_idx]
     bounds = (
         np.flatnonzero(np.r_[True, groups[1:] != groups[:-1], True])
@@ -437,13 +601,13 @@ def build_timetable(
         t0 = t_idx[rows[0]]
         n = tpl.offset[t0 + 1] - tpl.offset[t0]
         pos = tpl.offset[t_idx[rows]][:, None] + np.arange(n)[None, :]
-        shift = (t_day[rows] * DAY_S)[:, None]
+        shift = t_shift[rows][:, None]
         times = np.concatenate([tpl.arr[pos] + shift, tpl.dep[pos] + shift], axis=1)
         for chain in _fifo_chains(times):
             trip_rows.append(rows[chain])
     n_pat = len(trip_rows)
     sel = np.concatenate(trip_rows) if trip_rows else np.empty(0, dtype=np.int64)
-    trip_t, trip_d = t_idx[sel], t_day[sel]
+    trip_t, trip_d, trip_shift = t_idx[sel], t_day[sel], t_shift[sel]
     pat_sizes = np.array([len(r) for r in trip_rows], dtype=np.int64)
     trip_pattern = np.repeat(np.arange(n_pat), pat_sizes)
     pattern_trip_offset = np.r_[0, np.cumsum(pat_sizes)]
@@ -459,7 +623,7 @@ def build_timetable(
     trip_time_offset = np.r_[0, np.cumsum(trip_len)][:-1]
     tm_trip = np.repeat(np.arange(len(trip_t)), trip_len)
     tm_src = tpl.offset[trip_t][tm_trip] + (np.arange(trip_len.sum()) - trip_time_offset[tm_trip])
-    shift = trip_d[tm_trip] * DAY_S
+    shift = trip_shift[tm_trip]
     arrival_s = tpl.arr[tm_src] + shift
     departure_s = tpl.dep[tm_src] + shift
     if len(arrival_s) and (
@@ -478,20 +642,37 @@ def build_timetable(
     )
     served = np.zeros(n_stops, dtype=bool)
     served[pattern_stops] = True
-    lat = stops["lat"].to_numpy(dtype=float)
-    lon = stops["lon"].to_numpy(dtype=float)
-    foot_offset, foot_to, foot_s = _footpaths(
-        lat, lon, stop_parent, served, min_change_s, max_walk_m, walk_speed_kmh, detour_factor
+    xf = _transfers(
+        feed_list,
+        prefixes,
+        names,
+        stops,
+        routes,
+        tpl,
+        trip_index,
+        stop_parent,
+        served,
+        min_change_s=min_change_s,
+        max_walk_m=max_walk_m,
+        walk_speed_kmh=walk_speed_kmh,
+        detour_factor=detour_factor,
+        join_stations_m=join_stations_m,
+        station_links=station_links,
     )
     i32 = INDEX_DTYPE
     tt = Timetable(
         base_date=base.strftime("%Y%m%d"),
         min_change_s=int(min_change_s),
+        timezone=tt_zone,
         dates=np.array([d.strftime("%Y%m%d") for d in days]),
+        feed_names=np.array(names, dtype=str),
+        feed_timezones=np.array(zones, dtype=str),
         stop_ids=stops["stop_id"].to_numpy(dtype=str),
+        stop_feed=stops["feed"].to_numpy(dtype=i32),
+        stop_change_s=xf.stop_change_s.astype(i32),
         stop_names=stops["name"].to_numpy(dtype=str),
-        stop_lat=lat,
-        stop_lon=lon,
+        stop_lat=stops["lat"].to_numpy(dtype=float),
+        stop_lon=stops["lon"].to_numpy(dtype=float),
         stop_parent=stop_parent.astype(i32),
         route_ids=routes["route_id"].to_numpy(dtype=str),
         route_short_names=routes["short"].to_numpy(dtype=str),
@@ -500,6 +681,8 @@ def build_timetable(
         trip_ids=tpl.trip_id[trip_t] if len(trip_t) else np.empty(0, dtype=str),
         trip_headsigns=tpl.headsign[trip_t] if len(trip_t) else np.empty(0, dtype=str),
         trip_route=tpl.route[trip_t].astype(i32),
+        trip_gtfs=tpl.gtfs[trip_t].astype(i32),
+        trip_headway_s=tpl.headway[trip_t].astype(i32),
         trip_day=trip_d.astype(i32),
         trip_pattern=trip_pattern.astype(i32),
         trip_time_offset=trip_time_offset.astype(i32),
@@ -514,9 +697,14 @@ def build_timetable(
         stop_pattern_offset=stop_pattern_offset.astype(i32),
         stop_patterns=stop_patterns.astype(i32),
         stop_pattern_pos=stop_pattern_pos.astype(i32),
-        foot_offset=foot_offset,
-        foot_to=foot_to,
-        foot_s=foot_s,
+        foot_offset=xf.foot_offset,
+        foot_to=xf.foot_to,
+        foot_s=xf.foot_s,
+        xfer_offset=xf.xfer_offset,
+        **{
+            f"xfer_{c}": xf.xfer[c].to_numpy(dtype=i32)
+            for c in ("from_stop", "from_trip", "to_trip", "from_route", "to_route", "min_s")
+        },
     )
     check_timetable(tt)
     return tt
@@ -540,8 +728,8 @@ def check_timetable(tt: Timetable) -> None:
 
     Checks sizes and dtypes, offsets, index ranges, the stop → pattern index against the
     patterns, times (dwell ``arrival <= departure``, no travel back in time along a trip),
-    no overtaking within a pattern, and footpaths (no self-loop, durations at least
-    ``min_change_s``).
+    no overtaking within a pattern, footpaths (no self-loop, no negative duration), change
+    times, time zones and the restricted transfer rules.
     """
     n_s, n_t, n_p = tt.n_stops, tt.n_trips, tt.n_patterns
     for name in ("stop_names", "stop_lat", "stop_lon", "stop_parent"):
@@ -567,6 +755,17 @@ def check_timetable(tt: Timetable) -> None:
         "foot_s",
         "arrival_s",
         "departure_s",
+        "stop_feed",
+        "stop_change_s",
+        "trip_gtfs",
+        "trip_headway_s",
+        "xfer_offset",
+        "xfer_from_stop",
+        "xfer_from_trip",
+        "xfer_to_trip",
+        "xfer_from_route",
+        "xfer_to_route",
+        "xfer_min_s",
     ):
         if getattr(tt, name).dtype != np.int32:
             _fail(f"{name} has dtype {getattr(tt, name).dtype}, expected int32")
@@ -636,7 +835,53 @@ def check_timetable(tt: Timetable) -> None:
         _fail("foot_to out of range")
     if np.any(foot_from == tt.foot_to):
         _fail("a footpath from a stop to itself")
-    if np.any(tt.foot_s < tt.min_change_s):
-        _fail("a footpath shorter than min_change_s")
+    if np.any(tt.foot_s < 0):
+        _fail("a footpath with a negative duration")
     if not math.isfinite(float(tt.min_change_s)) or tt.min_change_s < 0:
         _fail("min_change_s must be >= 0")
+    if np.any(tt.stop_change_s < 0):
+        _fail("a negative change time at a stop")
+    _check_rules(tt)
+
+
+def _check_rules(tt: Timetable) -> None:
+    """Invariants of feeds, time zones, runs and restricted transfer rules."""
+    n_s, n_t = tt.n_stops, tt.n_trips
+    n_f = len(tt.feed_names)
+    try:
+        for name in [tt.timezone, *tt.feed_timezones.tolist()]:
+            zone(str(name))
+    except FeedError as exc:
+        _fail(str(exc))
+    if len(tt.feed_timezones) != n_f or n_f == 0:
+        _fail("feed_names and feed_timezones must have one entry per feed")
+    if len(tt.stop_feed) != n_s or len(tt.stop_change_s) != n_s:
+        _fail("stop_feed/stop_change_s must have one row per stop")
+    if np.any((tt.stop_feed < 0) | (tt.stop_feed >= n_f)):
+        _fail("stop_feed out of range")
+    if len(tt.trip_gtfs) != n_t or len(tt.trip_headway_s) != n_t:
+        _fail("trip_gtfs/trip_headway_s must have one row per trip")
+    if np.any(tt.trip_gtfs < 0) or np.any(tt.trip_headway_s < 0):
+        _fail("trip_gtfs and trip_headway_s must be >= 0")
+    n_x = len(tt.xfer_from_stop)
+    _check_offsets("xfer_offset", tt.xfer_offset, n_s, n_x)
+    for name in (
+        "xfer_from_trip",
+        "xfer_to_trip",
+        "xfer_from_route",
+        "xfer_to_route",
+        "xfer_min_s",
+    ):
+        if len(getattr(tt, name)) != n_x:
+            _fail(f"{name} has {len(getattr(tt, name))} rows for {n_x} transfer rules")
+    if np.any((tt.xfer_from_stop < 0) | (tt.xfer_from_stop >= n_s)):
+        _fail("xfer_from_stop out of range")
+    for end in ("from", "to"):
+        route = getattr(tt, f"xfer_{end}_route")
+        if np.any((route < -1) | (route >= len(tt.route_ids))):
+            _fail(f"xfer_{end}_route out of range")
+        # GTFS trip indices may name trips that do not run on the timetable's dates.
+        if np.any(getattr(tt, f"xfer_{end}_trip") < -1):
+            _fail(f"xfer_{end}_trip out of range")
+    if np.any(tt.xfer_min_s < -2):
+        _fail("xfer_min_s must be seconds, -1 (forbidden) or -2 (default)")

@@ -131,8 +131,17 @@ class TransitService:
     # -- stops, routes and time ---------------------------------------------------------
 
     def at(self, router: Any, seconds: int) -> dt.datetime:
-        """Aware datetime of timetable seconds of ``router``'s timetable."""
-        return datetime_of(router.tt.base_date, seconds, self.tz)
+        """Aware datetime of timetable seconds of ``router``'s timetable (its own clock: the
+        first feed's agency time zone, clock changes included), shown in the platform's zone."""
+        from gtfs_import import datetime_at
+
+        return datetime_at(router.tt, int(seconds)).astimezone(self.tz)
+
+    def seconds(self, router: Any, when: dt.datetime) -> int:
+        """Timetable seconds of an aware instant on ``router``'s clock."""
+        from gtfs_import import seconds_of
+
+        return int(seconds_of(router.tt, when))
 
     def stop(self, router: Any, stop_id: str) -> StopInfo:
         """Name and position of a stop of the router's timetable."""
@@ -204,7 +213,7 @@ def transit_service_from_files(
         routes = routes_table(feed)
         for rid, name in zip(routes["route_id"], routes["agency_name"], strict=True):
             if isinstance(name, str):
-                agencies[str(rid)] = name
+                agencies[f"{len(feeds) - 1}:{rid}" if len(paths) > 1 else str(rid)] = name
     return TransitService(
         feeds=tuple(feeds),
         fingerprint=digest.hexdigest(),
@@ -255,6 +264,14 @@ class FeedImportError(ValueError):
     def __init__(self, message: str, problems: Sequence[Any] = ()) -> None:
         super().__init__(message)
         self.problems = list(problems)
+
+
+def territory_area(manifest: dict[str, Any] | None) -> Any:
+    """The area a territory's feeds should lie in: its communes' box and 30 km around."""
+    from gtfs_import import BBox
+
+    box = (manifest or {}).get("bbox")
+    return BBox(*box).expanded(30) if box else None
 
 
 def check_feed(path: Path, bbox: Any = None) -> list[Any]:
@@ -315,7 +332,7 @@ def import_feeds(root: Path, feed_paths: Sequence[Path]) -> Path:
     manifest = read_manifest(current)
     checked: list[tuple[Path, int]] = []
     for path in map(Path, feed_paths):
-        problems = check_feed(path)
+        problems = check_feed(path, territory_area(manifest))
         errors = [p for p in problems if p.severity == "error"]
         if errors:
             raise FeedImportError(

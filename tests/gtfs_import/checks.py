@@ -52,7 +52,8 @@ def assert_valid_journey(
         assert a.to_stop_id is not None and a.to_stop_id == b.from_stop_id, "legs are continuous"
         assert a.arrival_s <= b.departure_s, "no leg starts before the previous one ends"
         if a.mode == "transit" and b.mode == "transit":
-            assert b.departure_s >= a.arrival_s + tt.min_change_s, "time to change"
+            change = int(tt.stop_change_s[tt.stop_ids.tolist().index(a.to_stop_id)])
+            assert b.departure_s >= a.arrival_s + change, "time to change"
     n_transit = sum(leg.mode == "transit" for leg in legs)
     assert journey.transfers == max(0, n_transit - 1)
     assert journey.walking_s == sum(leg.duration_s for leg in legs if leg.mode == "walk")

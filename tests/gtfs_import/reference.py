@@ -33,8 +33,13 @@ def best_arrivals(
     depart_s: int,
     max_trips: int,
     min_change_s: int,
+    change_s: Mapping[str, int] | None = None,
 ) -> list[float]:
-    """Earliest arrival at the destination point using at most ``k`` trips, for each k."""
+    """Earliest arrival at the destination point using at most ``k`` trips, for each k.
+
+    ``change_s`` overrides ``min_change_s`` at some stops (``transfers.txt`` rules).
+    """
+    change_s = change_s or {}
     arrival: dict[str, float] = {}
     ready: dict[str, float] = {}
     reached: dict[str, float] = {}
@@ -58,7 +63,8 @@ def best_arrivals(
                         boarded = True
         for s, a in reached.items():
             arrival[s] = min(arrival.get(s, INF), a)
-            ready[s] = min(ready.get(s, INF), a + (min_change_s if k > 0 else 0))
+            change = change_s.get(s, min_change_s) if k > 0 else 0
+            ready[s] = min(ready.get(s, INF), a + change)
         for u, a in reached.items():
             for v, d in footpaths.get(u, ()):
                 arrival[v] = min(arrival.get(v, INF), a + d)

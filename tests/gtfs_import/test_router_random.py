@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -161,3 +162,68 @@ def test_no_drop_off_means_no_alighting(dropoff, expected):
     ]
     router = gtfs_import.TransitRouter(gtfs_import.build_timetable(make_feed(stops, trips), DATE))
     assert len(router.depart_after({"a": 0}, {"b": 0}, 7 * 3600)) == expected
+
+
+@st.composite
+def stop_rules(draw: st.DrawFn) -> list[dict]:
+    """Random ``transfers.txt`` rows without trips or routes (types 1, 2 and 3)."""
+    rows = []
+    names = [f"s{i}" for i in range(N_STOPS)]
+    for _ in range(draw(st.integers(0, 5))):
+        frm = draw(st.sampled_from(names))
+        to = frm if draw(st.booleans()) else draw(st.sampled_from(names))
+        kind = draw(st.sampled_from([1, 2, 2, 3]))
+        minimum = draw(st.sampled_from([0, 30, 300, 900])) if kind == 2 else None
+        rows.append(
+            {
+                "from_stop_id": frm,
+                "to_stop_id": to,
+                "transfer_type": kind,
+                "min_transfer_time": minimum,
+            }
+        )
+    return rows
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(timetables(), queries(), stop_rules())
+def test_transfer_rules_equal_reference(timetable, query, rules):
+    """Change times and footpaths of ``transfers.txt`` against the plain reference."""
+    stops, trips, parents = timetable
+    origins, dests, depart, max_transfers = query
+    feed = make_feed(stops, trips, parents)
+    feed.transfers = pd.DataFrame(
+        rules, columns=["from_stop_id", "to_stop_id", "transfer_type", "min_transfer_time"]
+    ).astype({"transfer_type": "Int32", "min_transfer_time": "Int32"})
+    tt = gtfs_import.build_timetable(feed, DATE)
+    gtfs_import.check_timetable(tt)
+    change = {str(s): int(c) for s, c in zip(tt.stop_ids, tt.stop_change_s, strict=True)}
+    wanted = {str(s): tt.min_change_s for s in tt.stop_ids}
+    for row in rules:  # same-stop rules set the change time, the last one wins
+        if row["from_stop_id"] == row["to_stop_id"]:
+            kind, minimum = row["transfer_type"], row["min_transfer_time"]
+            if kind == 1:
+                wanted[row["from_stop_id"]] = 0
+            elif kind == 3:
+                wanted[row["from_stop_id"]] = 2**30
+            elif minimum is not None:
+                wanted[row["from_stop_id"]] = minimum
+    assert change == wanted
+    journeys = gtfs_import.TransitRouter(tt).depart_after(origins, dests, depart, max_transfers)
+    expected = best_arrivals(
+        reference_trips(feed, DATE),
+        footpaths_by_id(tt),
+        origins,
+        dests,
+        depart,
+        max_transfers + 1,
+        tt.min_change_s,
+        change,
+    )
+    got = _per_round(
+        journeys, max_transfers + 2, lambda js: min((j.arrival_s for j in js), default=float("inf"))
+    )
+    assert got == expected
+    st_ = day_stop_times(feed, DATE)
+    for j in journeys:
+        assert_valid_journey(j, tt, st_, origins, dests)

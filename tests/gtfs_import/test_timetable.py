@@ -7,7 +7,14 @@ import pytest
 
 import gtfs_import
 from gtfs_import import TimetableError, check_timetable
-from tests.gtfs_import.conftest import CAHORS, DATE, TOULOUSE, day_stop_times
+from tests.gtfs_import.conftest import (
+    CAHORS,
+    DATE,
+    TOULOUSE,
+    day_stop_times,
+    footpaths_by_id,
+    station_stops,
+)
 from tests.gtfs_import.synthetic import make_feed
 
 
@@ -21,18 +28,31 @@ def test_timetable_holds_the_runs_of_the_day(k1_feed, k1_tt):
 
 
 def test_several_dates_and_feeds(k1_feed, lot_feed):
-    tt = gtfs_import.build_timetable([k1_feed, lot_feed], ["20250124", "20250123"])
+    tt = gtfs_import.build_timetable(
+        [k1_feed, lot_feed], ["20250124", "20250123"], feed_names=["k1", "lot"]
+    )
     check_timetable(tt)
     assert tt.base_date == "20250123" and tt.dates.tolist() == ["20250123", "20250124"]
-    # K1 stops are shared by both feeds: one stop each.
-    assert len(set(tt.stop_ids.tolist())) == tt.n_stops == len(lot_feed.stops)
+    # K1's stops are also in the Lot feed: each feed keeps its own, never merged by id.
+    ids = tt.stop_ids.tolist()
+    assert len(set(ids)) == tt.n_stops == len(k1_feed.stops) + len(lot_feed.stops)
+    assert f"k1:{CAHORS}" in ids and f"lot:{CAHORS}" in ids
+    # ... but the two Cahors stations are joined (same name, same place) by footpaths.
+    foot = footpaths_by_id(tt)
+    k1_served = [f"k1:{s}" for s in station_stops(k1_feed, CAHORS) if f"k1:{s}" in foot]
+    lot_platforms = {f"lot:{s}" for s in station_stops(lot_feed, CAHORS)}
+    assert k1_served and all(lot_platforms & {v for v, _ in foot[p]} for p in k1_served)
     assert set(tt.trip_day.tolist()) <= {-1, 0, 1}
     router = gtfs_import.TransitRouter(tt)
-    late = router.depart_after({CAHORS: 0}, {TOULOUSE: 0}, 86_400 + 6 * 3600)
+    with pytest.raises(gtfs_import.QueryError, match="ambiguous"):
+        router.depart_after({CAHORS: 0}, {f"k1:{TOULOUSE}": 0}, 6 * 3600)
+    late = router.depart_after({f"k1:{CAHORS}": 0}, {f"k1:{TOULOUSE}": 0}, 86_400 + 6 * 3600)
     assert late and late[0].legs[0].departure_s >= 86_400 + 6 * 3600
     st = day_stop_times(k1_feed, "20250124")
     (leg,) = late[0].legs
-    assert leg.departure_s - 86_400 in set(st.loc[st["trip_id"] == leg.trip_id, "dep"])
+    assert leg.trip_id.startswith("k1:")
+    trip = leg.trip_id.removeprefix("k1:")
+    assert leg.departure_s - 86_400 in set(st.loc[st["trip_id"] == trip, "dep"])
 
 
 def test_trips_past_midnight_in_the_whole_feed(k1_tt):
@@ -46,9 +66,13 @@ def test_trips_past_midnight_in_the_whole_feed(k1_tt):
     [
         ("departure_s", lambda a: a - 10_000, "departure before its arrival"),
         ("pattern_stops", lambda a: np.full_like(a, 10_000), "out of range"),
-        ("foot_s", lambda a: a * 0, "shorter than min_change_s"),
+        ("foot_s", lambda a: a * 0 - 1, "negative duration"),
         ("stop_pattern_pos", lambda a: np.maximum(a - 1, 0), "disagree"),
         ("trip_time_offset", lambda a: a + 1, "trip_time_offset"),
+        ("stop_change_s", lambda a: a - 10_000, "negative change time"),
+        ("stop_feed", lambda a: a + 5, "stop_feed out of range"),
+        ("xfer_offset", lambda a: a + 1, "xfer_offset"),
+        ("trip_headway_s", lambda a: a - 1, "trip_headway_s"),
     ],
 )
 def test_check_timetable_catches_broken_arrays(lot_tt, field, breaker, message):
