@@ -24,10 +24,12 @@ def _print_problems(path: Path, problems: list) -> None:  # type: ignore[type-ar
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--bbox",
-    type=click.Choice(["auto", "lot", "france"]),
-    default="auto",
+    type=click.Choice(["territory", "lot", "france", "none"]),
+    default="territory",
     show_default=True,
-    help="Territory the stops should lie in (auto: where most of the feed's stops are).",
+    help="Area the stops should lie in (territory: the active territory's communes and 30 km "
+    "around, no area check when none is built; none: no area check). "
+    "The checks are listed in docs/gtfs-validation.md.",
 )
 def gtfs_check(files: tuple[Path, ...], bbox: str) -> None:
     """Print each feed's validation report (errors and warnings, with file, row and message).
@@ -38,7 +40,17 @@ def gtfs_check(files: tuple[Path, ...], bbox: str) -> None:
 
     from ..services.transit import check_feed
 
-    box = {"auto": None, "lot": LOT_BBOX, "france": FRANCE_BBOX}[bbox]
+    from ..errors import TerritoryNotBuilt
+    from ..services.territory import current_territory_path, read_manifest
+    from ..services.transit import territory_area
+
+    if bbox == "territory":
+        try:
+            box = territory_area(read_manifest(current_territory_path(Path(current_app.config["TERRITORY_DIR"]))))
+        except (TerritoryNotBuilt, FileNotFoundError, OSError):
+            box = None
+    else:
+        box = {"lot": LOT_BBOX, "france": FRANCE_BBOX, "none": None}[bbox]
     failed = False
     for path in files:
         problems = check_feed(path, box)

@@ -148,7 +148,7 @@ def stage_territory(
     With no source at all, the demo territory is generated and built through the same path.
     Raises TerritoryBuildError (the temporary folder removed) on any bad source.
     """
-    from gtfs_import import FeedError, read_feed, validate_feed
+    from gtfs_import import BBox, FeedError, read_feed, validate_feed
     from matching.ch import build_ch
     from matching.errors import OSMReadError
     from matching.io import graph_from_osm, save_ch, save_graph
@@ -206,13 +206,18 @@ def stage_territory(
         feeds_dir = staging / "gtfs"
         feeds_dir.mkdir()
         feed_entries = []
+        lats = [c.lat for c in commune_records]
+        lons = [c.lon for c in commune_records]
+        # The feeds' stops are checked against the territory (30 km beyond its communes
+        # reach the stations a rider takes outside it, e.g. Brive or Montauban for the Lot).
+        area = BBox(min(lats), min(lons), max(lats), max(lons)).expanded(30) if lats else None
         for k, feed_path in enumerate(gtfs):
             feed_path = Path(feed_path)
             try:
                 feed = read_feed(feed_path)
             except FeedError as exc:
                 raise TerritoryBuildError(str(exc)) from exc
-            problems = validate_feed(feed)
+            problems = validate_feed(feed, area)
             errors = [p for p in problems if p.severity == "error"]
             if errors:
                 shown = "; ".join(f"{p.file} {p.row}: {p.message}" for p in errors[:8])
@@ -230,8 +235,6 @@ def stage_territory(
                     "warnings": sum(1 for p in problems if p.severity == "warning"),
                 }
             )
-        lats = [c.lat for c in commune_records]
-        lons = [c.lon for c in commune_records]
         manifest = {
             "format_version": FORMAT_VERSION,
             "name": name,

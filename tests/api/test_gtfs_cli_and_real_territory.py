@@ -66,7 +66,8 @@ def _invoke(app: Flask, *args: str):  # type: ignore[no-untyped-def]
 
 def test_check_reports_the_swapped_coordinates_of_the_2019_feed(k1_app):
     result = _invoke(k1_app, "check", str(shared_file(TER_2019)))
-    lines = [line.strip() for line in result.output.splitlines() if "87686378" in line]
+    lines = [line.strip() for line in result.output.splitlines()
+             if "87686378" in line and "stop_coordinates_swapped" in line]
     assert len(lines) == 2, result.output
     errors = sum(1 for line in result.output.splitlines() if line.strip().startswith("ERROR"))
     warnings = sum(1 for line in result.output.splitlines() if line.strip().startswith("WARNING"))
