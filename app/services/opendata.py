@@ -6,7 +6,9 @@ routes have route_type 1551 (carpooling, extended route types). Riders book thro
 solidarity service: the agency's phone is the service's (config ``SERVICE_PHONE``), stop
 times say "phone the agency" (pickup_type / drop_off_type 2) and point at a GTFS-Flex
 ``booking_rules.txt`` rule with that phone number. The solidarity service itself (rides on
-request) is a route of the same agency.
+request) is a route of the same agency, described with GTFS-Flex (:mod:`app.services.gtfs_flex`):
+``locations.geojson`` commune zones, on-demand trips whose stop times carry pickup / drop-off
+windows (the hours volunteers cover) and a booking rule of its own.
 
 No personal data leaves: no names, phones, addresses or exact points; a trip is known only
 by its communes, weekdays and time of day (:mod:`app.services.publication`). Only trips of
@@ -23,11 +25,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .gtfs_flex import FlexService, flex_tables
 from .journeys import LatLon, OfferView, Roads, haversine_m
 from .publication import (
     CommunePoint,
@@ -43,12 +47,15 @@ BOOKING_RULE_ID = "reservation-telephone"
 AGENCY_ID = "mobilite-solidaire-lot"
 #: How far ahead the calendar of an open-ended regular trip runs.
 HORIZON_DAYS = 182
+#: How far ahead the on-demand service is published: volunteers' availability changes often.
+FLEX_HORIZON_DAYS = 28
 #: Fallback speed when the road graph cannot time a trip (straight line × 1.3).
 FALLBACK_SPEED_M_S = 60 / 3.6
 
 
 class NothingToPublish(LookupError):
-    """No regular volunteer trip can be published: a GTFS feed needs at least one trip."""
+    """Nothing can be published: no regular volunteer trip and no volunteer on call for the
+    on-demand service (a GTFS feed needs at least one trip)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,7 @@ def build_gtfs(
     roads: Roads | None = None,
     min_population: int = 0,
     rounding_s: int = 0,
+    flex: FlexService | None = None,
 ) -> bytes:
     """The GTFS zip of the regular trips ``offers`` (kind ``regular``) and the solidarity service.
 
@@ -94,6 +102,10 @@ def build_gtfs(
     trips is not GTFS). Times of day are local (``service.timezone``) and rounded to
     ``rounding_s``; the ride's duration comes from ``roads`` (between the commune centres) or,
     without it, from the straight line.
+
+    With ``flex``, the solidarity route gets its on-demand trips (GTFS-Flex): one per served
+    zone, window and weekday pattern, over the next ``FLEX_HORIZON_DAYS`` days, and the feed
+    gains ``locations.geojson``. The feed is published when it has trips of either kind.
     """
     stops: dict[str, dict[str, Any]] = {}
     routes: dict[str, dict[str, Any]] = {
@@ -222,6 +234,24 @@ def build_gtfs(
                     "shape_dist_traveled": round(dist_km, 3),
                 }
             )
+    flex_part = (
+        flex_tables(
+            flex,
+            route_id=SOLIDARITY_ROUTE_ID,
+            start=today,
+            end=today + dt.timedelta(days=FLEX_HORIZON_DAYS),
+            phone=service.phone,
+            url=service.url,
+        )
+        if flex is not None
+        else None
+    )
+    if flex_part is not None and flex_part.trips:
+        trips.extend(flex_part.trips)
+        stop_times.extend(flex_part.stop_times)
+        calendar.extend(flex_part.calendar)
+    else:
+        flex_part = None
     if not trips:
         raise NothingToPublish("no regular volunteer trip to publish yet")
     start_dates = [c["start_date"] for c in calendar] or [today.strftime("%Y%m%d")]
@@ -317,6 +347,10 @@ def build_gtfs(
                 "shape_dist_traveled",
                 "pickup_booking_rule_id",
                 "drop_off_booking_rule_id",
+                # GTFS-Flex, last so that the classic columns keep their places.
+                "location_id",
+                "start_pickup_drop_off_window",
+                "end_pickup_drop_off_window",
             ],
         ),
         "shapes.txt": _csv(
@@ -331,6 +365,7 @@ def build_gtfs(
         ),
         "booking_rules.txt": _csv(
             [
+                *([flex_part.booking_rule] if flex_part is not None else []),
                 {
                     "booking_rule_id": BOOKING_RULE_ID,
                     "booking_type": 2,
@@ -339,19 +374,27 @@ def build_gtfs(
                     "phone_number": service.phone,
                     "info_url": service.url,
                     "message": "Réservez la veille avant 17 h auprès du service de mobilité solidaire.",
-                }
+                },
             ],
             [
                 "booking_rule_id",
                 "booking_type",
                 "prior_notice_last_day",
                 "prior_notice_last_time",
+                "prior_notice_start_day",
+                "prior_notice_start_time",
                 "phone_number",
                 "info_url",
                 "message",
+                "pickup_message",
+                "drop_off_message",
             ],
         ),
     }
+    if flex_part is not None:
+        files["locations.geojson"] = json.dumps(
+            flex_part.locations, ensure_ascii=False, separators=(",", ":")
+        ).encode("utf-8")
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in files.items():
@@ -378,6 +421,7 @@ def export_gtfs() -> bytes:
     """The GTFS zip of the application's regular volunteer trips and solidarity service."""
     from flask import current_app
 
+    from .gtfs_flex import flex_service_from_app
     from .journeys import app_roads, load_offer_views
     from .publication import min_commune_population, rounding_step_s
 
@@ -395,12 +439,18 @@ def export_gtfs() -> bytes:
     from zoneinfo import ZoneInfo
 
     today = dt.datetime.now(ZoneInfo(info.timezone)).date()
+    communes = communes_from_db()
     return build_gtfs(
         load_offer_views(kind="regular"),
-        communes_from_db(),
+        communes,
         info,
         today=today,
         roads=app_roads(),
         min_population=min_commune_population(),
         rounding_s=rounding_step_s(),
+        flex=flex_service_from_app(
+            communes,
+            min_population=min_commune_population(),
+            polygons_file=cfg.get("COMMUNE_POLYGONS_FILE") or None,
+        ),
     )
