@@ -172,32 +172,14 @@ def shown(run: DayPlanRun) -> dict[str, Any]:
 
 def route_plan(run: DayPlanRun, index: int) -> Any:
     """The stored route ``index`` as a RoutePlan to propose (app.services.rides.propose_route)."""
-    from .rides import RoutePlan, RouteRider
+    from .rides import RoutePlan, riders_from_stops
 
     routes = (run.result or {}).get("routes", [])
     if not 0 <= index < len(routes):
         raise IndexError(index)
     route = routes[index]
     committed = set(route.get("committed", []))
-    riders: dict[int, RouteRider] = {}
-    for stop in route["stops"]:
-        need_id = int(stop["need"])
-        at = datetime.fromisoformat(stop["at"])
-        rider = riders.get(need_id)
-        if rider is None:
-            rider = riders[need_id] = RouteRider(need_id=need_id, legs=(), pickup_at=at, dropoff_at=at)
-        if stop["leg"] not in rider.legs:
-            rider.legs = (*rider.legs, stop["leg"])
-        if stop["kind"] == "pickup" and stop["leg"] == "outbound":
-            rider.pickup_at = at
-        elif stop["kind"] == "dropoff" and stop["leg"] == "outbound":
-            rider.dropoff_at = at
-        elif stop["kind"] == "pickup":
-            rider.return_pickup_at = at
-            if "outbound" not in rider.legs:
-                rider.pickup_at = at
-        elif "outbound" not in rider.legs:
-            rider.dropoff_at = at
+    riders = riders_from_stops(route["stops"])
     if committed:
         from ..models import Proposal
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,8 @@ LatLon = tuple[float, float]
 DriveTimes = Callable[[LatLon, Sequence[LatLon]], Sequence[float | None]]
 #: ``drive_times_to(from_latlons, to_latlon) -> seconds`` (None where unreachable).
 DriveTimesTo = Callable[[Sequence[LatLon], LatLon], Sequence[float | None]]
+#: ``drive_lengths(from_latlon, to_latlons) -> metres`` (None where unreachable).
+DriveLengths = Callable[[LatLon, Sequence[LatLon]], Sequence[float | None]]
 #: ``drive_route(a, b) -> (seconds, metres, [(lat, lon), ...])`` or None.
 DriveRoute = Callable[[LatLon, LatLon], "tuple[int, float, list[LatLon]] | None"]
 #: ``generalise(latlon) -> place`` (see :class:`PlaceRef`).
@@ -43,8 +45,14 @@ WALK_SPEED_M_S = 4.5 / 3.6
 MAX_WALK_M = 1200.0
 #: Stations a volunteer may drive a rider to or from, straight line.
 MAX_DRIVE_TO_STOP_M = 30_000.0
-#: At most this many stations (grouped by parent station) are tried for a drive.
+#: At most this many stations (grouped by parent station) are tried for a drive: the
+#: :data:`NEAREST_DRIVE_STATIONS` nearest, then the busiest (departures per day).
 MAX_DRIVE_STATIONS = 12
+NEAREST_DRIVE_STATIONS = 3
+#: Greatest ``max_walk_m`` a query may ask for (beyond it, a drive to the station is the offer).
+MAX_WALK_LIMIT_M = 5000.0
+#: Rounds of search when drives to stations turn out to have no volunteer at their time.
+VOLUNTEER_ROUNDS = 3
 #: Rider dropped at the station this long before the train; picked up this long after arrival.
 FIRST_MILE_BUFFER_S = 600
 LAST_MILE_BUFFER_S = 300
@@ -74,6 +82,8 @@ class JourneyQuery:
     max_transfers: int = 4
     modes: frozenset[str] = frozenset(MODES)
     max_walk_m: float = MAX_WALK_M
+    #: Only stops, trips and cars said to be accessible; "unknown" ones kept but flagged.
+    wheelchair: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,24 +118,50 @@ class OfferView:
     flexibility_s: int = 900
     valid_from: dt.date | None = None
     valid_until: dt.date | None = None
+    wheelchair: bool = False
 
 
 @dataclass(frozen=True)
 class VolunteerView:
-    """When and how far a volunteer drives on request (weekday 0 = Monday × slot grid)."""
+    """When and how far a volunteer drives on request (weekday 0 = Monday × slot grid).
+
+    ``home`` is the centre of her commune; ``driver_id`` links her to her bookings and never
+    leaves the server.
+    """
 
     home: LatLon
     max_distance_m: float
     cells: frozenset[tuple[int, str]]
+    driver_id: int | None = None
+    wheelchair: bool = False
+
+
+Interval = tuple[dt.datetime, dt.datetime]
 
 
 @dataclass(frozen=True)
 class Availability:
-    """The volunteers on call and the local hours of the grid's slots."""
+    """The volunteers on call, the local hours of the grid's slots, and the time their
+    pending or accepted proposals already take (``busy``, by driver id)."""
 
     volunteers: Sequence[VolunteerView]
     slot_hours: dict[str, tuple[int, int]]
     tz: dt.tzinfo
+    busy: Mapping[int, Sequence[Interval]] = field(default_factory=dict)
+
+    def on_call(self, v: VolunteerView, when: dt.datetime) -> bool:
+        """Whether her weekly grid covers the instant ``when``."""
+        local = when.astimezone(self.tz)
+        return any(
+            h0 <= local.hour < h1 and (local.weekday(), s) in v.cells
+            for s, (h0, h1) in self.slot_hours.items()
+        )
+
+    def is_free(self, v: VolunteerView, start: dt.datetime, end: dt.datetime) -> bool:
+        """Whether no booking of hers overlaps [start, end]."""
+        if v.driver_id is None:
+            return True
+        return not any(b0 < end and start < b1 for b0, b1 in self.busy.get(v.driver_id, ()))
 
     def anyone_near(self, point: LatLon, when: dt.datetime) -> bool:
         """Whether a volunteer available at ``when`` lives within their distance of ``point``."""
@@ -157,6 +193,20 @@ class Roads:
     times: DriveTimes
     times_to: DriveTimesTo | None = None
     route: DriveRoute | None = None
+    lengths: DriveLengths | None = None
+
+    def from_point(self, source: LatLon, targets: Sequence[LatLon]) -> list[int | None]:
+        """Drive times from ``source`` to each target."""
+        return _drive(self.times, source, targets)
+
+    def lengths_from(self, source: LatLon, targets: Sequence[LatLon]) -> list[float | None] | None:
+        """Road lengths in metres from ``source`` to each target; None when not known."""
+        if self.lengths is None:
+            return None
+        return [
+            None if m is None or not math.isfinite(float(m)) else float(m)
+            for m in self.lengths(source, list(targets))
+        ]
 
     def to_point(self, sources: Sequence[LatLon], target: LatLon) -> list[int | None]:
         """Drive times from each source to ``target``."""
@@ -377,6 +427,7 @@ def load_offer_views(
                 flexibility_s=offer.flexibility_min * 60,
                 valid_from=offer.valid_from.date() if offer.valid_from else None,
                 valid_until=offer.valid_until.date() if offer.valid_until else None,
+                wheelchair=bool(driver.wheelchair_accessible),
             )
         )
     return out
@@ -390,10 +441,13 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     )  # SQLite drops the zone
 
 
-def load_availability(tz: dt.tzinfo) -> Availability:
+def load_availability(tz: dt.tzinfo, days: Iterable[dt.date] = ()) -> Availability:
     """Cleared, active volunteers who consented to publication, with their weekly grid, and
     the grid's slot hours. A volunteer's home is the centre of her commune: whether someone is
-    on call near a point must not reveal where she lives."""
+    on call near a point must not reveal where she lives.
+
+    ``days``: the local days whose pending and accepted proposals are loaded as her busy time
+    (a volunteer already booked then is not offered again)."""
     from ..extensions import db
     from ..models import Driver
     from . import matching as matching_service
@@ -418,9 +472,22 @@ def load_availability(tz: dt.tzinfo) -> Availability:
         cells = frozenset((a.weekday, a.slot) for a in d.availability)
         if cells:
             volunteers.append(
-                VolunteerView((centre.lat, centre.lon), d.max_distance_km * 1000.0, cells)
+                VolunteerView(
+                    (centre.lat, centre.lon),
+                    d.max_distance_km * 1000.0,
+                    cells,
+                    driver_id=d.id,
+                    wheelchair=bool(d.wheelchair_accessible),
+                )
             )
-    return Availability(volunteers, dict(slot_hours), tz)
+    busy: dict[int, tuple[Interval, ...]] = {}
+    ids = [v.driver_id for v in volunteers if v.driver_id is not None]
+    if ids:
+        from .journeys_volunteers import busy_by_driver
+
+        bookings = [b for day in sorted(set(days)) for b in matching_service.bookings_on(day, ids)]
+        busy = busy_by_driver(bookings)
+    return Availability(volunteers, dict(slot_hours), tz, busy)
 
 
 # -- generalised places -----------------------------------------------------------------

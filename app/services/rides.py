@@ -825,22 +825,33 @@ class RoutePlan:
     plan_id: int | None = None
 
 
-def route_plan_for_join(need: RideNeed, candidate: Any) -> RoutePlan:
-    """The route to propose when a need joins a driver's booked car (a candidate with
-    ``route_stops``, app.services.matching): her booked riders are kept, the need is new."""
-    stops = list(candidate.route_stops)
+def riders_from_stops(stops: list[dict[str, Any]]) -> dict[int, RouteRider]:
+    """Each rider of a planned route's stops, with her legs and times (need id -> rider)."""
     riders: dict[int, RouteRider] = {}
     for stop in stops:
         at = datetime.fromisoformat(stop["at"])
         rider = riders.setdefault(int(stop["need"]), RouteRider(int(stop["need"]), (), at, at))
         if stop["leg"] not in rider.legs:
             rider.legs = (*rider.legs, stop["leg"])
-        if stop["kind"] == "pickup" and stop["leg"] == "outbound":
+        outbound = stop["leg"] == "outbound"
+        if stop["kind"] == "pickup" and outbound:
             rider.pickup_at = at
-        elif stop["kind"] == "dropoff" and stop["leg"] == "outbound":
+        elif stop["kind"] == "dropoff" and outbound:
             rider.dropoff_at = at
         elif stop["kind"] == "pickup":
             rider.return_pickup_at = at
+            if "outbound" not in rider.legs:
+                rider.pickup_at = at  # a rider of the return only: her pickup is the return's
+        elif "outbound" not in rider.legs:
+            rider.dropoff_at = at
+    return riders
+
+
+def route_plan_for_join(need: RideNeed, candidate: Any) -> RoutePlan:
+    """The route to propose when a need joins a driver's booked car (a candidate with
+    ``route_stops``, app.services.matching): her booked riders are kept, the need is new."""
+    stops = list(candidate.route_stops)
+    riders = riders_from_stops(stops)
     others = set(riders) - {need.id}
     if others:
         booked = {p.need_id: p.id for p in db.session.execute(select(Proposal).where(
