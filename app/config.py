@@ -116,6 +116,9 @@ def load_config(instance_path: str | Path) -> dict[str, Any]:
         # the pickup at the latest); the background day plan searches this long.
         "PROPOSAL_EXPIRY_MINUTES": int(env.get("PROPOSAL_EXPIRY_MINUTES", "720")),
         "PLAN_TIME_LIMIT_S": float(env.get("PLAN_TIME_LIMIT_S", "5")),
+        # Journey search: the most minutes a volunteer drives with the rider in one combined
+        # journey (to and from the stations, added together).
+        "JOURNEY_MAX_VOLUNTEER_DRIVE_MIN": float(env.get("JOURNEY_MAX_VOLUNTEER_DRIVE_MIN", "45")),
         # GTFS-Flex export: a GeoPackage of commune outlines (e.g. IGN BD CARTO for the Lot);
         # empty: zones are the Voronoi cells of the commune centres.
         "COMMUNE_POLYGONS_FILE": env.get("COMMUNE_POLYGONS_FILE", ""),

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Response, abort, current_app, jsonify, render_template, request
 
-from ..services.journeys import MODES, JourneyQuery, find_journeys
+from ..services.journeys import MAX_WALK_LIMIT_M, MAX_WALK_M, MODES, JourneyQuery, find_journeys
 from . import bp, params
 from .errors import cacheable
 from .openapi import openapi_document
@@ -34,6 +34,10 @@ def journeys() -> Response:
             params.integer(args, "max_transfers", default=4, minimum=0, maximum=8) or 0
         ),
         modes=frozenset(params.csv_choices(args, "modes", MODES)),
+        max_walk_m=params.number(
+            args, "max_walk_m", default=MAX_WALK_M, minimum=0, maximum=MAX_WALK_LIMIT_M
+        ),
+        wheelchair=params.boolean(args, "wheelchair"),
     )
     result = find_journeys(query)
     body = {
@@ -44,6 +48,8 @@ def journeys() -> Response:
             "arrive_by": query.arrive_by,
             "max_transfers": query.max_transfers,
             "modes": sorted(query.modes),
+            "max_walk_m": query.max_walk_m,
+            "wheelchair": query.wheelchair,
         },
         "itineraries": result.itineraries,
         "notices": result.notices,

@@ -53,6 +53,8 @@ NEAREST_DRIVE_STATIONS = 3
 MAX_WALK_LIMIT_M = 5000.0
 #: Rounds of search when drives to stations turn out to have no volunteer at their time.
 VOLUNTEER_ROUNDS = 3
+#: Rounds of search when every journey found is inaccessible in a wheelchair.
+WHEELCHAIR_ROUNDS = 4
 #: Rider dropped at the station this long before the train; picked up this long after arrival.
 FIRST_MILE_BUFFER_S = 600
 LAST_MILE_BUFFER_S = 300
@@ -461,8 +463,10 @@ def load_availability(tz: dt.tzinfo, days: Iterable[dt.date] = ()) -> Availabili
     volunteers = []
     from sqlalchemy.orm import selectinload
 
-    drivers = db.session.query(Driver).options(selectinload(Driver.availability)).filter(
-        Driver.active.is_(True), Driver.publish_consent_at.is_not(None)
+    drivers = (
+        db.session.query(Driver)
+        .options(selectinload(Driver.availability))
+        .filter(Driver.active.is_(True), Driver.publish_consent_at.is_not(None))
     )
     for d in drivers:
         home = d.home_lat_lon
@@ -587,6 +591,7 @@ class _Access:
     mode: str  # walk | car
     seconds: int  # the value given to the router (buffer included for car)
     drive_s: int = 0
+    station: str = ""  # the station (parent, or the stop itself) a car drives to or from
 
 
 def _place_of_stop(service: Any, router: Any, stop_id: str) -> dict[str, Any]:
@@ -746,117 +751,6 @@ def _finish(legs: list[dict[str, Any]], transfers: int) -> dict[str, Any]:
     }
 
 
-def _drive_accesses(
-    service: Any, router: Any, point: LatLon, roads: Roads, *, towards_point: bool, skip_m: float
-) -> dict[str, _Access]:
-    """Stops a volunteer can drive the rider to (or from), beyond walking distance."""
-    near = router.walks_from_point(point[0], point[1], max_walk_m=MAX_DRIVE_TO_STOP_M)
-    groups: dict[str, list[str]] = {}
-    where: dict[str, LatLon] = {}
-    for stop_id in near:
-        info = service.stop(router, stop_id)
-        key = info.parent_id or stop_id
-        groups.setdefault(key, []).append(stop_id)
-        where.setdefault(key, (info.lat, info.lon))
-    keys = sorted(groups, key=lambda k: haversine_m(point, where[k]))
-    keys = [k for k in keys if haversine_m(point, where[k]) > skip_m][:MAX_DRIVE_STATIONS]
-    if not keys:
-        return {}
-    if towards_point:
-        times = roads.to_point([where[k] for k in keys], point)
-        buffer = LAST_MILE_BUFFER_S
-    else:
-        times = _drive(roads.times, point, [where[k] for k in keys])
-        buffer = FIRST_MILE_BUFFER_S
-    out: dict[str, _Access] = {}
-    for k, t in zip(keys, times, strict=True):
-        if t is None:
-            continue
-        for stop_id in groups[k]:
-            out[stop_id] = _Access("car", t + buffer, t)
-    return out
-
-
-def _transit_itineraries(
-    query: JourneyQuery,
-    service: Any,
-    roads: Roads | None,
-    generalise: Generalise,
-    booking: dict[str, Any] | None,
-    result: SearchResult,
-    availability: Availability | None = None,
-) -> None:
-    from .transit import clock_of
-
-    day, t_s = clock_of(query.when, service.tz)
-    router = service.router_for(day)
-    if router is None:
-        result.notices.append(
-            {
-                "code": "no_transit_service",
-                "message": f"No line of the territory runs on {day.isoformat()} "
-                f"(timetables cover {service.first_day} to {service.last_day}).",
-            }
-        )
-        return
-    walk_o = router.walks_from_point(*query.origin, max_walk_m=query.max_walk_m)
-    walk_d = router.walks_from_point(*query.destination, max_walk_m=query.max_walk_m)
-    search = router.arrive_by if query.arrive_by else router.depart_after
-    if "transit" in query.modes:
-        if walk_o and walk_d:
-            acc = {s: _Access("walk", w) for s, w in walk_o.items()}
-            egr = {s: _Access("walk", w) for s, w in walk_d.items()}
-            for j in search(walk_o, walk_d, t_s, query.max_transfers):
-                if j.trips:
-                    result.itineraries.append(
-                        _itinerary_of(service, router, j, query, acc, egr, generalise, None)
-                    )
-        else:
-            which = "origin" if not walk_o else "destination"
-            result.notices.append(
-                {
-                    "code": f"no_stop_near_{which}",
-                    "message": f"No stop within {int(query.max_walk_m)} m of the {which}.",
-                }
-            )
-    if "combined" not in query.modes or roads is None:
-        return
-    acc = {s: _Access("walk", w) for s, w in walk_o.items()}
-    egr = {s: _Access("walk", w) for s, w in walk_d.items()}
-    on_call_o = availability is None or availability.anyone_near(query.origin, query.when)
-    on_call_d = availability is None or availability.anyone_near(query.destination, query.when)
-    if not (on_call_o or on_call_d):
-        result.notices.append(_no_volunteer_notice())
-        return
-    if on_call_o:
-        for s, a in _drive_accesses(
-            service, router, query.origin, roads, towards_point=False, skip_m=query.max_walk_m
-        ).items():
-            if s not in acc or a.seconds < acc[s].seconds:
-                acc[s] = a
-    if on_call_d:
-        for s, a in _drive_accesses(
-            service, router, query.destination, roads, towards_point=True, skip_m=query.max_walk_m
-        ).items():
-            if s not in egr or a.seconds < egr[s].seconds:
-                egr[s] = a
-    if not acc or not egr:
-        return
-    seen = {tuple(leg.get("trip_id") for leg in it["legs"]) for it in result.itineraries}
-    journeys = search(
-        {s: a.seconds for s, a in acc.items()},
-        {s: a.seconds for s, a in egr.items()},
-        t_s,
-        query.max_transfers,
-    )
-    for j in journeys:
-        it = _itinerary_of(service, router, j, query, acc, egr, generalise, booking, roads)
-        key = tuple(leg.get("trip_id") for leg in it["legs"])
-        if it["type"] == "combined" and key not in seen:
-            seen.add(key)
-            result.itineraries.append(it)
-
-
 def _no_volunteer_notice() -> dict[str, str]:
     return {
         "code": "no_volunteer_available",
@@ -895,6 +789,8 @@ def _solidarity_itineraries(
     )
     day = query.when.astimezone(tz).date()
     for offer in offers:
+        if query.wheelchair and not offer.wheelchair:
+            continue
         m = match_offer(
             offer,
             query.origin,
@@ -923,6 +819,8 @@ def _solidarity_itineraries(
         leg["seats"] = offer.seats
         it = _finish([leg], 0)
         it["type"] = "carpool"
+        if query.wheelchair:
+            leg["wheelchair"] = it["wheelchair"] = "yes"
         result.itineraries.append(it)
     # A ride on request from the solidarity service, door to door, if a volunteer is on call.
     if query.arrive_by:
@@ -931,12 +829,22 @@ def _solidarity_itineraries(
     else:
         dep = query.when.astimezone(tz)
         arr = dep + dt.timedelta(seconds=ride_s)
-    if availability is not None and not availability.anyone_near(query.origin, dep):
-        result.notices.append(_no_volunteer_notice())
-        return
+    # Someone on call for the ride's own times, within reach of the pickup, not booked then.
+    if availability is not None:
+        from .journeys_volunteers import volunteer_for_leg
+
+        found = volunteer_for_leg(
+            availability, roads, [query.origin], dep, arr, wheelchair=query.wheelchair
+        )
+        if found is None:
+            result.notices.append(_no_volunteer_notice())
+            return
     leg = _car_leg(pickup, dropoff, dep, arr, booking, roads)
     leg["operator"] = "solidarity_service"
-    result.itineraries.append(_finish([leg], 0))
+    it = _finish([leg], 0)
+    if query.wheelchair:
+        leg["wheelchair"] = it["wheelchair"] = "yes" if availability is not None else "unknown"
+    result.itineraries.append(it)
 
 
 def search_journeys(
@@ -950,6 +858,7 @@ def search_journeys(
     tz: dt.tzinfo = dt.UTC,
     availability: Availability | None = None,
     rounding_s: int = 0,
+    max_volunteer_drive_s: int = 45 * 60,
 ) -> SearchResult:
     """All itineraries for a query, best first (earliest arrival, or latest departure).
 
@@ -959,7 +868,8 @@ def search_journeys(
     for it; ``booking`` tells how to book a volunteer ride (the service's phone);
     ``availability`` the volunteers on call (None: not checked), without whom no ride on
     request nor drive to a station is offered; ``rounding_s`` the step volunteers' trip
-    times are rounded to.
+    times are rounded to; ``max_volunteer_drive_s`` the most a volunteer drives with the rider
+    in one combined journey (config ``JOURNEY_MAX_VOLUNTEER_DRIVE_MIN``).
     """
     result = SearchResult()
     gen = generalise or PlaceIndex([])
@@ -967,7 +877,11 @@ def search_journeys(
         drive_times if isinstance(drive_times, Roads) or drive_times is None else Roads(drive_times)
     )
     if transit is not None and transit.has_feeds and ({"transit", "combined"} & query.modes):
-        _transit_itineraries(query, transit, roads, gen, booking, result, availability)
+        from .journeys_transit import transit_itineraries
+
+        transit_itineraries(
+            query, transit, roads, gen, booking, result, availability, max_volunteer_drive_s
+        )
     elif {"transit", "combined"} & query.modes:
         result.notices.append(
             {"code": "no_transit_data", "message": "The territory has no timetable."}
@@ -1023,8 +937,9 @@ def app_roads() -> Roads | None:
 
     return Roads(
         memoised(times),
-        getattr(matching, "drive_times_to", None),
-        getattr(matching, "drive_route", None),
+        matching.drive_times_to,
+        matching.drive_route,
+        memoised(matching.drive_lengths),
     )
 
 
@@ -1084,13 +999,17 @@ def find_journeys(query: JourneyQuery) -> SearchResult:
     generalise: Generalise = PlaceIndex([])
     availability = None
     if wants_volunteers:
-        availability = load_availability(tz)
+        local_day = query.when.astimezone(tz).date()
+        # Legs may fall on the day before (arrive by) or after (a late train): their bookings.
+        days = [local_day + dt.timedelta(days=k) for k in (-1, 0, 1)]
+        availability = load_availability(tz, days)
         start = query.when - dt.timedelta(hours=3)
         end = query.when + dt.timedelta(hours=3)
         if "solidarity" in query.modes:
             offers = load_offer_views(kind="one_off", start=start, end=end) + load_offer_views(
                 kind="regular"
             )
+            offers = _seats_left(offers, local_day)
         generalise = _cached_place_index(territory_name)
     return search_journeys(
         query,
@@ -1102,4 +1021,25 @@ def find_journeys(query: JourneyQuery) -> SearchResult:
         tz=tz,
         availability=availability,
         rounding_s=rounding_step_s(),
+        max_volunteer_drive_s=int(
+            float(current_app.config.get("JOURNEY_MAX_VOLUNTEER_DRIVE_MIN", 45)) * 60
+        ),
     )
+
+
+def _seats_left(offers: list[OfferView], day: dt.date) -> list[OfferView]:
+    """Volunteer trips with the seats already booked on ``day`` taken off (full ones dropped)."""
+    from dataclasses import replace
+
+    from .matching import bookings_on
+
+    taken: dict[int, int] = {}
+    for b in bookings_on(day):
+        if b.offer_id is not None:
+            taken[b.offer_id] = taken.get(b.offer_id, 0) + b.passengers
+    out = []
+    for offer in offers:
+        seats = offer.seats - taken.get(offer.id, 0)
+        if seats >= 1:
+            out.append(replace(offer, seats=seats) if seats != offer.seats else offer)
+    return out

@@ -665,6 +665,25 @@ def drive_times(
     ]
 
 
+@timed_call("drive_lengths")
+def drive_lengths(
+    origin: tuple[float, float], targets: list[tuple[float, float]]
+) -> list[float | None]:
+    """Road length in metres of the fastest route from a point to each target (None as in
+    :func:`drive_times`)."""
+    from matching import INF_TIME
+
+    if not targets:
+        return []
+    src, src_ok = _snap([origin])
+    dst, dst_ok = _snap(targets)
+    table = get_engine().table(src, dst)
+    return [
+        float(m) if ok and src_ok[0] and int(t) < INF_TIME else None
+        for t, m, ok in zip(table.time_s[0], table.length_m[0], dst_ok, strict=True)
+    ]
+
+
 def drive_times_to(
     origins: list[tuple[float, float]], target: tuple[float, float]
 ) -> list[int | None]:

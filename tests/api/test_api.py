@@ -36,6 +36,11 @@ def _get(client, **params):  # type: ignore[no-untyped-def]
         ({"from": "44.45,1.44", "to": "44.45,1.44", "max_transfers": "12"}, "max_transfers"),
         ({"from": "44.45,1.44", "to": "44.45,1.44", "arrive_by": "perhaps"}, "arrive_by"),
         ({"from": "44.45,1.44", "to": "44.45,1.44", "modes": "transit,teleport"}, "modes"),
+        ({"from": "44.45,1.44", "to": "44.45,1.44", "max_walk_m": "far"}, "max_walk_m"),
+        ({"from": "44.45,1.44", "to": "44.45,1.44", "max_walk_m": "-5"}, "max_walk_m"),
+        ({"from": "44.45,1.44", "to": "44.45,1.44", "max_walk_m": "50000"}, "max_walk_m"),
+        ({"from": "44.45,1.44", "to": "44.45,1.44", "max_walk_m": "nan"}, "max_walk_m"),
+        ({"from": "44.45,1.44", "to": "44.45,1.44", "wheelchair": "sometimes"}, "wheelchair"),
     ],
 )
 def test_malformed_parameters_get_400_naming_them(client, params, parameter):
@@ -81,6 +86,30 @@ def test_demo_bus_journey_matches_the_feed(client, app):
     assert [s["name"] for s in bus["intermediate_stops"]] == ["Combelongue Mairie"]
     assert first["geometry"]["type"] == "LineString" and len(first["geometry"]["coordinates"]) >= 3
     assert body["query"]["modes"] == ["transit"]
+
+
+def test_walking_limit_and_wheelchair_reach_the_search(client):
+    """A rider 600 m from the stop who walks 400 m at most has no bus; with 800 m she has one;
+    in a wheelchair, on a feed that says nothing of accessibility, the bus is flagged unknown."""
+    origin = (CASTELNAU[0] + 0.0054, CASTELNAU[1])  # 600 m north of the stop
+    params = {
+        "from": f"{origin[0]},{origin[1]}",
+        "to": f"{VALBOURG_GARE[0]},{VALBOURG_GARE[1]}",
+        "datetime": local(DAY, "07:30").isoformat(),
+        "modes": "transit",
+    }
+    short = _get(client, **params, max_walk_m="400").get_json()
+    assert short["itineraries"] == [] and short["query"]["max_walk_m"] == 400
+    assert "no_stop_near_origin" in {n["code"] for n in short["notices"]}
+    walked = _get(client, **params, max_walk_m="800").get_json()
+    assert walked["itineraries"] and walked["itineraries"][0]["walking_m"] >= 600
+    assert "wheelchair" not in walked["itineraries"][0]
+    rider = _get(client, **params, max_walk_m="800", wheelchair="true").get_json()
+    assert rider["query"]["wheelchair"] is True
+    assert [it["arrival"] for it in rider["itineraries"]] == [
+        it["arrival"] for it in walked["itineraries"]
+    ]
+    assert {it["wheelchair"] for it in rider["itineraries"]} <= {"unknown", "yes"}
 
 
 def test_cache_and_cors_headers_and_conditional_get(client):

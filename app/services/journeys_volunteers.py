@@ -1,0 +1,113 @@
+"""Whether a volunteer can drive a leg of a journey: at the leg's time, within reach, not booked.
+
+A volunteer leg (the solidarity service's ride on request, or the drive to or from a station
+of a combined itinerary) is offered only when one volunteer
+
+* is on call (weekday × slot grid) when the leg starts and when it ends, the leg's own times
+  rather than the query's instant;
+* reaches both ends of the leg from home within her ``max_distance_m``: straight line first
+  (cheap, and a lower bound of the road), then on the road (the engine's lengths when it gives
+  them, else the length her drive time stands for at :data:`REACH_ROAD_SPEED_KMH`);
+* has no pending or accepted proposal whose busy time overlaps the leg, from leaving home to
+  dropping the rider (:func:`app.services.matching.bookings_on`);
+* drives a wheelchair-accessible vehicle when the rider asked for one.
+
+Homes are commune centres (see :func:`app.services.journeys.load_availability`): nothing
+computed here can tell where a volunteer lives, and nothing about her leaves this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from .journeys import Availability, LatLon, Roads, VolunteerView, haversine_m
+
+if TYPE_CHECKING:
+    from .matching import Booking
+
+#: Average speed that turns a drive time into the road length it stands for, when the engine
+#: gives no lengths (country roads of the Lot: 60 km/h on average).
+REACH_ROAD_SPEED_KMH = 60.0
+#: Default bound on a volunteer's driving with the rider in one journey (config
+#: ``JOURNEY_MAX_VOLUNTEER_DRIVE_MIN``).
+DEFAULT_MAX_VOLUNTEER_DRIVE_MIN = 45
+
+
+def busy_by_driver(
+    bookings: Iterable[Booking],
+) -> dict[int, tuple[tuple[dt.datetime, dt.datetime], ...]]:
+    """Busy intervals of each driver from her pending and accepted proposals."""
+    out: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {}
+    for b in bookings:
+        out.setdefault(b.driver_id, []).append((b.busy_from, b.busy_until))
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
+def within_reach_straight(v: VolunteerView, points: Sequence[LatLon]) -> bool:
+    """Whether every point is within her distance of home, in a straight line."""
+    return all(haversine_m(v.home, p) <= v.max_distance_m for p in points)
+
+
+def road_approach_s(v: VolunteerView, points: Sequence[LatLon], roads: Roads) -> int | None:
+    """Drive seconds from her home to the first point, when every point is within her reach on
+    the road; None when one is not (or is off the road graph)."""
+    times = roads.from_point(v.home, points)
+    if any(t is None for t in times):
+        return None
+    lengths = roads.lengths_from(v.home, points)
+    if lengths is None:
+        speed_m_s = REACH_ROAD_SPEED_KMH / 3.6
+        lengths = [float(t) * speed_m_s for t in times if t is not None]
+    if any(m is None or m > v.max_distance_m for m in lengths):
+        return None
+    return times[0]
+
+
+def volunteer_for_leg(
+    availability: Availability,
+    roads: Roads | None,
+    reach: Sequence[LatLon],
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    wheelchair: bool = False,
+) -> VolunteerView | None:
+    """A volunteer who can drive a leg from ``start`` to ``end`` whose ends are ``reach``.
+
+    ``reach`` lists the points she must reach from home, the pickup first (the time to drive
+    there is part of the time the leg takes from her). Without road times (``roads`` None) the
+    straight-line reach is all that is checked.
+    """
+    for v in availability.volunteers:
+        if wheelchair and not v.wheelchair:
+            continue
+        if not within_reach_straight(v, reach):
+            continue
+        if not (availability.on_call(v, start) and availability.on_call(v, end)):
+            continue
+        if not availability.is_free(v, start, end):
+            continue
+        if roads is None:
+            return v
+        approach = road_approach_s(v, reach, roads)
+        if approach is None:
+            continue
+        if availability.is_free(v, start - dt.timedelta(seconds=approach), end):
+            return v
+    return None
+
+
+def anyone_within_reach(
+    availability: Availability, point: LatLon, *, wheelchair: bool = False
+) -> bool:
+    """Whether some volunteer lives within her distance of ``point`` (straight line, any time).
+
+    The cheap test that decides whether drives to stations are searched at all; each leg
+    found is then checked at its own time with :func:`volunteer_for_leg`.
+    """
+    return any(
+        (v.wheelchair or not wheelchair) and within_reach_straight(v, [point])
+        for v in availability.volunteers
+    )
