@@ -97,7 +97,18 @@ _ERRORS_STANDARD = {
 _LATLON = {"type": "string", "pattern": r"^\s*-?\d+(\.\d+)?\s*,\s*-?\d+(\.\d+)?\s*$"}
 
 
+#: Accessibility of a leg or an itinerary, given when the query asked for ``wheelchair``.
+_WHEELCHAIR = {
+    "type": "string",
+    "enum": ["yes", "no", "unknown"],
+    "description": "Accessible in a wheelchair according to the timetable (only with "
+    "`wheelchair=true`); `unknown` where the timetable does not say.",
+}
+
+
 def _journeys_path() -> dict[str, Any]:
+    from ..services.journeys import MAX_WALK_LIMIT_M, MAX_WALK_M
+
     return {
         "get": {
             "operationId": "searchJourneys",
@@ -112,7 +123,11 @@ def _journeys_path() -> dict[str, Any]:
                 "volunteer drive the rider to or from a station. Volunteers are never named; pick-up points "
                 "are generalised to a public place (town hall, station, commune). Only volunteers who "
                 "agreed to publication appear; their trips are computed from the centre of their commune, "
-                "never from their home, and their times rounded (to 5 minutes by default)."
+                "never from their home, and their times rounded (to 5 minutes by default). A volunteer "
+                "leg is offered only when a volunteer is on call at the leg's own time, lives within "
+                "her distance of both its ends, has no booking then, and drives with the rider at most "
+                "a bound per journey set by the operator (45 minutes by default); stations are tried by "
+                "importance (departures per day)."
             ),
             "parameters": [
                 _p(
@@ -163,6 +178,31 @@ def _journeys_path() -> dict[str, Any]:
                     style="form",
                     explode=False,
                     example=["transit", "combined"],
+                ),
+                _p(
+                    "max_walk_m",
+                    {
+                        "type": "number",
+                        "minimum": 0,
+                        "maximum": MAX_WALK_LIMIT_M,
+                        "default": MAX_WALK_M,
+                    },
+                    "Longest walk to or from a stop, metres in a straight line (the walking time "
+                    "allows for detours). Beyond it, a volunteer's drive to the station is offered.",
+                    "Marche la plus longue jusqu'à un arrêt ou depuis un arrêt, en mètres à vol "
+                    "d'oiseau. Au-delà, un trajet solidaire jusqu'à la gare est proposé.",
+                    example=800,
+                ),
+                _p(
+                    "wheelchair",
+                    {"type": "boolean", "default": False},
+                    "When true, only stops and trips the timetable says are accessible in a "
+                    "wheelchair (GTFS `wheelchair_boarding`, `wheelchair_accessible`) and volunteers "
+                    "with an accessible vehicle; where the timetable does not say, the itinerary is "
+                    "kept and its legs are flagged `wheelchair: unknown`.",
+                    "Si vrai, seulement les arrêts et les trajets accessibles en fauteuil roulant "
+                    "selon les horaires, et les bénévoles au véhicule adapté ; si les horaires ne "
+                    "le disent pas, l'itinéraire est gardé et marqué `wheelchair: unknown`.",
                 ),
             ],
             "responses": {
@@ -293,6 +333,7 @@ def _schemas() -> dict[str, Any]:
             "seats": {"type": "integer", "minimum": 1},
             "booking": _ref("Booking"),
             "geometry": _ref("LineString"),
+            "wheelchair": _WHEELCHAIR,
         },
     }
     itinerary = {
@@ -318,6 +359,7 @@ def _schemas() -> dict[str, Any]:
             "walking_s": {"type": "integer", "minimum": 0},
             "legs": {"type": "array", "minItems": 1, "items": _ref("Leg")},
             "geometry": _ref("LineString"),
+            "wheelchair": _WHEELCHAIR,
         },
     }
     point = {
@@ -339,6 +381,8 @@ def _schemas() -> dict[str, Any]:
                     "arrive_by": {"type": "boolean"},
                     "max_transfers": {"type": "integer"},
                     "modes": {"type": "array", "items": {"type": "string"}},
+                    "max_walk_m": {"type": "number", "minimum": 0},
+                    "wheelchair": {"type": "boolean"},
                 },
             },
             "itineraries": {"type": "array", "items": _ref("Itinerary")},
@@ -546,6 +590,248 @@ def _standard_tail() -> list[dict[str, Any]]:
     ]
 
 
+_AUTH_EN = (
+    "Needs a partner API key with the 'booking' scope, sent as `Authorization: Bearer <key>` "
+    "or `X-API-KEY: <key>` (keys are created by an administrator of the platform)."
+)
+_AUTH_FR = (
+    "Demande une clé de partenaire avec le droit « réservation », en `Authorization: Bearer "
+    "<clé>` ou `X-API-KEY: <clé>` (clés créées par un administrateur de la plateforme)."
+)
+
+
+def _standard_auth_errors() -> dict[str, Any]:
+    return {
+        "401": _json(
+            _ref("StandardError"),
+            "Missing, unknown or revoked API key.",
+            "Clé absente, inconnue ou révoquée.",
+        ),
+        "403": _json(
+            _ref("StandardError"),
+            "The API key lacks the 'booking' scope.",
+            "La clé n'a pas le droit « réservation ».",
+        ),
+        **_ERRORS_STANDARD,
+    }
+
+
+def _standard_booking_schemas() -> dict[str, dict[str, Any]]:
+    """The upstream Booking, booking event and message bodies (inline: their paths only)."""
+    uuid = {"type": "string", "format": "uuid"}
+    status = {
+        "type": "string",
+        "enum": [
+            "WAITING_CONFIRMATION",
+            "CONFIRMED",
+            "CANCELLED",
+            "COMPLETED_PENDING_VALIDATION",
+            "VALIDATED",
+        ],
+    }
+    user = {
+        "type": "object",
+        "required": ["id", "operator", "alias"],
+        "properties": {
+            "id": {"type": "string"},
+            "operator": {"type": "string"},
+            "alias": {"type": "string"},
+        },
+    }
+    lat = {"type": "number", "minimum": -90, "maximum": 90}
+    lng = {"type": "number", "minimum": -180, "maximum": 180}
+    booking = {
+        "type": "object",
+        "required": [
+            "id",
+            "driver",
+            "passenger",
+            "status",
+            "price",
+            "passengerPickupDate",
+            "passengerPickupLat",
+            "passengerPickupLng",
+            "passengerDropLat",
+            "passengerDropLng",
+        ],
+        "properties": {
+            "id": uuid,
+            "driver": user,
+            "passenger": user,
+            "passengerPickupDate": {"type": "integer", "minimum": 0, "maximum": 4102444800},
+            "passengerPickupLat": lat,
+            "passengerPickupLng": lng,
+            "passengerDropLat": lat,
+            "passengerDropLng": lng,
+            "passengerPickupAddress": {"type": "string"},
+            "passengerDropAddress": {"type": "string"},
+            "status": status,
+            "duration": {"type": "integer"},
+            "distance": {"type": "integer"},
+            "webUrl": {"type": "string"},
+            "price": _ref("Price"),
+            "driverJourneyId": {"type": "string", "minLength": 1, "maxLength": 255},
+        },
+    }
+    event = {
+        "type": "object",
+        "required": ["id", "idToken", "data"],
+        "properties": {
+            "id": uuid,
+            "idToken": {"type": "string"},
+            "data": {
+                "type": "object",
+                "required": ["id", "status"],
+                "properties": {"id": uuid, "status": status},
+            },
+        },
+    }
+    message = {
+        "type": "object",
+        "required": ["from", "to", "message", "recipientCarpoolerType"],
+        "properties": {
+            "from": user,
+            "to": user,
+            "message": {"type": "string", "minLength": 1, "maxLength": 500},
+            "recipientCarpoolerType": {"type": "string", "enum": ["DRIVER", "PASSENGER"]},
+            "driverJourneyId": {"type": "string", "minLength": 1, "maxLength": 255},
+            "bookingId": uuid,
+        },
+    }
+    return {"Booking": booking, "CarpoolBookingEvent": event, "Message": message, "status": status}
+
+
+def _standard_booking_paths() -> dict[str, Any]:
+    schemas = _standard_booking_schemas()
+    booking_id = {
+        "name": "bookingId",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "format": "uuid"},
+        "description": "The booking's UUID, chosen by the partner.",
+        "x-fr": "UUID de la réservation, choisi par le partenaire.",
+    }
+    missing = _json(
+        _ref("StandardError"),
+        "Unknown booking or journey (missing_booking, missing_journey).",
+        "Réservation ou trajet inconnu.",
+    )
+    conflict = _json(
+        _ref("StandardError"),
+        "Conflict: the booking exists already, or has this status already (status_already_set).",
+        "Conflit : réservation déjà connue, ou statut déjà en place.",
+    )
+    booking_answer = _json(schemas["Booking"], "The booking.", "La réservation.")
+
+    def body(schema: dict[str, Any]) -> dict[str, Any]:
+        return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+    def op(op_id: str, summary: str, fr: str, **rest: Any) -> dict[str, Any]:
+        return {
+            "operationId": op_id,
+            "tags": ["standard covoiturage"],
+            "summary": summary,
+            "x-fr": fr,
+            "description": _AUTH_EN,
+            "x-fr-auth": _AUTH_FR,
+            **rest,
+        }
+
+    return {
+        f"{STANDARD}/bookings": {
+            "post": op(
+                "postBookings",
+                "Book a driver journey returned by /driver_journeys (status WAITING_CONFIRMATION); "
+                "the volunteer is asked by SMS.",
+                "Réserver un trajet de bénévole ; le bénévole est sollicité par SMS.",
+                requestBody=body(schemas["Booking"]),
+                responses={
+                    "201": _json(schemas["Booking"], "Booking created.", "Réservation créée."),
+                    "404": missing,
+                    "409": conflict,
+                    **_standard_auth_errors(),
+                },
+            )
+        },
+        f"{STANDARD}/bookings/{{bookingId}}": {
+            "get": op(
+                "getBookings",
+                "A booking of the calling partner, with its current status.",
+                "Une réservation du partenaire, avec son état.",
+                parameters=[booking_id],
+                responses={"200": booking_answer, "404": missing, **_standard_auth_errors()},
+            ),
+            "patch": op(
+                "patchBookings",
+                "Change a booking's status: CANCELLED (the volunteer is told), or VALIDATED after "
+                "the ride.",
+                "Changer l'état d'une réservation : annulation (le bénévole est prévenu) ou validation.",
+                parameters=[
+                    booking_id,
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "required": True,
+                        "schema": schemas["status"],
+                        "description": "New status.",
+                        "x-fr": "Nouvel état.",
+                    },
+                    {
+                        "name": "message",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "maxLength": 500},
+                        "description": "Why (kept in the ride's history).",
+                        "x-fr": "Motif (gardé dans l'historique du trajet).",
+                    },
+                ],
+                responses={
+                    "200": booking_answer,
+                    "404": missing,
+                    "409": conflict,
+                    **_standard_auth_errors(),
+                },
+            ),
+        },
+        f"{STANDARD}/booking_events": {
+            "post": op(
+                "postBookingEvents",
+                "A booking changed on the partner's side (CANCELLED and VALIDATED are applied).",
+                "Une réservation a changé chez le partenaire.",
+                requestBody=body(schemas["CarpoolBookingEvent"]),
+                responses={
+                    "200": _json(
+                        {"type": "object", "properties": {"status": {"type": "string"}}},
+                        "Ok. Request processed successfully.",
+                        "Requête traitée.",
+                    ),
+                    "404": missing,
+                    "409": conflict,
+                    **_standard_auth_errors(),
+                },
+            )
+        },
+        f"{STANDARD}/messages": {
+            "post": op(
+                "postConnections",
+                "A message from the partner's passenger to the volunteer of a journey or booking, "
+                "relayed by SMS.",
+                "Message d'un passager du partenaire au bénévole, transmis par SMS.",
+                requestBody=body(schemas["Message"]),
+                responses={
+                    "201": _json(
+                        {"type": "object", "properties": {"status": {"type": "string"}}},
+                        "Message relayed.",
+                        "Message transmis.",
+                    ),
+                    "404": missing,
+                    **_standard_auth_errors(),
+                },
+            )
+        },
+    }
+
+
 def _standard_paths() -> dict[str, Any]:
     std_200 = "Ok. Request processed successfully."
     return {
@@ -557,8 +843,10 @@ def _standard_paths() -> dict[str, Any]:
                 "x-fr": "Trajets ponctuels de bénévoles correspondant au trajet d'un passager.",
                 "description": (
                     "Pickup and drop-off are the searched points (the volunteer makes the detour, "
-                    "checked on the road network), so every result is within the radii; "
-                    "|passengerPickupDate − departureDate| ≤ timeDelta."
+                    "checked on the road network) or, when her trip does not allow that detour, "
+                    "the ends of her trip if they lie within departureRadius / arrivalRadius; "
+                    "every result is within the radii; |passengerPickupDate − departureDate| ≤ "
+                    "timeDelta. webUrl is the journey's public page (how to book it)."
                 ),
                 "parameters": [
                     *_standard_common(),
@@ -642,6 +930,7 @@ def _standard_paths() -> dict[str, Any]:
                 },
             }
         },
+        **_standard_booking_paths(),
         f"{STANDARD}/status": {
             "get": {
                 "operationId": "getStatus",

@@ -18,6 +18,7 @@ from .core import (
 )
 from .messaging import SmsMessage
 from .notes import CALL_PARTIES, CallNote
+from .partners import PARTNER_SCOPES, PartnerBooking, PartnerMessage, PartnerOperator
 from .planning import PLAN_STATUSES, DayPlanRun
 from .people import ELIGIBILITY_BASES, SLOTS, Beneficiary, Driver, DriverAvailability
 from .rides import (
@@ -42,6 +43,7 @@ __all__ = [
     "NEED_STATUSES",
     "PLACE_KINDS",
     "PLAN_STATUSES",
+    "PARTNER_SCOPES",
     "PROPOSAL_LEGS",
     "ROUTE_STATUSES",
     "PROPOSAL_STATUSES",
@@ -64,6 +66,9 @@ __all__ = [
     "DriverExtraSlot",
     "DriverOffer",
     "NeedEvent",
+    "PartnerBooking",
+    "PartnerMessage",
+    "PartnerOperator",
     "Place",
     "Proposal",
     "RideNeed",

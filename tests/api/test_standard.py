@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlsplit
 
 import pytest
 
+import app.web.partners  # noqa: F401  (the deep-link page; registered before any app is made)
 from app.extensions import db
 from app.services.journeys import haversine_m
+from data.demo import _offset
 from tests.api import seed
 from tests.api.seed import DAY, MONTBRUN, MONTBRUN_HOME, VALBOURG_HOSPITAL, local
 
@@ -41,8 +44,12 @@ def _conforms(item: dict, query: dict, operator: str) -> None:  # type: ignore[t
 
 
 def _without_ids(item: dict) -> dict:  # type: ignore[type-arg]
-    """An answer's item without its ids (fresh in every answer)."""
-    return {k: ({**v, "id": None} if k == "driver" else v) for k, v in item.items() if k != "id"}
+    """An answer's item without its ids (fresh in every answer, and in the deep link)."""
+    return {
+        k: ({**v, "id": None} if k == "driver" else v)
+        for k, v in item.items()
+        if k not in ("id", "webUrl")
+    }
 
 
 @pytest.fixture
@@ -189,3 +196,70 @@ def test_errors_use_the_standard_format(client, path, query, word):
 def test_status(client):
     r = client.get(f"{BASE}/status")
     assert r.status_code == 200 and r.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_radius_semantics_a_small_radius_excludes_what_a_larger_one_includes(client, app):
+    """A trip that takes no detour: the rider 2 km from its start is taken only when the search
+    radius lets the pickup be the trip's own start (the centre of its commune)."""
+    jeanne = seed.driver()
+    seed.one_off(jeanne, local(DAY, "08:00"), max_detour_min=0)
+    db.session.commit()
+    away = _offset(*MONTBRUN, 0, 2.0)  # 2 km north of the village centre, off her way
+    base = {
+        "departureLat": away[0],
+        "departureLng": away[1],
+        "arrivalLat": VALBOURG_HOSPITAL[0],
+        "arrivalLng": VALBOURG_HOSPITAL[1],
+        "departureDate": int(local(DAY, "08:05").timestamp()),
+        "timeDelta": 1800,
+    }
+    narrow = client.get(f"{BASE}/driver_journeys", query_string={**base, "departureRadius": 1})
+    assert narrow.status_code == 200 and narrow.get_json() == []
+    default = client.get(f"{BASE}/driver_journeys", query_string=base)  # 1 km by default
+    assert default.get_json() == []
+    query = {**base, "departureRadius": 3, "arrivalRadius": 1}
+    (item,) = client.get(f"{BASE}/driver_journeys", query_string=query).get_json()
+    _conforms(item, query, app.config["OPERATOR_DOMAIN"])
+    pickup = (item["passengerPickupLat"], item["passengerPickupLng"])
+    assert 1000 < haversine_m(pickup, away) <= 3000  # a meeting point, not the rider's door
+    assert abs(item["passengerPickupDate"] - base["departureDate"]) <= 1800
+    # Radius 0: only the searched points themselves, which this trip cannot serve.
+    zero = {**base, "departureRadius": 0, "arrivalRadius": 0}
+    assert client.get(f"{BASE}/driver_journeys", query_string=zero).get_json() == []
+
+
+def test_regular_trips_honour_the_radius_too(client, app):
+    jeanne = seed.driver()
+    seed.regular(jeanne, "0,1,2,3,4", "07:45").max_detour_min = 0
+    db.session.commit()
+    away = _offset(*MONTBRUN, 0, 2.0)
+    base = {
+        "departureLat": away[0],
+        "departureLng": away[1],
+        "arrivalLat": VALBOURG_HOSPITAL[0],
+        "arrivalLng": VALBOURG_HOSPITAL[1],
+        "departureTimeOfDay": "07:50:00",
+        "timeDelta": 1800,
+    }
+    assert client.get(f"{BASE}/driver_regular_trips", query_string=base).get_json() == []
+    query = {**base, "departureRadius": 3}
+    (trip,) = client.get(f"{BASE}/driver_regular_trips", query_string=query).get_json()
+    _conforms(trip, query, app.config["OPERATOR_DOMAIN"])
+
+
+def test_web_url_is_a_deep_link_to_the_journey_page(client, app, offers):
+    departure = int(local(DAY, "08:10").timestamp())
+    items = client.get(
+        f"{BASE}/driver_journeys", query_string=_search(departureDate=departure)
+    ).get_json()
+    assert items
+    for item in items:
+        link = urlsplit(item["webUrl"])
+        assert link.path == f"/trajet/{item['id']}"
+        page = client.get(f"{link.path}?{link.query}")
+        assert page.status_code == 200
+        text = page.get_data(as_text=True)
+        assert "Comment réserver" in text and "Montbrun-les-Pins" in text
+        assert "Martinez" not in text and "Verdier" not in text and "Truffi" not in text
+    gone = client.get("/trajet/j-0123456789abcdeft1796109000-0123456789abcdef0123")
+    assert gone.status_code == 404 and "plus disponible" in gone.get_data(as_text=True)
