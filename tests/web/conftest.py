@@ -87,8 +87,14 @@ class OwnContextClient:
         return self._call("post", *args, **kwargs)
 
 
+def paris_today() -> date:
+    """Today in the platform's time zone (Europe/Paris in the tests), as the demo seed and the
+    pages count days: near midnight UTC it is not the machine's date."""
+    return datetime.now(ZoneInfo("Europe/Paris")).date()
+
+
 def local_moment(days_ahead: int, at: time, tz: str = "Europe/Paris") -> datetime:
-    return datetime.combine(date.today() + timedelta(days=days_ahead), at, ZoneInfo(tz))
+    return datetime.combine(paris_today() + timedelta(days=days_ahead), at, ZoneInfo(tz))
 
 
 def sibling_app(base, **overrides):  # type: ignore[no-untyped-def]

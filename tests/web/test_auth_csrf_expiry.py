@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from app.extensions import db
 from app.models import Beneficiary, RideNeed, User
+from tests.web.conftest import paris_today
 
 from .conftest import AIDANT, COORDINATOR, OwnContextClient, sibling_app
 
@@ -48,7 +49,7 @@ def _stale_token(app) -> str:  # type: ignore[no-untyped-def]
 def test_need_form_comes_back_with_what_was_typed(app, demo, csrf_client, how):
     person = demo.roseline
     before = db.session.execute(db.select(db.func.count()).select_from(RideNeed)).scalar_one()
-    day = (date.today() + timedelta(days=4)).isoformat()
+    day = (paris_today() + timedelta(days=4)).isoformat()
     typed = {"pickup": "home", "dropoff": "commune:99001", "time_mode": "depart_after", "day": day,
              "at": "14:35", "return_choice": "120", "purpose": "medical", "passengers": "2",
              "needs_wheelchair": "y", "notes": "Sonner deux fois, porte bleue <b>au fond</b>"}

@@ -4,11 +4,11 @@ screenshots go to test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
-from tests.web.conftest import AIDANT, COORDINATOR, ROOT, SCREENSHOTS
+from tests.web.conftest import AIDANT, COORDINATOR, ROOT, SCREENSHOTS, paris_today
 
 pytestmark = pytest.mark.browser
 
@@ -84,7 +84,7 @@ def test_aidant_registers_a_person_and_gets_a_ride_confirmed(page, demo):
     page.locator("#pickup").select_option("home")
     page.locator("#dropoff").select_option(label="Maison de santé du Foirail")
     page.locator("label[for=time_mode-0]").click()
-    page.locator("#day").fill((date.today() + timedelta(days=1)).isoformat())
+    page.locator("#day").fill((paris_today() + timedelta(days=1)).isoformat())
     page.locator("#at").fill("10:00")
     page.locator("#return_choice").select_option("60")
     page.locator("#purpose").select_option("medical")
@@ -121,7 +121,7 @@ def test_coordinator_pages_are_accessible(page, demo):
                       ("12-benevole", f"/benevoles/{demo.jeanne.id}"), ("13-benevole-modifier", f"/benevoles/{demo.jeanne.id}/modifier"),
                       ("14-trajet-benevole", f"/benevoles/{demo.jeanne.id}/trajets/nouveau"),
                       ("15-besoins", "/besoins"), ("16-personnes", "/personnes"), ("17-comptes", "/administration"),
-                      ("18-planification", f"/planification?jour={(date.today() + timedelta(days=3)).isoformat()}")):
+                      ("18-planification", f"/planification?jour={(paris_today() + timedelta(days=3)).isoformat()}")):
         page.goto(url)
         _check_accessibility(page, name)
     # The dashboard map is drawn by Leaflet from the page's JSON (no inline script).

@@ -10,14 +10,14 @@ import pytest
 
 from app.extensions import db
 from app.models import CallNote, RideNeed, RideNeedSeries
-from tests.web.conftest import AIDANT, SCREENSHOTS
+from tests.web.conftest import AIDANT, SCREENSHOTS, paris_today
 from tests.web.test_browser import _check_accessibility, page  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 
 
 def _next_monday() -> date:
-    today = date.today()
+    today = paris_today()
     return today + timedelta(days=7 - today.weekday())
 
 

@@ -12,8 +12,17 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Beneficiary, Commune, Place, Proposal, RideNeed, RideRoute, SmsMessage, utcnow
-from tests.web.conftest import ADMIN
+from app.models import (
+    Beneficiary,
+    Commune,
+    Place,
+    Proposal,
+    RideNeed,
+    RideRoute,
+    SmsMessage,
+    utcnow,
+)
+from tests.web.conftest import ADMIN, paris_today
 from tests.web.test_browser import _check_accessibility, page  # noqa: F401 - the Chromium fixture
 
 pytestmark = pytest.mark.browser
@@ -58,7 +67,7 @@ def _simulate(page, phone: str, body: str) -> str:  # noqa: F811
 
 def test_a_pooled_route_planned_accepted_by_sms_and_updated_on_cancel(page, demo, app):  # noqa: F811
     app.config["SMS_QUIET_HOURS"] = ""  # whatever the hour the suite runs at
-    day = date.today() + timedelta(days=6)
+    day = paris_today() + timedelta(days=6)
     odette, lucien = _two_neighbours(demo, day)
 
     page.goto("/connexion")

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import html as html_module
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 from app.extensions import db
 from app.models import Beneficiary, Driver, RideNeed
-from tests.web.conftest import AIDANT, login, sibling_app
+from tests.web.conftest import AIDANT, login, paris_today, sibling_app
 
 
 def _messages(html: str, field_id: str) -> str:
@@ -72,14 +72,14 @@ def test_driver_form_needs_a_mobile_and_an_unused_number(client, demo):
     driver = db.session.execute(db.select(Driver).filter_by(phone_e164="+33611223344")).scalar_one()
     assert {(a.weekday, a.slot) for a in driver.availability} == {(0, "morning"), (2, "afternoon")}
     # Without insurance the volunteer is not available.
-    assert not driver.is_cleared_on(date.today())
+    assert not driver.is_cleared_on(paris_today())
     assert "assurance non attestée" in client.get(f"/benevoles/{driver.id}").get_data(as_text=True)
 
 
 def test_need_form_rejects_past_dates_and_identical_ends(client, demo):
     login(client, AIDANT)
     person = demo.roseline
-    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    yesterday = (paris_today() - timedelta(days=1)).isoformat()
     response = client.post(f"/personnes/{person.id}/besoins/nouveau", data={
         "pickup": "home", "dropoff": "home", "time_mode": "arrive_by", "day": yesterday, "at": "10:00",
         "return_choice": "at_time", "purpose": "medical", "passengers": "9", "notes": "Rampe d'accès"})
@@ -119,7 +119,7 @@ def test_the_new_forms_refuse_posts_without_csrf_token_and_carry_one(app, demo):
     pierre = db.session.execute(db.select(Driver).filter_by(first_name="Pierre")).scalar_one()
     trip = db.session.execute(db.select(DriverOffer).filter_by(driver_id=pierre.id)).scalar_one()
     edit = {"pickup": "home", "dropoff": "commune:99001", "time_mode": "arrive_by", "at": "10:00",
-            "day": (date.today() + timedelta(days=3)).isoformat(), "return_choice": "none", "purpose": "other",
+            "day": (paris_today() + timedelta(days=3)).isoformat(), "return_choice": "none", "purpose": "other",
             "passengers": "1", "version": str(need.version)}
     for url, data in ((f"/besoins/{need.id}/modifier", edit), (f"/benevoles/{pierre.id}/trajets/{trip.id}/annuler", {}),
                       (f"/administration/comptes/{demo.aidant.id}/desactiver", {}),

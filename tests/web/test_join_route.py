@@ -9,10 +9,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Beneficiary, Commune, Driver, Place, Proposal, RideNeed, RideRoute, SmsMessage, utcnow
+from app.models import (
+    Beneficiary,
+    Commune,
+    Driver,
+    Place,
+    Proposal,
+    RideNeed,
+    RideRoute,
+    SmsMessage,
+    utcnow,
+)
 from app.services import rides
 from app.services.matching import candidates_for_need
-from tests.web.conftest import AIDANT, login
+from tests.web.conftest import AIDANT, login, paris_today
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -35,7 +45,7 @@ def _need(demo, first: str, phone: str, day: date) -> RideNeed:
 
 def test_a_need_joins_a_booked_car_and_the_first_rider_keeps_her_time(client, demo, app):
     app.config["SMS_QUIET_HOURS"] = ""
-    day = date.today() + timedelta(days=6)
+    day = paris_today() + timedelta(days=6)
     first = _need(demo, "Odette", "+33677000011", day)
     jeanne = db.session.execute(select(Driver).filter_by(first_name="Jeanne")).scalar_one()
     candidate = next(c for c in candidates_for_need(first).candidates if c.driver.id == jeanne.id and c.kind == "volunteer")

@@ -11,7 +11,7 @@ import pytest
 
 from app.extensions import db
 from app.models import DayPlanRun, Proposal, RideNeed, RideRoute, SmsMessage
-from tests.web.conftest import AIDANT, COORDINATOR, login
+from tests.web.conftest import AIDANT, COORDINATOR, login, paris_today
 
 
 def _plan(client, day: date) -> str:
@@ -30,7 +30,7 @@ def _route_index_of(html: str, first_name: str) -> int:
 
 def test_coordinator_plans_a_day_and_proposes_a_route(client, demo):
     login(client, COORDINATOR)
-    day = date.today() + timedelta(days=3)  # Roseline's medical appointment (status new)
+    day = paris_today() + timedelta(days=3)  # Roseline's medical appointment (status new)
     html = client.get(f"/planification?jour={day.isoformat()}").get_data(as_text=True)
     assert "Aucun plan n'a encore été calculé" in html and "Planifier la journée" in html
     html = _plan(client, day)  # the queue runs in the test process (immediate mode)
@@ -60,7 +60,7 @@ def test_coordinator_plans_a_day_and_proposes_a_route(client, demo):
 
 def test_a_plan_goes_out_of_date_when_the_day_changes(client, demo):
     login(client, COORDINATOR)
-    day = date.today() + timedelta(days=3)
+    day = paris_today() + timedelta(days=3)
     _plan(client, day)
     run = db.session.execute(db.select(DayPlanRun).order_by(DayPlanRun.id.desc())).scalars().first()
     need = db.session.execute(
@@ -85,7 +85,7 @@ def test_a_solver_failure_is_a_french_message(client, demo, monkeypatch):
 
     monkeypatch.setattr(matching, "plan_day", broken)
     login(client, COORDINATOR)
-    day = date.today() + timedelta(days=3)
+    day = paris_today() + timedelta(days=3)
     html = _plan(client, day)
     assert "Le plan n'a pas pu être calculé" in html and "Relancez" in html
     assert db.session.execute(db.select(DayPlanRun)).scalars().one().status == "failed"
@@ -119,7 +119,7 @@ def test_the_page_shows_progress_while_the_queue_computes(queued_client, app, de
 
     client = queued_client
     login(client, COORDINATOR)
-    day = date.today() + timedelta(days=3)
+    day = paris_today() + timedelta(days=3)
     html = _plan(client, day)
     assert "Calcul du plan en cours" in html and 'http-equiv="refresh"' in html
     assert db.session.execute(db.select(DayPlanRun)).scalars().one().status == "queued"

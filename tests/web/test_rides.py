@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import NeedEvent, Proposal, RideNeed
 from app.services import rides
 from app.services.rides import Endpoint, NeedChanged, NeedData, RideError
-from tests.web.conftest import AIDANT, local_moment, login
+from tests.web.conftest import AIDANT, local_moment, login, paris_today
 
 
 @pytest.fixture
@@ -94,10 +94,10 @@ def test_unserved_needs_a_reason_and_withdraws_pending_proposals(app, demo, sent
 
 
 def test_expired_documents_block_a_proposal(app, demo, sent):
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     need = _new_need(demo)
-    demo.jeanne.insurance_valid_until = date.today() - timedelta(days=1)
+    demo.jeanne.insurance_valid_until = paris_today() - timedelta(days=1)
     db.session.commit()
     with pytest.raises(RideError):
         rides.propose_ride(need, demo.jeanne, by_user=demo.aidant)

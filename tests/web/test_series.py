@@ -14,13 +14,13 @@ from app.extensions import db
 from app.models import NeedEvent, RideNeed, RideNeedSeries, utcnow
 from app.services import rides as rides_service
 from app.services.series import MAX_OCCURRENCES, Schedule, SeriesError, occurrence_dates
-from tests.web.conftest import AIDANT, CCAS, OwnContextClient, login
+from tests.web.conftest import AIDANT, CCAS, OwnContextClient, login, paris_today
 
 PARIS = ZoneInfo("Europe/Paris")
 
 
 def _next_monday() -> date:
-    today = date.today()
+    today = paris_today()
     return today + timedelta(days=7 - today.weekday())
 
 
@@ -262,7 +262,7 @@ def test_copying_a_need_prefills_the_form_for_another_date(client, demo):
     assert f'action="/personnes/{demo.roseline.id}/besoins/nouveau"' in html
     assert f'<option selected value="{rides_service.endpoint_value(need.dropoff_label, need.dropoff_place_id, demo.roseline)}"' in html
     assert 'name="day" required type="date" value=""' in html and 'value="10:00"' in html
-    new_day = date.today() + timedelta(days=9)
+    new_day = paris_today() + timedelta(days=9)
     local = need.requested_at.astimezone(PARIS)
     response = client.post(f"/personnes/{demo.roseline.id}/besoins/nouveau", data={
         "pickup": "home", "dropoff": rides_service.endpoint_value(need.dropoff_label, need.dropoff_place_id, demo.roseline),
