@@ -108,7 +108,9 @@ def _public_id(offer_id: int, pickup_ts: int) -> str:
 def deep_link(public_id: str, pickup: LatLon, drop: LatLon) -> str:
     """The journey's public page (the standard's ``webUrl``), with the rider's two points."""
     base = str(current_app.config.get("PUBLIC_BASE_URL") or request.url_root).rstrip("/")
-    query = urlencode({"de": f"{pickup[0]:.5f},{pickup[1]:.5f}", "a": f"{drop[0]:.5f},{drop[1]:.5f}"})
+    query = urlencode(
+        {"de": f"{pickup[0]:.5f},{pickup[1]:.5f}", "a": f"{drop[0]:.5f},{drop[1]:.5f}"}
+    )
     # The path of app.web.partners.journey_page, spelt out: this blueprint does not depend on
     # the web one being registered.
     return f"{base}{JOURNEY_PAGE}{quote(public_id, safe='')}?{query}"
@@ -252,7 +254,9 @@ def driver_journeys() -> Response:
             gap = abs(times["passengerPickupDate"] - target.timestamp())
             if gap > delta.total_seconds():
                 continue
-            item = _trip_fields(m.offer, pickup, drop, m.ride_s, _distance_m(route, pickup, drop), operator)
+            item = _trip_fields(
+                m.offer, pickup, drop, m.ride_s, _distance_m(route, pickup, drop), operator
+            )
             item.update(times)
             if _conforms(item, q):
                 found.append((gap, m.detour_s, m.offer.id, item))
@@ -340,13 +344,13 @@ def _regular_trip(
     if not days or offer.time_of_day_s is None:
         return None
     step_s = rounding_step_s()
-    schedules = []
+    schedules: list[dict[str, Any]] = []
     gap = None
     detour = 0
     chosen: tuple[LatLon, LatLon] | None = None
     ride_s = 0
     for weekday in days:
-        journeys = []
+        journeys: list[dict[str, Any]] = []
         day = w.start.astimezone(w.tz).date()
         day += dt.timedelta(days=(weekday - day.weekday()) % 7)
         while len(journeys) < 4:

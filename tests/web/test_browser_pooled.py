@@ -22,7 +22,7 @@ from app.models import (
     SmsMessage,
     utcnow,
 )
-from tests.web.conftest import ADMIN, paris_today
+from tests.web.conftest import ADMIN, COORDINATOR, paris_today
 from tests.web.test_browser import _check_accessibility, page  # noqa: F401 - the Chromium fixture
 
 pytestmark = pytest.mark.browser
@@ -57,6 +57,14 @@ def _sms(phone: str, kind: str | None = None) -> list[SmsMessage]:
     return list(db.session.execute(query.order_by(SmsMessage.id)).scalars())
 
 
+def _sign_in(page, account: tuple[str, str]) -> None:  # noqa: F811
+    page.goto("/connexion")
+    page.get_by_label("Adresse électronique").fill(account[0])
+    page.get_by_label("Mot de passe").fill(account[1])
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url("**/")
+
+
 def _simulate(page, phone: str, body: str) -> str:  # noqa: F811
     page.goto(f"/sms/simulateur?tel={phone.replace('+', '%2B')}")
     page.locator("#message").fill(body)
@@ -70,13 +78,9 @@ def test_a_pooled_route_planned_accepted_by_sms_and_updated_on_cancel(page, demo
     day = paris_today() + timedelta(days=6)
     odette, lucien = _two_neighbours(demo, day)
 
-    page.goto("/connexion")
-    page.get_by_label("Adresse électronique").fill(ADMIN[0])
-    page.get_by_label("Mot de passe").fill(ADMIN[1])
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url("**/")
+    _sign_in(page, COORDINATOR)
 
-    # Plan the day: the queue computes it, the page shows the stored plan.
+    # The coordinator plans the day: the queue computes it, the page shows the stored plan.
     page.goto(f"/planification?jour={day.isoformat()}")
     assert "Aucun plan n'a encore été calculé" in page.content()
     page.get_by_role("button", name="Planifier la journée").click()
@@ -111,7 +115,10 @@ def test_a_pooled_route_planned_accepted_by_sms_and_updated_on_cancel(page, demo
     assert "Lucien" in stops and "Voisin" not in stops.replace("Odette Voisin", "")
     _check_accessibility(page, "21-besoin-tournee")
 
-    # The volunteer accepts the whole route by SMS, in the simulator.
+    # The volunteer accepts the whole route by SMS, played in the simulator (administrators).
+    page.get_by_role("button", name="Se déconnecter").click()
+    page.wait_for_load_state()
+    _sign_in(page, ADMIN)
     thread = _simulate(page, driver_phone, f"OUI {route.code}")
     assert "tournée confirmée" in thread
     db.session.expire_all()
