@@ -38,11 +38,9 @@ def gtfs_check(files: tuple[Path, ...], bbox: str) -> None:
     """
     from gtfs_import import FRANCE_BBOX, LOT_BBOX
 
-    from ..services.transit import check_feed
-
     from ..errors import TerritoryNotBuilt
     from ..services.territory import current_territory_path, read_manifest
-    from ..services.transit import territory_area
+    from ..services.transit import check_feed, territory_area
 
     if bbox == "territory":
         try:

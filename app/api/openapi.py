@@ -959,18 +959,22 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
             "x-title-fr": "Mobilité solidaire du Lot — API de données ouvertes",
             "version": "1.0.0",
             "description": (
-                "Public, read-only API of the solidarity mobility platform of the Lot: journey search "
-                "combining trains, buses and volunteer drivers; the volunteers' regular trips and the "
-                "solidarity service as GTFS; and the French carpooling standard (Standard covoiturage) "
-                "search routes. No authentication; CORS open; rate-limited per client (429 with "
-                "Retry-After). No rider, need or personal data is ever published."
+                "Public API of the solidarity mobility platform of the Lot: journey search combining "
+                "trains, buses and volunteer drivers; the volunteers' regular trips and the solidarity "
+                "service as GTFS and GTFS-Flex; and the French carpooling standard (Standard "
+                "covoiturage): public search routes, and booking routes for partner operators, who "
+                "authenticate with an API key (Authorization: Bearer, or X-API-KEY) created by an "
+                "administrator. CORS open; rate-limited per client (429 with Retry-After). No rider, "
+                "need or personal data is ever published."
             ),
             "x-fr": (
-                "API publique en lecture seule de la plateforme de mobilité solidaire du Lot : recherche "
-                "d'itinéraires combinant trains, cars et conducteurs bénévoles ; trajets réguliers des "
-                "bénévoles et service solidaire en GTFS ; routes de recherche du Standard covoiturage. "
-                "Sans authentification ; CORS ouvert ; débit limité par client (429 avec Retry-After). "
-                "Aucune donnée personnelle, aucun passager ni besoin n'est publié."
+                "API publique de la plateforme de mobilité solidaire du Lot : recherche d'itinéraires "
+                "combinant trains, cars et conducteurs bénévoles ; trajets réguliers des bénévoles et "
+                "service solidaire en GTFS et GTFS-Flex ; Standard covoiturage : routes de recherche "
+                "publiques, et routes de réservation pour les opérateurs partenaires, authentifiés par "
+                "une clé d'API (Authorization: Bearer, ou X-API-KEY) créée par un administrateur. CORS "
+                "ouvert ; débit limité par client (429 avec Retry-After). Aucune donnée personnelle, "
+                "aucun passager ni besoin n'est publié."
             ),
             "license": {"name": "Licence Ouverte 2.0 (data), ODbL (OpenStreetMap, SNCF)"},
         },
@@ -1043,5 +1047,13 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
             },
             **_standard_paths(),
         },
-        "components": {"schemas": _schemas()},
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {
+                "partnerBearer": {"type": "http", "scheme": "bearer",
+                                  "description": "A partner operator's API key (booking routes)."},
+                "partnerApiKey": {"type": "apiKey", "in": "header", "name": "X-API-KEY",
+                                  "description": "The same key, in a header."},
+            },
+        },
     }

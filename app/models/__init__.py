@@ -19,14 +19,15 @@ from .core import (
 from .messaging import SmsMessage
 from .notes import CALL_PARTIES, CallNote
 from .partners import PARTNER_SCOPES, PartnerBooking, PartnerMessage, PartnerOperator
-from .planning import PLAN_STATUSES, DayPlanRun
 from .people import ELIGIBILITY_BASES, SLOTS, Beneficiary, Driver, DriverAvailability
+from .planning import PLAN_STATUSES, DayPlanRun
 from .rides import (
     NEED_STATUSES,
     PROPOSAL_LEGS,
     PROPOSAL_STATUSES,
     PURPOSES,
     RETURN_MODES,
+    ROUTE_STATUSES,
     TIME_MODES,
     DriverOffer,
     NeedEvent,
@@ -34,7 +35,6 @@ from .rides import (
     RideNeed,
     RideNeedSeries,
     RideRoute,
-    ROUTE_STATUSES,
 )
 
 __all__ = [

@@ -34,6 +34,8 @@ class RetentionReport:
     audit_rows: int
     data_days: int
     audit_days: int
+    partner_rows: int = 0
+    """Partner operators' bookings and messages (Standard covoiturage) erased."""
 
 
 def retention_periods(data_days: int | None = None, audit_days: int | None = None) -> tuple[int, int]:
@@ -67,7 +69,27 @@ def run_retention(*, data_days: int | None = None, audit_days: int | None = None
     if not dry_run:
         db.session.commit()
     records = purge_old_data(data, now=now, dry_run=dry_run)
-    return RetentionReport(records=records, audit_rows=audit_rows, data_days=data, audit_days=audit)
+    partner_rows = purge_partner_records(data, now=now, dry_run=dry_run)
+    return RetentionReport(records=records, audit_rows=audit_rows, data_days=data, audit_days=audit,
+                           partner_rows=partner_rows)
+
+
+def purge_partner_records(retention_days: int, *, now: datetime | None = None, dry_run: bool = False) -> int:
+    """Partner operators' bookings and relayed messages older than the data period (their
+    passengers are pseudonymous, but what they asked is kept no longer than a rider's need)."""
+    from ..models.partners import PartnerBooking, PartnerMessage
+
+    cutoff = (now or utcnow()) - timedelta(days=retention_days)
+    old_messages = select(func.count()).select_from(PartnerMessage).where(PartnerMessage.created_at < cutoff)
+    old_bookings = select(func.count()).select_from(PartnerBooking).where(PartnerBooking.updated_at < cutoff)
+    if dry_run:
+        return int(db.session.execute(old_messages).scalar_one()) + int(db.session.execute(old_bookings).scalar_one())
+    count = db.session.execute(delete(PartnerMessage).where(PartnerMessage.created_at < cutoff)).rowcount or 0
+    stale = select(PartnerBooking.id).where(PartnerBooking.updated_at < cutoff)
+    count += db.session.execute(delete(PartnerMessage).where(PartnerMessage.booking_id.in_(stale))).rowcount or 0
+    count += db.session.execute(delete(PartnerBooking).where(PartnerBooking.updated_at < cutoff)).rowcount or 0
+    db.session.commit()
+    return count
 
 
 def scheduled_purge() -> RetentionReport:

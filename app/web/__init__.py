@@ -17,6 +17,7 @@ from . import (  # noqa: E402,F401  (routes register on bp)
     filters,
     needs,
     operator,
+    partners,
     people,
     planning,
     series,
