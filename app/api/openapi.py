@@ -325,6 +325,13 @@ def _schemas() -> dict[str, Any]:
             "route": _ref("Route"),
             "trip_id": {"type": "string"},
             "headsign": {"type": "string", "nullable": True},
+            "frequency_based": {
+                "type": "boolean",
+                "description": "The line runs at a headway (GTFS frequencies, exact_times 0): "
+                "departure and arrival are estimates, it leaves every headway_s seconds.",
+                "x-fr": "Ligne à fréquence : horaires estimés, un départ toutes les headway_s secondes.",
+            },
+            "headway_s": {"type": "integer", "minimum": 1},
             "intermediate_stops": {"type": "array", "items": _ref("Place")},
             "operator": {
                 "type": "string",

@@ -658,6 +658,10 @@ def _itinerary_of(
                     },
                     "trip_id": leg.trip_id,
                     "headsign": leg.headsign,
+                    # A headway-based trip (frequencies.txt, exact_times 0): the times are
+                    # an estimate, the line runs every headway_s seconds.
+                    **({"frequency_based": True, "headway_s": int(leg.headway_s)}
+                       if getattr(leg, "frequency_based", False) and leg.headway_s else {}),
                     "intermediate_stops": places[1:-1],
                     "distance_m": int(
                         sum(
