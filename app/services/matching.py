@@ -260,6 +260,25 @@ def bookings_on(day: date, driver_ids: list[int] | None = None) -> list[Booking]
     return out
 
 
+def firm_bookings(bookings: list[Booking]) -> tuple[list[Booking], list[Booking]]:
+    """Split a day's bookings into those the engine keeps as commitments — each leg of a need
+    once: the accepted proposal, else the first one proposed — and the others (a need may be
+    proposed to several volunteers at once; the first OUI wins). The others still hold their
+    drivers' time, as a blocked interval rather than a commitment."""
+    firm: list[Booking] = []
+    others: list[Booking] = []
+    covered: dict[int, set[str]] = {}
+    for b in sorted(bookings, key=lambda b: (b.status != "accepted", b.proposal_id)):
+        legs = {"outbound", "return"} if b.leg == "both" else {b.leg}
+        taken = covered.setdefault(b.need_id, set())
+        if legs & taken:
+            others.append(b)
+            continue
+        taken |= legs
+        firm.append(b)
+    return firm, others
+
+
 def commitments_for_day(day: date, bookings: list[Booking] | None = None) -> tuple[list[Any], dict[int, RideNeed]]:
     """The day's bookings as the engine's fixed commitments (matching.commitments), and the
     needs they are for. A need booked both ways with one driver is one commitment; a need whose
@@ -267,6 +286,7 @@ def commitments_for_day(day: date, bookings: list[Booking] | None = None) -> tup
     from matching.commitments import Commitment
 
     bookings = bookings_on(day) if bookings is None else bookings
+    bookings, _ = firm_bookings(bookings)
     if not bookings:
         return [], {}
     needs = {n.id: n for n in db.session.execute(
@@ -324,6 +344,7 @@ def offers_for_day(
     *,
     block_booked: bool = True,
     driver_ids: set[int] | None = None,
+    block: list[Booking] | None = None,
 ) -> tuple[list[Any], list[Any], dict[str, Any]]:
     """The engine's trips and volunteers for a local day, and a map id -> (driver, offer).
 
@@ -336,7 +357,8 @@ def offers_for_day(
     their time out of her windows, and a trip that already carries a booked rider is left
     out (a rider joins it only through the pooled insertion, which knows its route). Without
     it (the pooled day plan), offers are whole and the bookings are passed to the engine as
-    fixed commitments instead (:func:`commitments_for_day`).
+    fixed commitments instead (:func:`commitments_for_day`), and the bookings given in
+    ``block`` (proposals that are not commitments, :func:`firm_bookings`) take their time.
     """
     from matching.rides import DriverTrip, VolunteerAvailability, expand_weekly_slots
 
@@ -360,8 +382,11 @@ def offers_for_day(
     busy = _rides_on([d.id for d in drivers], day_start, day_end) if drivers and block_booked else {}
     booked: dict[int, list[tuple[int, int]]] = {}
     booked_offers: set[int] = set()
+    blocking = block or []
     if block_booked and drivers:
-        for b in bookings_on(day, [d.id for d in drivers]):
+        blocking = bookings_on(day, [d.id for d in drivers])
+    if drivers:
+        for b in blocking:
             booked.setdefault(b.driver_id, []).append((_ts(b.busy_from), _ts(b.busy_until)))
             if b.offer_id is not None and b.kind == "trip":
                 booked_offers.add(b.offer_id)
@@ -818,9 +843,10 @@ def plan_day(
     # Offers whole, and the day's bookings as fixed commitments: a booked rider keeps her
     # driver and her pickup (within DayOptions.commitment_margin_s); a new rider may join a
     # booked car only where the seats and the promised times allow.
+    _firm, tentative = firm_bookings(bookings_on(day))
     trips, volunteers, index = offers_for_day(
         day, structure_ids if visible_drivers is None else None, visible_drivers=visible_drivers,
-        block_booked=False,
+        block_booked=False, block=tentative,
     )
     if not needs:
         return DayPlan(day, [], [], 0, 0.0, True)

@@ -673,7 +673,10 @@ def withdraw_proposals(need: RideNeed, *, by_user: User, expected_version: int |
     db.session.flush()
     for proposal in withdrawn:
         db.session.refresh(proposal)
-        _notify("notify_withdrawn", proposal)
+        if proposal.route_id is not None:
+            _route_changed(proposal)  # the driver gets her route without this rider
+        else:
+            _notify("notify_withdrawn", proposal)
     _commit_and_queue()
     return withdrawn
 
@@ -750,6 +753,11 @@ def release_driver(driver: Driver, *, by_user: User | None, reason: str) -> list
         _commit_and_queue()
         if moves:
             reopened.append(need)
+    # Her routes go with her (their riders were reopened above).
+    db.session.execute(update(RideRoute).where(RideRoute.driver_id == driver.id,
+                                               RideRoute.status.in_(("pending", "accepted")))
+                       .values(status="cancelled").execution_options(synchronize_session=False))
+    db.session.commit()
     return reopened
 
 
