@@ -1,6 +1,6 @@
 """Domain models. Importing this package registers every table on ``db.metadata``."""
 
-from ._types import SRID, UtcDateTime, lat_lon, point, utcnow
+from ._types import SRID, UtcDateTime, aware_utc, lat_lon, point, utcnow
 from .absences import DriverAbsence, DriverExtraSlot
 from .core import (
     PLACE_KINDS,
@@ -81,6 +81,7 @@ __all__ = [
     "TransitStop",
     "User",
     "UtcDateTime",
+    "aware_utc",
     "lat_lon",
     "point",
     "utcnow",

@@ -19,6 +19,13 @@ def PointColumnType() -> Geometry:  # noqa: N802 - reads like a type at the call
     return Geometry(geometry_type="POINT", srid=SRID, spatial_index=True)
 
 
+def aware_utc(value: datetime | None) -> datetime | None:
+    """Aware UTC datetime (SQLite gives back naive UTC values); None stays None."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def utcnow() -> datetime:
     """Timezone-aware now, in UTC (columns store UTC)."""
     return datetime.now(UTC)

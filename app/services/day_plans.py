@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from ..errors import TerritoryNotBuilt
 from ..extensions import db
-from ..models import DayPlanRun, Driver, RideNeed, User, utcnow
+from ..models import DayPlanRun, Driver, RideNeed, User, aware_utc, utcnow
 from . import access
 from .day_state import day_fingerprint
 
@@ -46,17 +46,11 @@ def latest_run(day: date, scope: str) -> DayPlanRun | None:
         .order_by(DayPlanRun.id.desc())).scalars().first()
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    from datetime import UTC
-
-    return None if moment is None else (moment if moment.tzinfo else moment.replace(tzinfo=UTC))
-
-
 def in_progress(run: DayPlanRun | None) -> bool:
     """Queued or running, and not lost (see STALE_AFTER_S)."""
     if run is None or run.status not in ("queued", "running"):
         return False
-    started = _aware(run.started_at or run.created_at)
+    started = aware_utc(run.started_at or run.created_at)
     return started is not None and (utcnow() - started).total_seconds() < STALE_AFTER_S
 
 
@@ -127,7 +121,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 def serialise(plan: Any) -> dict[str, Any]:
     """A DayPlan as plain JSON: ids, times and figures (names are read again when shown)."""
-    committed = set(getattr(plan, "committed", ()) or ())
+    committed = set(plan.committed)
     routes = []
     for route in plan.routes:
         needs = {stop.need.id for stop in route.stops}
@@ -152,8 +146,8 @@ def serialise(plan: Any) -> dict[str, Any]:
                         "distance_m": round(plan.distance_m), "added_distance_m": round(plan.added_distance_m),
                         "riders_per_drive": round(plan.riders_per_drive, 2), "seconds": round(plan.seconds, 2),
                         "proven_optimal": bool(plan.proven_optimal)},
-            "moved": {str(k): v for k, v in (getattr(plan, "moved", {}) or {}).items()},
-            "broken": {str(k): v for k, v in (getattr(plan, "broken", {}) or {}).items()},
+            "moved": {str(k): v for k, v in plan.moved.items()},
+            "broken": {str(k): v for k, v in plan.broken.items()},
             "proposed": []}
 
 

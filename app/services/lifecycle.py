@@ -25,7 +25,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Driver, Proposal, RideNeed, RideRoute, utcnow
+from ..models import Driver, Proposal, RideNeed, RideRoute, aware_utc, utcnow
 from . import rides
 
 log = logging.getLogger(__name__)
@@ -73,8 +73,6 @@ class ExpiryNotice:
     message_fr: str
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _tz() -> ZoneInfo:
@@ -93,7 +91,7 @@ def expire_due(now: datetime | None = None) -> ExpiryReport:
     Each lapse is its own transaction (one failing SMS does not hold the others back). The
     needs that went back to 'searching' with ``auto_next`` are proposed to the next candidate.
     """
-    now = _utc(now or utcnow())
+    now = aware_utc(now or utcnow())
     report = ExpiryReport()
     due = db.session.execute(
         select(Proposal.id).where(Proposal.status == "pending", Proposal.route_id.is_(None),
@@ -151,11 +149,11 @@ def propose_next(need: RideNeed, *, now: datetime | None = None) -> Proposal | N
     from .matching import candidates_for_need
     from .notifications import MIN_NOTICE, SmsRuleError, check_proposal_sms
 
-    now = _utc(now or utcnow())
+    now = aware_utc(now or utcnow())
     db.session.refresh(need)
     if need.status != "searching":
         return None
-    if _utc(need.requested_at) - now < MIN_NOTICE:
+    if aware_utc(need.requested_at) - now < MIN_NOTICE:
         rides.record_event(need, actor="système", data={"auto_next": True},
                            note="Pas de proposition automatique : le trajet est trop proche, "
                                 "appelez directement un bénévole.")
@@ -201,7 +199,7 @@ def recent_expiries(structure_ids: Iterable[int] | None, since: datetime, *, lim
     from .notifications import fr_day, fr_hour
 
     query = (select(Proposal).join(RideNeed, Proposal.need_id == RideNeed.id)
-             .where(Proposal.status == "expired", Proposal.answered_at >= _utc(since))
+             .where(Proposal.status == "expired", Proposal.answered_at >= aware_utc(since))
              .order_by(Proposal.answered_at.desc(), Proposal.id.desc()).limit(limit))
     if structure_ids is not None:
         query = query.where(RideNeed.structure_id.in_(list(structure_ids)))
@@ -214,7 +212,7 @@ def recent_expiries(structure_ids: Iterable[int] | None, since: datetime, *, lim
             select(Proposal).where(Proposal.need_id == need.id, Proposal.status == "pending")
             .order_by(Proposal.id.desc())).scalars().first()
         next_driver = _short(current.driver.first_name, current.driver.last_name) if current else None
-        ride_at = _utc(need.requested_at)
+        ride_at = aware_utc(need.requested_at)
         what = f"Proposition à {driver} pour le trajet de {rider} ({fr_day(ride_at)} {fr_hour(ride_at)}) " \
                "expirée sans réponse"
         if next_driver:
@@ -225,7 +223,7 @@ def recent_expiries(structure_ids: Iterable[int] | None, since: datetime, *, lim
             then = f" ({rides.STATUS_FR.get(need.status, need.status).lower()})."
         route = proposal.route
         notices.append(ExpiryNotice(
-            need_id=need.id, rider=rider, driver=driver, expired_at=_utc(proposal.answered_at or since),
+            need_id=need.id, rider=rider, driver=driver, expired_at=aware_utc(proposal.answered_at or since),
             ride_at=ride_at, route_code=route.code if route is not None else None, need_status=need.status,
             next_driver=next_driver, message_fr=what + then))
     return notices
@@ -238,7 +236,7 @@ def close_past_days(now: datetime | None = None) -> EndOfDayReport:
     'unserved' with :data:`PAST_DAY_REASON`, their pending proposals withdrawn; pending routes
     of those days lapse. Confirmed needs are left for an aidant to mark done. Commit.
     """
-    now = _utc(now or utcnow())
+    now = aware_utc(now or utcnow())
     tz = _tz()
     today = now.astimezone(tz).date()
     start_of_today = datetime.combine(today, time(0), tzinfo=tz).astimezone(UTC)

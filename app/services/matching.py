@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 
 from ..extensions import db
-from ..models import Driver, DriverOffer, Proposal, RideNeed
+from ..models import Driver, DriverOffer, Proposal, RideNeed, aware_utc
 from ..observability import timed_call
 from .runtime import loaded_territory
 
@@ -223,12 +223,6 @@ class Booking:
     passengers: int
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def bookings_on(day: date, driver_ids: list[int] | None = None) -> list[Booking]:
     """Pending and accepted proposals of a local day, with the time they take.
 
@@ -249,13 +243,13 @@ def bookings_on(day: date, driver_ids: list[int] | None = None) -> list[Booking]
         query = query.where(Proposal.driver_id.in_(driver_ids))
     out = []
     for proposal, passengers, requested_at in db.session.execute(query).all():
-        around = _aware(proposal.pickup_at) or _aware(requested_at)
-        busy_from = _aware(proposal.busy_from) or (around - timedelta(hours=1))
-        busy_until = _aware(proposal.busy_until) or (
-            (_aware(proposal.dropoff_at) or _aware(requested_at)) + timedelta(hours=1))
+        around = aware_utc(proposal.pickup_at) or aware_utc(requested_at)
+        busy_from = aware_utc(proposal.busy_from) or (around - timedelta(hours=1))
+        busy_until = aware_utc(proposal.busy_until) or (
+            (aware_utc(proposal.dropoff_at) or aware_utc(requested_at)) + timedelta(hours=1))
         out.append(Booking(proposal.id, proposal.need_id, proposal.driver_id, proposal.offer_id,
                            proposal.route_id, proposal.kind, proposal.leg, proposal.status,
-                           busy_from, busy_until, _aware(proposal.pickup_at), _aware(proposal.return_pickup_at),
+                           busy_from, busy_until, aware_utc(proposal.pickup_at), aware_utc(proposal.return_pickup_at),
                            max(1, passengers or 1)))
     return out
 
@@ -843,14 +837,14 @@ def plan_day(
     # Offers whole, and the day's bookings as fixed commitments: a booked rider keeps her
     # driver and her pickup (within DayOptions.commitment_margin_s); a new rider may join a
     # booked car only where the seats and the promised times allow.
-    _firm, tentative = firm_bookings(bookings_on(day))
+    firm, tentative = firm_bookings(bookings_on(day))
     trips, volunteers, index = offers_for_day(
         day, structure_ids if visible_drivers is None else None, visible_drivers=visible_drivers,
         block_booked=False, block=tentative,
     )
     if not needs:
         return DayPlan(day, [], [], 0, 0.0, True)
-    commitments, committed_rows = commitments_for_day(day)
+    commitments, committed_rows = commitments_for_day(day, firm)
     commitments = [c for c in commitments if c.vehicle_key in index]
     engine = get_engine()
     rate = float(current_app.config["COST_SHARE_EUR_PER_KM"])

@@ -71,7 +71,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import PlatformError
 from ..extensions import db
-from ..models import Beneficiary, Driver, Proposal, RideNeed, SmsMessage, utcnow
+from ..models import Beneficiary, Driver, Proposal, RideNeed, SmsMessage, aware_utc, utcnow
 from ..models.messaging import FINAL_OUTBOUND_STATUSES, SmsOptOut
 from ..sms.encoding import count_segments, fit_sms, shorten_label, tidy_punctuation
 from .sms_providers import (
@@ -122,11 +122,7 @@ def _tz() -> ZoneInfo:
     return ZoneInfo(current_app.config.get("TIMEZONE", "Europe/Paris"))
 
 
-def aware(value: datetime | None) -> datetime | None:
-    """Aware UTC datetime (SQLite gives back naive UTC values)."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+aware = aware_utc  # the name the SMS modules use
 
 
 def local(value: datetime) -> datetime:

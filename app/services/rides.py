@@ -30,10 +30,13 @@ from ..models import (
     RideNeed,
     RideRoute,
     User,
+    aware_utc,
     point,
     utcnow,
 )
 from .audit import record_audit
+from .matching import local_day_of
+from .notifications import fr_hour as _fr_hour
 
 log = logging.getLogger(__name__)
 
@@ -392,12 +395,6 @@ def _new_code() -> str:
 # two aidants — or an aidant and an SMS — cannot both book the same hour.
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _lock_driver(driver_id: int) -> None:
     db.session.execute(update(Driver).where(Driver.id == driver_id).values(updated_at=utcnow())
                        .execution_options(synchronize_session=False))
@@ -410,7 +407,7 @@ def proposal_expiry(pickup_at: datetime | None, now: datetime | None = None) -> 
 
     now = now or utcnow()
     expires = now + timedelta(minutes=int(current_app.config.get("PROPOSAL_EXPIRY_MINUTES", 720)))
-    pickup = _aware(pickup_at)
+    pickup = aware_utc(pickup_at)
     if pickup is not None:
         expires = min(expires, pickup - timedelta(hours=1))
     return max(expires, now + timedelta(minutes=15))
@@ -420,7 +417,7 @@ def _expiry_from_sending(proposal: Proposal) -> None:
     """Count the answer delay from when the SMS leaves (a night proposal leaves at 8 h)."""
     db.session.flush()
     sent = db.session.execute(select(Proposal.sent_at).where(Proposal.id == proposal.id)).scalar()
-    start = max(utcnow(), _aware(sent) or utcnow())
+    start = max(utcnow(), aware_utc(sent) or utcnow())
     proposal.expires_at = proposal_expiry(proposal.pickup_at or proposal.need.requested_at, start)
 
 
@@ -440,28 +437,19 @@ def booking_conflict(driver: Driver, day: Any, busy_from: datetime, busy_until: 
         if booking.busy_from < busy_until and busy_from < booking.busy_until:
             what = "accepté" if booking.status == "accepted" else "proposé"
             return (f"{driver.first_name} {driver.last_name[:1]}. a déjà un trajet {what} de "
-                    f"{_hour(booking.busy_from)} à {_hour(booking.busy_until)} ce jour-là : "
+                    f"{_fr_hour(booking.busy_from)} à {_fr_hour(booking.busy_until)} ce jour-là : "
                     "choisissez un autre bénévole ou une autre heure.")
     return None
 
 
-def _hour(moment: datetime) -> str:
-    from zoneinfo import ZoneInfo
-
-    from flask import current_app
-
-    local = moment.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
-    return f"{local.hour}h{local.minute:02d}"
-
-
 def _busy_of(candidate: Any, need: RideNeed) -> tuple[datetime, datetime]:
     """The driver's time a candidate takes (an hour around the ride when it is not known)."""
-    start = _aware(getattr(candidate, "leave_at", None)) if candidate is not None else None
-    end = _aware(getattr(candidate, "end_at", None)) if candidate is not None else None
-    pickup = _aware(getattr(candidate, "pickup_at", None)) if candidate is not None else None
-    dropoff = _aware(getattr(candidate, "dropoff_at", None)) if candidate is not None else None
-    back = _aware(getattr(candidate, "return_pickup_at", None)) if candidate is not None else None
-    requested = _aware(need.requested_at)
+    start = aware_utc(getattr(candidate, "leave_at", None)) if candidate is not None else None
+    end = aware_utc(getattr(candidate, "end_at", None)) if candidate is not None else None
+    pickup = aware_utc(getattr(candidate, "pickup_at", None)) if candidate is not None else None
+    dropoff = aware_utc(getattr(candidate, "dropoff_at", None)) if candidate is not None else None
+    back = aware_utc(getattr(candidate, "return_pickup_at", None)) if candidate is not None else None
+    requested = aware_utc(need.requested_at)
     assert requested is not None
     start = start or (pickup or requested) - timedelta(hours=1)
     end = end or (back or dropoff or requested) + timedelta(hours=1)
@@ -471,8 +459,6 @@ def _busy_of(candidate: Any, need: RideNeed) -> tuple[datetime, datetime]:
 def propose_ride(need: RideNeed, driver: Driver, *, by_user: User | None = None, candidate: Any = None,
                  expected_version: int | None = None) -> Proposal:
     """Propose the need to a driver: proposal with a code, need → 'proposed', SMS to the driver."""
-    from .matching import local_day_of
-
     if not driver.is_cleared_on(local_day_of(need.requested_at)):
         raise RideError("Ce bénévole n'a pas de permis ou d'assurance valides à cette date.")
     already = db.session.execute(
@@ -525,12 +511,6 @@ def _set_proposal(proposal: Proposal, to_status: str, from_statuses: tuple[str, 
     return result.rowcount == 1
 
 
-def local_day(moment: datetime) -> Any:
-    from .matching import local_day_of
-
-    return local_day_of(moment)
-
-
 def answer_refusal(proposal: Proposal, now: datetime | None = None) -> str | None:
     """Why an answer to this proposal can no longer be taken, or None when it can.
 
@@ -543,13 +523,13 @@ def answer_refusal(proposal: Proposal, now: datetime | None = None) -> str | Non
 
     if proposal.status != "pending":
         return proposal.status
-    expires = _aware(proposal.expires_at)
+    expires = aware_utc(proposal.expires_at)
     if expires is not None and expires <= (now or utcnow()):
         return "expired"  # lapsed, even if the expiry task has not run yet
     need = proposal.need
     tz = ZoneInfo(current_app.config["TIMEZONE"])
     today = (now or utcnow()).astimezone(tz).date()
-    if local_day(need.requested_at) < today:
+    if local_day_of(need.requested_at) < today:
         return "past"
     if need.status not in OPEN_STATUSES:
         return "closed"
@@ -580,9 +560,9 @@ def accept_proposal(proposal: Proposal, *, via: str, by_user: User | None = None
         db.session.refresh(proposal)
         return False
     _lock_driver(driver.id)
-    busy_from = _aware(proposal.busy_from) or _busy_of(proposal, need)[0]
-    busy_until = _aware(proposal.busy_until) or _busy_of(proposal, need)[1]
-    conflict = booking_conflict(driver, local_day(need.requested_at), busy_from, busy_until,
+    busy_from = aware_utc(proposal.busy_from) or _busy_of(proposal, need)[0]
+    busy_until = aware_utc(proposal.busy_until) or _busy_of(proposal, need)[1]
+    conflict = booking_conflict(driver, local_day_of(need.requested_at), busy_from, busy_until,
                                 ignore_proposals={proposal.id})
     if conflict is not None or not _set_proposal(proposal, "accepted", ("pending",), via):
         # Withdrawn (or answered) between the check above and now, or her time was given
@@ -892,7 +872,7 @@ def propose_route(plan: RoutePlan, *, by_user: User | None = None) -> RideRoute:
     driver = db.session.get(Driver, plan.driver_id)
     if driver is None or not driver.active:
         raise RideError("Ce bénévole ne fait plus partie de la plateforme.")
-    day = local_day(plan.start_at)
+    day = local_day_of(plan.start_at)
     if not driver.is_cleared_on(day):
         raise RideError("Ce bénévole n'a pas de permis ou d'assurance valides à cette date.")
     new_riders = [r for r in plan.riders if r.committed_proposal_id is None]
@@ -903,7 +883,7 @@ def propose_route(plan: RoutePlan, *, by_user: User | None = None) -> RideRoute:
     kept = {r.committed_proposal_id for r in plan.riders if r.committed_proposal_id is not None}
     replaced = set(db.session.execute(select(Proposal.route_id).where(
         Proposal.id.in_(kept), Proposal.route_id.is_not(None))).scalars()) if kept else set()
-    conflict = booking_conflict(driver, day, _aware(plan.start_at), _aware(plan.end_at),  # type: ignore[arg-type]
+    conflict = booking_conflict(driver, day, aware_utc(plan.start_at), aware_utc(plan.end_at),  # type: ignore[arg-type]
                                 route_ids=replaced, ignore_proposals=kept)
     if conflict is not None:
         db.session.rollback()
@@ -963,7 +943,7 @@ def route_refusal(route: RideRoute, now: datetime | None = None) -> str | None:
 
     if route.status != "pending":
         return route.status
-    expires = _aware(route.expires_at)
+    expires = aware_utc(route.expires_at)
     if expires is not None and expires <= (now or utcnow()):
         return "expired"
     today = (now or utcnow()).astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
@@ -990,7 +970,7 @@ def accept_route(route: RideRoute, *, via: str, by_user: User | None = None) -> 
     _lock_driver(driver.id)
     kept = _kept_proposals(route)
     replaced = {p.route_id for p in kept if p.route_id is not None}
-    conflict = booking_conflict(driver, route.day, _aware(route.start_at), _aware(route.end_at),  # type: ignore[arg-type]
+    conflict = booking_conflict(driver, route.day, aware_utc(route.start_at), aware_utc(route.end_at),  # type: ignore[arg-type]
                                 route_ids=replaced | {route.id}, ignore_proposals={p.id for p in kept})
     if conflict is not None or not _set_route(route, "accepted", via):
         db.session.rollback()
@@ -1061,7 +1041,7 @@ def _move_kept_riders(route: RideRoute, kept: list[Proposal]) -> list[tuple[Prop
     for proposal in kept:
         leg = "return" if proposal.leg == "return" else "outbound"
         new = pickups.get((proposal.need_id, leg))
-        before = _aware(proposal.pickup_at)
+        before = aware_utc(proposal.pickup_at)
         values: dict[str, Any] = {"route_id": route.id, "busy_from": route.start_at, "busy_until": route.end_at}
         if new is not None:
             values["pickup_at"] = new
@@ -1073,7 +1053,7 @@ def _move_kept_riders(route: RideRoute, kept: list[Proposal]) -> list[tuple[Prop
         db.session.refresh(proposal)
         if new is not None and before is not None and abs((new - before).total_seconds()) >= 60:
             record_event(proposal.need, actor="système",
-                         note=f"Heure de prise en charge déplacée de {_hour(before)} à {_hour(new)} "
+                         note=f"Heure de prise en charge déplacée de {_fr_hour(before)} à {_fr_hour(new)} "
                               "(une autre personne rejoint la voiture).",
                          data={"proposal": proposal.id, "route": route.id})
             moved.append((proposal, before))
@@ -1378,7 +1358,7 @@ def expire_proposal(proposal: Proposal, *, now: datetime) -> Lapsed:
     record_event(need, actor="système", note=f"Proposition expirée sans réponse de {_driver_short(driver)}",
                  data={"proposal": proposal.id, "driver": driver.id, "expired": True})
     reopened = _reopen_if_unasked(need)
-    pickup = _utc(proposal.pickup_at) or _utc(need.requested_at)
+    pickup = aware_utc(proposal.pickup_at) or aware_utc(need.requested_at)
     assert pickup is not None
     _stage_expiry_sms(driver, [proposal.id], need, code=proposal.code, when=pickup, route=False, now=now)
     _commit_and_queue()
@@ -1426,7 +1406,7 @@ def expire_route(route: RideRoute, *, now: datetime, end_of_day: bool = False) -
         if _reopen_if_unasked(need):
             reopened.append(need.id)
     if lapsed and not end_of_day:
-        when = _utc(route.start_at)
+        when = aware_utc(route.start_at)
         assert when is not None
         _stage_expiry_sms(driver, [p.id for p in lapsed], lapsed[0].need, code=route.code, when=when,
                           route=True, now=now)
@@ -1434,11 +1414,6 @@ def expire_route(route: RideRoute, *, now: datetime, end_of_day: bool = False) -
     return Lapsed(tuple(p.id for p in lapsed), tuple(reopened))
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    """Aware UTC (SQLite hands back naive UTC values)."""
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _local_today(now: datetime) -> Any:

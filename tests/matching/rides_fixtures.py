@@ -6,6 +6,7 @@ import numpy as np
 
 from matching.engine import Engine
 from matching.graph import RoadGraph, graph_from_edges
+from matching.model import RideNeed, VolunteerAvailability
 
 ROWS = 8
 COLS = 8
@@ -57,3 +58,22 @@ def grid_engine() -> Engine:
     if _ENGINE is None:
         _ENGINE = Engine.from_graph(grid_network())
     return _ENGINE
+
+
+def need(
+    name: str,
+    a: tuple[int, int],
+    b: tuple[int, int],
+    arrive_by_s: int,
+    window_s: int = 3600,
+    **kw: object,
+) -> RideNeed:
+    """A need from grid cell ``a`` to ``b`` arriving by ``arrive_by_s`` (window before it)."""
+    return RideNeed(name, *at(*a), *at(*b), arrive_by_s - window_s, arrive_by_s, **kw)  # type: ignore[arg-type]
+
+
+def volunteer(name: str, home: tuple[int, int], **kw: object) -> VolunteerAvailability:
+    """A volunteer at grid cell ``home``, available from an hour before T0 for seven hours."""
+    kw.setdefault("windows", ((T0 - 3600, T0 + 6 * 3600),))
+    kw.setdefault("max_distance_km", None)
+    return VolunteerAvailability(name, *at(*home), **kw)  # type: ignore[arg-type]

@@ -25,7 +25,7 @@ from matching.model import (
     VolunteerAvailability,
 )
 from matching.pooling import check_plan, plan_routes, warm_up
-from tests.matching.rides_fixtures import T0, at, grid_engine
+from tests.matching.rides_fixtures import T0, at, grid_engine, need, volunteer
 
 MARGIN = DayOptions().commitment_margin_s
 
@@ -35,21 +35,6 @@ def _compiled() -> None:
     warm_up()
 
 
-def need(
-    name: str,
-    a: tuple[int, int],
-    b: tuple[int, int],
-    arrive_by_s: int,
-    window_s: int = 3600,
-    **kw: object,
-) -> RideNeed:
-    return RideNeed(name, *at(*a), *at(*b), arrive_by_s - window_s, arrive_by_s, **kw)  # type: ignore[arg-type]
-
-
-def volunteer(name: str, home: tuple[int, int], **kw: object) -> VolunteerAvailability:
-    kw.setdefault("windows", ((T0 - 3600, T0 + 6 * 3600),))
-    kw.setdefault("max_distance_km", None)
-    return VolunteerAvailability(name, *at(*home), **kw)  # type: ignore[arg-type]
 
 
 def trip(name: str, a: tuple[int, int], b: tuple[int, int], **kw: object) -> DriverTrip:

@@ -11,29 +11,10 @@ from matching.model import (
     Purpose,
     Requirement,
     ReturnMode,
-    RideNeed,
-    VolunteerAvailability,
 )
 from matching.pooling import check_plan, plan_routes
 from matching.rides import assign_batch
-from tests.matching.rides_fixtures import EDGE_S, T0, at, grid_engine, hops
-
-
-def need(
-    name: str,
-    a: tuple[int, int],
-    b: tuple[int, int],
-    arrive_by_s: int,
-    window_s: int = 3600,
-    **kw: object,
-) -> RideNeed:
-    return RideNeed(name, *at(*a), *at(*b), arrive_by_s - window_s, arrive_by_s, **kw)  # type: ignore[arg-type]
-
-
-def volunteer(name: str, home: tuple[int, int], **kw: object) -> VolunteerAvailability:
-    kw.setdefault("windows", ((T0 - 3600, T0 + 6 * 3600),))
-    kw.setdefault("max_distance_km", None)
-    return VolunteerAvailability(name, *at(*home), **kw)  # type: ignore[arg-type]
+from tests.matching.rides_fixtures import EDGE_S, T0, at, grid_engine, hops, need, volunteer
 
 
 def test_instance_maps_needs_legs_and_vehicles() -> None:
