@@ -82,6 +82,11 @@ def load_config(instance_path: str | Path) -> dict[str, Any]:
         # Base URL of the Twilio REST API: a local fake server in tests.
         "TWILIO_API_BASE_URL": env.get("TWILIO_API_BASE_URL", ""),
         "SMS_QUIET_HOURS": env.get("SMS_QUIET_HOURS", "20:30-08:00"),
+        # Inbound texts: answered in the webhook's own TwiML (the embedded default), or stored
+        # by the webhook and handled by the queue worker, the answers sent from the outbox (the
+        # production profile): a burst of texts then waits in the queue instead of holding the
+        # web workers.
+        "SMS_INBOUND_QUEUED": _bool(env.get("SMS_INBOUND_QUEUED"), False),
         "SMS_MAX_PROPOSALS_PER_DRIVER_PER_DAY": int(
             env.get("SMS_MAX_PROPOSALS_PER_DRIVER_PER_DAY", "5")
         ),

@@ -97,6 +97,8 @@ def main() -> int:
     if problems:
         print("make prod refuses to start:\n  - " + "\n  - ".join(problems), file=sys.stderr)
         return 2
+    # Inbound texts are handled by the queue worker, not in the web request (see app.config).
+    env.setdefault("SMS_INBOUND_QUEUED", "1")
     # Prometheus: the web workers' histograms are summed from files in this folder.
     metrics_dir = env.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="lot-metrics-"))
     shutil.rmtree(metrics_dir, ignore_errors=True)

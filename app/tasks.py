@@ -83,6 +83,10 @@ class AppTasks:
         self.huey = huey
         self.deliver: TaskWrapper = huey.task(name="sms.deliver")(_in_app(app, notifications.deliver_outbox_message))
         self.sweep: TaskWrapper = huey.task(name="sms.sweep")(_in_app(app, notifications.sweep_outbox))
+        # Inbound texts stored by the webhook (SMS_INBOUND_QUEUED), handled here.
+        from .services import conversations
+
+        self.inbound: TaskWrapper = huey.task(name="sms.inbound")(_in_app(app, conversations.process_received))
         # The day's pooled plan, asked for on the planning page (never in the web request).
         from .services import day_plans
 
@@ -91,6 +95,8 @@ class AppTasks:
         # and rows left in 'sending' by a dead worker.
         huey.periodic_task(crontab(minute="*"), name="sms.sweep_periodic")(
             _in_app(app, notifications.sweep_outbox))
+        huey.periodic_task(crontab(minute="*"), name="sms.inbound_sweep")(
+            _in_app(app, conversations.requeue_inbound))
         huey.periodic_task(crontab(minute="*/15"), name="sms.reminders")(
             _in_app(app, notifications.send_reminders))
         # Every day: people, needs and SMS past DATA_RETENTION_DAYS, audit rows past
@@ -186,6 +192,13 @@ def enqueue_delivery(row_id: int, *, eta: datetime | None = None) -> None:
         tasks.deliver(row_id, request_id=request_id())
     else:
         tasks.deliver.schedule(args=(row_id,), kwargs={"request_id": request_id()}, eta=eta)
+
+
+def enqueue_inbound(row_id: int) -> None:
+    """Queue the handling of stored inbound text ``row_id``."""
+    from .observability import request_id
+
+    app_tasks().inbound(row_id, request_id=request_id())
 
 
 def enqueue_sweep() -> None:

@@ -3,9 +3,10 @@ and the codes of trips announced by SMS.
 
 Outbound rows move through ``queued → sending → sent → delivered`` (or ``failed`` /
 ``undelivered`` / ``cancelled``); see :mod:`app.services.notifications` for the rules that
-make a send happen at least once and at most once per row. Inbound rows are ``processing``
-while the conversation handles them and ``processed`` afterwards; Twilio's MessageSid is
-unique so a retried webhook is recognised.
+make a send happen at least once and at most once per row. Inbound rows are ``received``
+when the webhook only stored them for the queue (``SMS_INBOUND_QUEUED``), ``processing`` while
+the conversation handles them and ``processed`` afterwards; Twilio's MessageSid is unique so a
+retried webhook is recognised.
 
 Every row is linked to the person it belongs to (``beneficiary_id`` or ``driver_id``), set when
 an outbound row is written for her or an inbound one is matched to her. Export and erasure
@@ -24,7 +25,7 @@ from ..extensions import db
 from ._types import UtcDateTime, utcnow
 
 OUTBOUND_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "undelivered", "cancelled")
-INBOUND_STATUSES = ("processing", "processed")
+INBOUND_STATUSES = ("received", "processing", "processed")
 # Statuses after which the outbox never touches a row again.
 FINAL_OUTBOUND_STATUSES = ("sent", "delivered", "failed", "undelivered", "cancelled")
 
@@ -62,7 +63,7 @@ class SmsMessage(db.Model):
     beneficiary_id: Mapped[int | None] = mapped_column(
         ForeignKey("beneficiaries.id", ondelete="SET NULL"), index=True)
     driver_id: Mapped[int | None] = mapped_column(ForeignKey("drivers.id", ondelete="SET NULL"), index=True)
-    # An answer given in the webhook's TwiML points to the inbound message it answers.
+    # An answer (in the webhook's TwiML, or from the outbox) points to the inbound message it answers.
     in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("sms_messages.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

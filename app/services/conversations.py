@@ -18,7 +18,7 @@ from datetime import UTC, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -82,6 +82,74 @@ def handle_inbound(phone_e164: str, body: str, *, message_sid: str) -> InboundRe
     return _process(inbound)
 
 
+def accept_inbound(phone_e164: str, body: str, *, message_sid: str) -> SmsMessage | None:
+    """Store an inbound text for the queue worker (``SMS_INBOUND_QUEUED``) and queue it.
+
+    The row is committed before the webhook answers, so a text Twilio handed over is never
+    lost: if its task is lost too, :func:`requeue_inbound` finds it. None when this
+    ``message_sid`` was stored before (a retried webhook): nothing more to do.
+    """
+    from ..tasks import enqueue_inbound
+
+    inbound = SmsMessage(direction="in", phone_e164=(phone_e164 or "").strip(), body=(body or "")[:1600],
+                         segments=1, status="received", provider_sid=message_sid, attempts=0)
+    db.session.add(inbound)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return None
+    enqueue_inbound(inbound.id)
+    return inbound
+
+
+def process_received(row_id: int) -> str:
+    """Handle a stored inbound text once (the queue's task); its answers go through the outbox.
+
+    The row is claimed by a compare-and-set (received, or processing for longer than
+    ``STALE_PROCESSING`` by a worker that died), so two workers never handle it twice.
+    Returns the action taken, or "done" / "busy" when there was nothing to do.
+    """
+    db.session.expire_all()
+    row = db.session.get(SmsMessage, row_id)
+    if row is None or row.direction != "in" or row.status not in ("received", "processing"):
+        return "done"
+    now = utcnow()
+    if row.status == "processing" and now - (aware(row.updated_at) or now) <= STALE_PROCESSING:
+        return "busy"
+    claimed = db.session.execute(
+        update(SmsMessage).where(SmsMessage.id == row_id, SmsMessage.status == row.status,
+                                 SmsMessage.updated_at == row.updated_at)
+        .values(status="processing", updated_at=now, attempts=SmsMessage.attempts + 1)
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    if int(claimed.rowcount) != 1:  # type: ignore[attr-defined]
+        return "busy"
+    row = db.session.get(SmsMessage, row_id)
+    db.session.refresh(row)
+    return _process(row, inline=False).action
+
+
+def requeue_inbound(grace_s: float | None = None) -> int:
+    """Queue again the stored inbound texts whose task was lost, or whose worker died."""
+    from ..tasks import enqueue_inbound
+
+    now = utcnow()
+    grace = timedelta(seconds=float(current_app.config.get("SMS_SWEEP_GRACE_S", 30)) if grace_s is None else grace_s)
+    ids = db.session.execute(
+        select(SmsMessage.id).where(
+            SmsMessage.direction == "in",
+            ((SmsMessage.status == "received") & (SmsMessage.created_at <= now - grace))
+            | ((SmsMessage.status == "processing") & (SmsMessage.updated_at <= now - STALE_PROCESSING)),
+        ).order_by(SmsMessage.id).limit(500)).scalars().all()
+    db.session.commit()
+    for row_id in ids:
+        enqueue_inbound(row_id)
+    if ids:
+        log.info("inbound sweep: %d text(s) re-queued", len(ids))
+    return len(ids)
+
+
 def _replay(message_sid: str) -> InboundResult:
     """A message seen before: its stored answers, or nothing while it is being handled."""
     existing = db.session.execute(select(SmsMessage).where(SmsMessage.provider_sid == message_sid)).scalar_one()
@@ -95,7 +163,7 @@ def _replay(message_sid: str) -> InboundResult:
     return InboundResult(existing, list(replies), replayed=True, action="replay")
 
 
-def _process(inbound: SmsMessage) -> InboundResult:
+def _process(inbound: SmsMessage, *, inline: bool = True) -> InboundResult:
     phone = inbound.phone_e164
     command = grammar.parse_command(inbound.body)
     inbound.kind = command.keyword
@@ -114,10 +182,17 @@ def _process(inbound: SmsMessage) -> InboundResult:
     inbound.last_error = error
     # The person the message belongs to (GDPR export and erasure); its replies follow it.
     inbound.driver_id, inbound.beneficiary_id = owner.driver_id, owner.beneficiary_id
+    kind = "stop_ack" if action == "stop" else "reply"
     for text in replies:
-        notif.record_inline_reply(inbound, text, kind="stop_ack" if action == "stop" else "reply")
+        if inline:  # in the webhook's TwiML: Twilio sends it
+            notif.record_inline_reply(inbound, text, kind=kind)
+        else:  # from the queue: through the outbox
+            notif.stage_sms(inbound.phone_e164, text, kind=kind, beneficiary_id=owner.beneficiary_id,
+                            driver_id=owner.driver_id, in_reply_to_id=inbound.id)
     inbound.status = "processed"
     db.session.commit()
+    if not inline:
+        notif.enqueue_committed()
     log.info("inbound SMS %s from %s: %s", inbound.id, phone[:6] + "…", action)
     return InboundResult(inbound, replies, action=action)
 

@@ -229,7 +229,7 @@ def _listen_once() -> None:
 def stage_sms(phone_e164: str, body: str, *, kind: str, need_id: int | None = None,
               proposal_id: int | None = None, not_before: datetime | None = None,
               offer_id: int | None = None, beneficiary_id: int | None = None,
-              driver_id: int | None = None) -> SmsMessage:
+              driver_id: int | None = None, in_reply_to_id: int | None = None) -> SmsMessage:
     """Add an outbox row to the caller's transaction (the transactional outbox).
 
     The row is written with the status change that causes it and is committed, or rolled
@@ -245,7 +245,7 @@ def stage_sms(phone_e164: str, body: str, *, kind: str, need_id: int | None = No
     row = SmsMessage(direction="out", phone_e164=phone_e164, body=text, segments=count.segments,
                      encoding=count.encoding, kind=kind, status="queued", reference=uuid.uuid4().hex,
                      need_id=need_id, proposal_id=proposal_id, offer_id=offer_id,
-                     beneficiary_id=beneficiary_id, driver_id=driver_id,
+                     beneficiary_id=beneficiary_id, driver_id=driver_id, in_reply_to_id=in_reply_to_id,
                      not_before=aware(not_before), attempts=0)
     if kind not in OPT_OUT_EXEMPT_KINDS and is_opted_out(phone_e164):
         row.status = "cancelled"

@@ -61,13 +61,20 @@ def _twiml(replies: list[str]) -> Response:
 @limiter.exempt
 @twilio_signed
 def inbound() -> Response:
-    """A text arrived: handle it once per MessageSid, answer in TwiML."""
-    from ..services.conversations import handle_inbound
+    """A text arrived: handle it once per MessageSid, answer in TwiML.
+
+    With ``SMS_INBOUND_QUEUED`` the text is only stored and queued; the queue worker handles
+    it and sends the answers from the outbox, and the TwiML is empty.
+    """
+    from ..services.conversations import accept_inbound, handle_inbound
 
     sid = request.form.get("MessageSid") or request.form.get("SmsSid") or ""
     sender = request.form.get("From", "")
     if not sid or not sender:
         abort(400)
+    if current_app.config.get("SMS_INBOUND_QUEUED"):
+        accept_inbound(sender, request.form.get("Body", ""), message_sid=sid)
+        return _twiml([])
     result = handle_inbound(sender, request.form.get("Body", ""), message_sid=sid)
     return _twiml(result.replies)
 

@@ -144,7 +144,9 @@ def _run_flow(base: str, env: dict[str, str], twilio: FakeTwilio, prod, log_path
         signature = RequestValidator(AUTH_TOKEN).compute_signature(f"{base}/sms/inbound", params)
         answer = requests.post(f"{base}/sms/inbound", data=params, headers={"X-Twilio-Signature": signature},
                                timeout=30)
-        assert answer.status_code == 200 and "Merci" in answer.text, answer.text
+        # The production profile queues inbound texts (SMS_INBOUND_QUEUED): the webhook answers
+        # with an empty TwiML at once and the queue worker answers from the outbox.
+        assert answer.status_code == 200 and "<Message>" not in answer.text, answer.text
         assert twilio.hanging.wait(60), log_path.read_text()[-3000:]
 
         def in_flight() -> SmsMessage | None:
@@ -166,7 +168,14 @@ def _run_flow(base: str, env: dict[str, str], twilio: FakeTwilio, prod, log_path
         assert done.status in ("sent", "delivered")
         [created] = twilio.created_for(RIDER_PHONE)  # adopted, never sent twice
         assert done.provider_sid == created["sid"]
-        assert len(twilio.created_for(driver_phone)) == 1
+        # The proposal, then the answer to her OUI, each once (it may have waited for the new worker).
+        _wait(lambda: len(twilio.created_for(driver_phone)) >= 2, 120, "the answer to the driver", log_path)
+        time.sleep(2)
+        proposal_sms, reply = twilio.created_for(driver_phone)
+        assert code in proposal_sms["body"] and "Merci" in reply["body"], reply
+        db.session.expire_all()
+        [inbound] = db.session.execute(db.select(SmsMessage).where(SmsMessage.direction == "in")).scalars()
+        assert inbound.status == "processed" and inbound.driver_id == marc.id
         assert "queue worker exited" in log_path.read_text()
 
     metrics = requests.get(f"{base}/metrics", timeout=10).text
