@@ -15,9 +15,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from sqlalchemy.orm import lazyload
 
 from ..extensions import db
-from ..models import Driver, DriverOffer, Proposal, RideNeed, aware_utc
+from ..models import Driver, DriverAvailability, DriverOffer, Proposal, RideNeed, aware_utc
 from ..observability import timed_call
 from .runtime import loaded_territory
 
@@ -357,7 +358,9 @@ def offers_for_day(
     from matching.rides import DriverTrip, VolunteerAvailability, expand_weekly_slots
 
     tz = ZoneInfo(current_app.config["TIMEZONE"])
-    query = db.select(Driver).where(Driver.active.is_(True))
+    # The weekly grids are read below as plain rows: loading them as objects with every
+    # driver (the relationship's default) costs tens of thousands of instances a day.
+    query = db.select(Driver).options(lazyload(Driver.availability)).where(Driver.active.is_(True))
     if structure_ids is not None:
         query = query.where(Driver.structure_id.in_(structure_ids))
     if visible_drivers is not None:
@@ -370,6 +373,7 @@ def offers_for_day(
     from .absences import absent_driver_ids, extra_slots_on
 
     absent = absent_driver_ids([d.id for d in drivers], day)
+    weekly = _weekly_cells([d.id for d in drivers])
     extra = extra_slots_on([d.id for d in drivers], day)
     day_start = datetime.combine(day, datetime.min.time(), tz)
     day_end = day_start + timedelta(days=1)
@@ -390,7 +394,7 @@ def offers_for_day(
     for driver in drivers:
         home = driver.home_lat_lon
         left = driver.max_rides_per_day - busy.get(driver.id, 0)
-        cells = [] if driver.id in absent else [(a.weekday, a.slot) for a in driver.availability]
+        cells = [] if driver.id in absent else list(weekly.get(driver.id, ()))
         cells += [(day.weekday(), slot) for slot in extra.get(driver.id, [])]
         cells = sorted(set(cells))  # an extra slot may repeat a weekly one: one window each
         if home is not None and cells and left > 0:
@@ -447,6 +451,19 @@ def offers_for_day(
             )
             index[key] = (by_id[offer.driver_id], offer)
     return trips, volunteers, index
+
+
+def _weekly_cells(driver_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
+    """The weekly availability cells (weekday, slot) of each driver, in one query."""
+    cells: dict[int, list[tuple[int, str]]] = {}
+    if not driver_ids:
+        return cells
+    rows = db.session.execute(
+        db.select(DriverAvailability.driver_id, DriverAvailability.weekday, DriverAvailability.slot)
+        .where(DriverAvailability.driver_id.in_(driver_ids)))
+    for driver_id, weekday, slot in rows:
+        cells.setdefault(driver_id, []).append((weekday, slot))
+    return cells
 
 
 def _offer_window(offer: DriverOffer, day: date, tz: ZoneInfo) -> tuple[int, int] | None:
@@ -519,6 +536,33 @@ class _DayOffers:
     fingerprint: str
     offer_set: Any
     keys: dict[str, tuple[int, int | None]]  # offer key -> (driver id, offer id)
+    joins: _JoinContext | None = None  # built on first use (see _join_context)
+
+
+@dataclass
+class _JoinContext:
+    """What joining a booked car needs, for a whole day: the day's bookings, the drivers whose
+    car is settled (every booking of theirs accepted), their offers whole and their bookings as
+    the engine's commitments. Kept with the day's offers: the same fingerprint covers it (a
+    booked need cannot be edited, only withdrawn or cancelled, which changes the bookings)."""
+
+    bookings: list[Booking]
+    settled: set[int]
+    trips: list[Any]
+    volunteers: list[Any]
+    keys: dict[str, tuple[int, int | None]]  # vehicle key -> (driver id, offer id)
+    commitments: list[Any]
+
+
+def _join_context(day: date, bookings: list[Booking]) -> _JoinContext:
+    settled = {b.driver_id for b in bookings} - {b.driver_id for b in bookings if b.status != "accepted"}
+    if not settled:
+        return _JoinContext(bookings, set(), [], [], {}, [])
+    trips, volunteers, index = offers_for_day(day, block_booked=False, driver_ids=settled)
+    commitments, _ = commitments_for_day(day, [b for b in bookings if b.driver_id in settled])
+    commitments = [c for c in commitments if c.vehicle_key in index]
+    keys = {k: (driver.id, offer.id if offer is not None else None) for k, (driver, offer) in index.items()}
+    return _JoinContext(bookings, settled, trips, volunteers, keys, commitments)
 
 
 _OFFERS_KEY = "lot_day_offers"
@@ -592,7 +636,7 @@ def candidates_for_need(
         candidates = [_candidate_view(c, index) for c in kept]
     else:
         candidates = []
-    joins = _join_candidates(need, day, excluded, allowed, limit, result.direct_distance_m)
+    joins = _join_candidates(need, day, excluded, allowed, limit, result.direct_distance_m, offers)
     if joins:
         candidates = sorted(joins + candidates, key=lambda c: c.added_distance_m)[:limit]
     if candidates:
@@ -608,30 +652,48 @@ def candidates_for_need(
 
 
 def _join_candidates(need: RideNeed, day: date, excluded: set[int], allowed: set[int] | None,
-                     limit: int, rider_m: float) -> list[CandidateView]:
+                     limit: int, rider_m: float, offers: _DayOffers) -> list[CandidateView]:
     """Drivers already booked that day who can take the need in the same car: the best
     insertion into each one's booked route, her riders' pickups kept within the margin
-    (matching.commitments.insertion_candidates). Proposed as a new route that replaces hers."""
+    (matching.commitments.insertion_candidates). Proposed as a new route that replaces hers.
+
+    The day's side (bookings, settled cars, their commitments) is kept with the day's offers;
+    it is rebuilt for a need that is itself booked (its own booking must not count)."""
     from matching.commitments import insertion_candidates
 
-    bookings = [b for b in bookings_on(day) if b.need_id != need.id]
+    context = offers.joins
+    if context is None:
+        context = offers.joins = _join_context(day, bookings_on(day))
+    if any(b.need_id == need.id for b in context.bookings):
+        context = _join_context(day, [b for b in context.bookings if b.need_id != need.id])
     # Only a driver whose bookings of the day are all accepted: her car is settled.
-    drivers = {b.driver_id for b in bookings} - {b.driver_id for b in bookings if b.status != "accepted"} - excluded
+    drivers = context.settled - excluded
     if allowed is not None:
         drivers &= allowed
     if not drivers:
         return []
-    trips, volunteers, index = offers_for_day(day, block_booked=False, driver_ids=drivers)
-    mine = [b for b in bookings if b.driver_id in drivers]
-    commitments, _ = commitments_for_day(day, mine)
-    commitments = [c for c in commitments if c.vehicle_key in index]
+    keys = {k: v for k, v in context.keys.items() if v[0] in drivers}
+    trips = [t for t in context.trips if t.offer_id in keys]
+    volunteers = [v for v in context.volunteers if v.driver_id in keys]
+    commitments = [c for c in context.commitments if c.vehicle_key in keys]
+    mine = [b for b in context.bookings if b.driver_id in drivers]
     if not commitments:
         return []
+    found = insertion_candidates(get_engine(), need_to_engine(need), trips, volunteers, commitments, top=limit)
+    if not found:
+        return []
+    by_id = {d.id: d for d in db.session.execute(
+        db.select(Driver).where(Driver.id.in_({keys[c.vehicle_key][0] for c in found}))).scalars()}
+    offer_ids = {keys[c.vehicle_key][1] for c in found} - {None}
+    rows = {o.id: o for o in db.session.execute(
+        db.select(DriverOffer).where(DriverOffer.id.in_(offer_ids))).scalars()} if offer_ids else {}
+    index = {k: (by_id[d], rows.get(o) if o is not None else None)
+             for k, (d, o) in keys.items() if d in by_id}
     engine_need = need_to_engine(need)
     has_return = engine_need.return_mode.value != "none"
     rate = float(current_app.config["COST_SHARE_EUR_PER_KM"])
     views = []
-    for cand in insertion_candidates(get_engine(), engine_need, trips, volunteers, commitments, top=limit):
+    for cand in found:
         if has_return and cand.return_pickup_s is None:
             continue  # the return would need another driver: not offered as a join
         driver, offer = index[cand.vehicle_key]
