@@ -308,6 +308,9 @@ def start_profile(url: str, workers: int, territories: Path, twilio: Any, log_pa
            "PUBLIC_BASE_URL": base, "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers),
            "ENGINE_WARM_UP": "1", "SMS_QUIET_HOURS": "", "TERRITORY_DIR": str(territories),
            "PROMETHEUS_MULTIPROC_DIR": str(metrics), "GUNICORN_ACCESS_LOG": "", "PROXY_FIX_HOPS": "1",
+           # No nginx in front: the simulated browsers hold their connections like browsers hold
+           # theirs to nginx (75 s), longer than their pauses between requests.
+           "GUNICORN_KEEPALIVE": "75",
            "LOG_LEVEL": "WARNING", "SPATIALITE_LIBRARY_PATH": os.environ.get("SPATIALITE_LIBRARY_PATH", "mod_spatialite")}
     with log_path.open("wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "app.prod"], cwd=ROOT, env=env, stdout=log,

@@ -14,7 +14,11 @@ worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
-keepalive = 5
+# Seconds an idle kept-alive connection stays open. Behind nginx, its upstream block closes
+# idle connections first (keepalive_timeout 4s there); a client talking to gunicorn directly
+# (the load benchmark) needs a value above its pause between requests, or it may reuse a
+# connection at the instant gunicorn closes it (a reset: benoitc/gunicorn#2676).
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 # Recycle workers now and then (memory fragmentation), at random so they do not all restart together.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
 max_requests_jitter = 500
