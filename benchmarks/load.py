@@ -230,10 +230,12 @@ def sms_bursts(base: str, duration: float, record: Any) -> None:
         try:
             r = session.post(base + "/sms/inbound", data=params, timeout=60,
                              headers={"X-Twilio-Signature": validator.compute_signature(url, params)})
+            # make prod queues inbound texts (SMS_INBOUND_QUEUED): the TwiML is empty and the
+            # answer reaches the driver from the outbox, checked in check_sms.
             if r.status_code != 200:
                 error = f"HTTP {r.status_code}"
-            elif "<Message>" not in r.text:
-                error = "webhook answered without a reply"
+            elif "<Response" not in r.text:
+                error = "webhook answered without TwiML"
         except requests.RequestException as exc:
             error = f"{type(exc).__name__}: {exc}"
         record("POST /sms/inbound", (time.perf_counter() - sent) * 1000, error)
@@ -399,18 +401,23 @@ def check_sms(url: str, twilio: Any, answered: list[dict[str, Any]], since: date
 
     dsn = url.replace("postgresql+psycopg://", "postgresql://")
     riders = {t["rider_phone"] for t in answered}
+    drivers = {t["driver_phone"] for t in answered}
     deadline = time.monotonic() + drain_s
     while time.monotonic() < deadline:
         with twilio._lock:  # noqa: SLF001 - our own fake
             arrived = {m["to"] for m in twilio.created}
-        if riders <= arrived:
+        if riders <= arrived and drivers <= arrived:
             break
         time.sleep(1)
     time.sleep(3)  # let the worker record the last sids
     with psycopg.connect(dsn) as conn:
+        # Every outbound row went through the provider, answers to texts included (queued
+        # inbound); only answers given in a webhook's TwiML (inline mode, no provider sid) did not.
         rows = conn.execute(
             "SELECT phone_e164, kind, status, provider_sid, need_id FROM sms_messages "
-            "WHERE direction = 'out' AND created_at >= %s AND kind NOT IN ('reply', 'stop_ack')", (since,)).fetchall()
+            "WHERE direction = 'out' AND created_at >= %s "
+            "AND NOT (kind IN ('reply', 'stop_ack') AND status = 'sent' AND provider_sid IS NULL)",
+            (since,)).fetchall()
         inbound = conn.execute(
             "SELECT status, count(*) FROM sms_messages WHERE direction = 'in' GROUP BY status").fetchall()
         confirmed = conn.execute(
@@ -446,13 +453,24 @@ def check_sms(url: str, twilio: Any, answered: list[dict[str, Any]], since: date
         if sids.count(row[3]) != 1:
             twice.append(t["need_id"])
         delays.append((created_at[row[3]] - t["posted_at"]) * 1000)
+    # The driver's own answer ("Merci …"): the first message to her number after her OUI.
+    reply_delays, replies_missing = [], []
+    for t in answered:
+        after = [created_at[m["sid"]] for m in created
+                 if m["to"] == t["driver_phone"] and created_at.get(m["sid"], 0) >= t["posted_at"]]
+        if after:
+            reply_delays.append((min(after) - t["posted_at"]) * 1000)
+        else:
+            replies_missing.append(t["need_id"])
     return {
+        "replies_at_fake": len(reply_delays), "replies_missing": replies_missing,
+        "reply_delay_ms": {k: v for k, v in _percentiles(reply_delays).items() if k != "p99"},
         "inbound_answered": len(answered), "needs_confirmed": confirmed,
         "inbound_rows": {status: n for status, n in inbound},
         "confirmations_at_fake": len(delays), "confirmations_missing": missing, "confirmations_twice": twice,
         "outbox_rows": len(rows), "outbox_not_sent": [{"phone": r[0], "kind": r[1], "status": r[2]} for r in not_sent],
         "fake_messages": len(created), "lost_by_phone": lost, "doubled_by_phone": doubled,
-        "lost": sum(lost.values()) + len(missing) + len(not_sent), "doubled": sum(doubled.values()) + len(twice),
+        "lost": sum(lost.values()) + len(missing) + len(not_sent) + len(replies_missing), "doubled": sum(doubled.values()) + len(twice),
         "delay_ms": {k: v for k, v in _percentiles(delays).items() if k != "p99"},
     }
 
@@ -700,6 +718,10 @@ def summarise(results: dict[str, Any]) -> str:
         ("SMS end-to-end delay p50 / p95 / max (ms)",
          lambda c: " / ".join(f"{c['sms']['delay_ms'][k]:.0f}" for k in ("p50", "p95", "max"))
          if c["sms"]["delay_ms"]["p50"] is not None else "—"),
+        ("driver's answer: at the fake Twilio, delay p50 / p95 / max (ms)",
+         lambda c: f"{c['sms'].get('replies_at_fake', '—')}, " + (" / ".join(
+             f"{c['sms']['reply_delay_ms'][k]:.0f}" for k in ("p50", "p95", "max"))
+             if c["sms"].get("reply_delay_ms", {}).get("p50") is not None else "—")),
         ("need pages with candidates / without / engine error", lambda c: " / ".join(
             str(c["need_pages"][k]) for k in ("with_candidates", "without_candidates", "engine_error"))),
         ("web workers' CPU during the load (s)", lambda c: str(c["server_cpu_s_during_load"]["web_workers"])),
