@@ -298,6 +298,7 @@ def seed_month(territory_dir: Path, seed: int = 12) -> dict[str, Any]:
     sms_targets = []
     pending_codes = iter(codes)
     proposals: list[tuple[Any, str, Any, Any, Any]] = []
+    held: dict[int, list[tuple[datetime, datetime]]] = {}  # driver id -> times already given
     for need, status, author in needs:
         db.session.add(NeedEvent(need_id=need.id, at=need.created_at, user_id=author.id, actor=author.name,
                                  to_status="new", note="Besoin enregistré"))
@@ -308,11 +309,20 @@ def seed_month(territory_dir: Path, seed: int = 12) -> dict[str, Any]:
             continue
         if status == "searching":
             continue
-        driver = rng.choice(drivers_by_structure[need.structure_id])
+        # A driver free then, as the platform's booking rules require (a pending or accepted
+        # proposal holds the driver's time: from an hour before the pickup to an hour after).
+        pickup = need.requested_at - timedelta(minutes=40)
+        busy = (pickup - timedelta(hours=1), need.requested_at + timedelta(hours=1))
+        pool = drivers_by_structure[need.structure_id]
+        free = [d for d in rng.sample(pool, len(pool))
+                if all(b[1] <= busy[0] or b[0] >= busy[1] for b in held.get(d.id, []))]
+        driver = free[0] if free else rng.choice(pool)
+        held.setdefault(driver.id, []).append(busy)
         pending = status == "proposed"
         proposal = Proposal(need_id=need.id, driver_id=driver.id, kind="volunteer",
                             code=str(next(pending_codes)) if pending else str(rng.randint(100, 999)),
-                            status="pending" if pending else "accepted", pickup_at=need.requested_at - timedelta(minutes=40),
+                            status="pending" if pending else "accepted", pickup_at=pickup,
+                            busy_from=busy[0], busy_until=busy[1],
                             created_by_id=author.id, created_at=need.created_at + timedelta(hours=1),
                             sent_at=need.created_at + timedelta(hours=1),
                             answered_at=None if pending else need.created_at + timedelta(hours=3),

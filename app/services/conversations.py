@@ -386,6 +386,10 @@ def _answer_proposal(driver: Driver, proposal: Proposal, *, yes: bool) -> tuple[
         db.session.refresh(proposal)
         return "accepted", [notif.driver_confirmation_text(proposal)]
     db.session.refresh(proposal)
+    busy = rides.own_overlap(proposal) if proposal.status == "pending" else None
+    if busy is not None:  # still open, but her time went to another ride
+        return "busy", [_render("busy_elsewhere", driver=driver, start=fr_hour(busy.busy_from),
+                                end=fr_hour(busy.busy_until), code=proposal.code, service_phone=_service_phone())]
     return "taken", [_render("already_taken", driver=driver)]
 
 

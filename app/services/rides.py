@@ -442,6 +442,22 @@ def booking_conflict(driver: Driver, day: Any, busy_from: datetime, busy_until: 
     return None
 
 
+def own_overlap(proposal: Proposal) -> Any:
+    """The driver's other booking that overlaps this proposal's time (a ``Booking``), if any."""
+    from .matching import bookings_on
+
+    need = proposal.need
+    busy_from = aware_utc(proposal.busy_from) or _busy_of(proposal, need)[0]
+    busy_until = aware_utc(proposal.busy_until) or _busy_of(proposal, need)[1]
+    for booking in bookings_on(local_day_of(need.requested_at), [proposal.driver_id]):
+        if booking.proposal_id == proposal.id or (
+                proposal.route_id is not None and booking.route_id == proposal.route_id):
+            continue
+        if booking.busy_from < busy_until and busy_from < booking.busy_until:
+            return booking
+    return None
+
+
 def _busy_of(candidate: Any, need: RideNeed) -> tuple[datetime, datetime]:
     """The driver's time a candidate takes (an hour around the ride when it is not known)."""
     start = aware_utc(getattr(candidate, "leave_at", None)) if candidate is not None else None

@@ -291,3 +291,22 @@ def test_drivers_asked_are_told_when_the_proposal_is_withdrawn_or_the_need_cance
     rides.cancel_need(need, via="web")
     [notice] = outbox(julie.phone_e164, kind="withdrawn")
     assert "Inutile de répondre" in notice.body
+
+
+def test_an_oui_for_a_time_already_given_says_so_and_keeps_the_ride_open(app, client, twilio_token, daytime):
+    """A proposal written outside the platform's checks (a partner's booking, an old row) may
+    overlap a ride the volunteer already accepted: her OUI is refused, and she is told why."""
+    _s, (marc,), rider = make_people(1)
+    day = datetime.now(PARIS).date() + timedelta(days=2)
+    first = rides.propose_ride(make_need(rider, datetime(day.year, day.month, day.day, 10, 0, tzinfo=PARIS)), marc)
+    assert "Merci Marc" in text(client, marc.phone_e164, f"OUI {first.code}")
+    second_need = make_need(rider, datetime(day.year, day.month, day.day, 10, 30, tzinfo=PARIS))
+    second = Proposal(need_id=second_need.id, driver_id=marc.id, kind="volunteer", code="4242", status="pending",
+                      pickup_at=second_need.requested_at - timedelta(minutes=30))
+    second_need.status = "proposed"
+    db.session.add(second)
+    db.session.commit()
+    reply = text(client, marc.phone_e164, "OUI 4242")
+    assert "vous avez déjà un trajet" in reply and "NON 4242" in reply, reply
+    assert "déjà trouvé" not in reply
+    assert (_status(first), _status(second), _status(second_need)) == ("accepted", "pending", "proposed")
