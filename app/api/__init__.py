@@ -1,8 +1,12 @@
-"""Blueprints ``api`` (open-data journey search, JSON) and ``standard`` (French carpooling standard)."""
+"""Blueprints ``api`` (open-data journey search, JSON) and ``standard`` (French carpooling standard).
 
-from flask import Blueprint
+Both parse their requests through typed schemas (:mod:`app.api.schemas`), which also write
+the OpenAPI document (:mod:`app.api.openapi`).
+"""
 
-bp = Blueprint("api", __name__)
-standard_bp = Blueprint("standard", __name__)
+from .validation import ApiBlueprint
+
+bp = ApiBlueprint("api", __name__, description="Open data API")
+standard_bp = ApiBlueprint("standard", __name__, description="Standard covoiturage")
 
 from . import errors, standard, views  # noqa: E402,F401  (routes and handlers register on the blueprints)

@@ -44,7 +44,9 @@ def gtfs_check(files: tuple[Path, ...], bbox: str) -> None:
 
     if bbox == "territory":
         try:
-            box = territory_area(read_manifest(current_territory_path(Path(current_app.config["TERRITORY_DIR"]))))
+            box = territory_area(
+                read_manifest(current_territory_path(Path(current_app.config["TERRITORY_DIR"])))
+            )
         except (TerritoryNotBuilt, FileNotFoundError, OSError):
             box = None
     else:

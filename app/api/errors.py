@@ -4,7 +4,8 @@ Both blueprints are public, read-only and open to any origin (CORS ``*``, no cre
 They share one rate limit per client address (config ``API_RATE_LIMIT``); a client over it
 gets a JSON 429 with ``Retry-After`` in seconds. Errors are JSON: ``{"error": "...",
 "status": 400, "parameter": "from"}`` on ``/api/v1``, and the standard's ``{"error": "..."}``
-on ``/api/covoiturage/v1``.
+on ``/api/covoiturage/v1``; a request that fails its schema (:mod:`app.api.validation`) is a
+400 in that format, as the upstream standard asks, never a 422.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from ..extensions import csrf, limiter
 from ..services.journeys import JourneyQueryError
 from . import bp, standard_bp
+from .validation import ParameterError
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +34,6 @@ def _rate_limit() -> str:
 
 limiter.limit(_rate_limit, scope="public-api")(bp)
 limiter.limit(_rate_limit, scope="public-api")(standard_bp)
-
-
-class ParameterError(ValueError):
-    """A query parameter is missing or malformed (answered with 400 naming it)."""
-
-    def __init__(self, parameter: str, message: str) -> None:
-        super().__init__(message)
-        self.parameter = parameter
 
 
 def _retry_after_s() -> int:

@@ -49,12 +49,12 @@ from ..services.publication import (
     round_time,
     rounding_step_s,
 )
-from . import params, standard_bp
-from .errors import ParameterError, cacheable
+from . import operations, standard_bp
+from .errors import cacheable
+from .schemas.fields import WEEKDAYS
+from .schemas.standard import DriverJourneysQuery, DriverRegularTripsQuery
 
 MAX_AGE_S = 60
-MAX_TIME_DELTA_S = 7 * 86_400
-MAX_RADIUS_KM = 100.0
 #: The standard's tolerance on the radii (a conformance checker allows 1 %).
 RADIUS_TOLERANCE = 1.01
 #: Where a journey's deep link leads (app.web.partners.journey_page).
@@ -63,32 +63,22 @@ JOURNEY_PAGE = "/trajet/"
 LatLon = tuple[float, float]
 
 
-@standard_bp.get("/status")
+@standard_bp.get("/status", tags=[operations.STANDARD_TAG])
+@standard_bp.doc(**operations.STATUS)
 def status() -> Response:
     """Health of the carpooling-standard API (the standard asks for a plain 200)."""
     return jsonify({"status": "ok"})
 
 
-def _common(args: Any) -> dict[str, Any]:
+def _common(args: dict[str, Any]) -> dict[str, Any]:
+    """The search parameters common to both routes, as the matching below uses them."""
     return {
-        "origin": (
-            params.number(args, "departureLat", minimum=-90, maximum=90),
-            params.number(args, "departureLng", minimum=-180, maximum=180),
-        ),
-        "destination": (
-            params.number(args, "arrivalLat", minimum=-90, maximum=90),
-            params.number(args, "arrivalLng", minimum=-180, maximum=180),
-        ),
-        "time_delta_s": params.integer(
-            args, "timeDelta", default=900, minimum=0, maximum=MAX_TIME_DELTA_S
-        ),
-        "departure_radius_km": params.number(
-            args, "departureRadius", default=1.0, minimum=0, maximum=MAX_RADIUS_KM
-        ),
-        "arrival_radius_km": params.number(
-            args, "arrivalRadius", default=1.0, minimum=0, maximum=MAX_RADIUS_KM
-        ),
-        "count": params.integer(args, "count", minimum=0, maximum=1000),
+        "origin": (args["departureLat"], args["departureLng"]),
+        "destination": (args["arrivalLat"], args["arrivalLng"]),
+        "time_delta_s": args["timeDelta"],
+        "departure_radius_km": args["departureRadius"],
+        "arrival_radius_km": args["arrivalRadius"],
+        "count": args.get("count"),
     }
 
 
@@ -230,15 +220,13 @@ def _conforms(item: dict[str, Any], q: dict[str, Any]) -> bool:
     )
 
 
-@standard_bp.get("/driver_journeys")
-def driver_journeys() -> Response:
+@standard_bp.get("/driver_journeys", tags=[operations.STANDARD_TAG])
+@standard_bp.arguments(DriverJourneysQuery, location="query")
+@standard_bp.doc(**operations.DRIVER_JOURNEYS)
+def driver_journeys(args: dict[str, Any]) -> Response:
     """One-off volunteer trips that can take the passenger around ``departureDate``."""
-    args = request.args
     q = _common(args)
-    departure = params.integer(
-        args, "departureDate", required=True, minimum=params.MIN_UNIX_S, maximum=params.MAX_UNIX_S
-    )
-    target = dt.datetime.fromtimestamp(int(departure or 0), dt.UTC)
+    target = dt.datetime.fromtimestamp(args["departureDate"], dt.UTC)
     delta = dt.timedelta(seconds=int(q["time_delta_s"]))
     drive, route = _roads()
     operator = str(current_app.config.get("OPERATOR_DOMAIN", "mobilite-solidaire.lot.fr"))
@@ -267,27 +255,20 @@ def driver_journeys() -> Response:
     return cacheable(jsonify(out), MAX_AGE_S)
 
 
-@standard_bp.get("/driver_regular_trips")
-def driver_regular_trips() -> Response:
+@standard_bp.get("/driver_regular_trips", tags=[operations.STANDARD_TAG])
+@standard_bp.arguments(DriverRegularTripsQuery, location="query")
+@standard_bp.doc(**operations.DRIVER_REGULAR_TRIPS)
+def driver_regular_trips(args: dict[str, Any]) -> Response:
     """Regular volunteer trips that can take the passenger at ``departureTimeOfDay``."""
-    args = request.args
     q = _common(args)
-    tod_s = params.time_of_day(args, "departureTimeOfDay")
-    days = params.csv_choices(args, "departureWeekdays", params.WEEKDAYS, upper=True)
-    min_date = params.integer(
-        args, "minDepartureDate", minimum=params.MIN_UNIX_S, maximum=params.MAX_UNIX_S
-    )
-    max_date = params.integer(
-        args, "maxDepartureDate", minimum=params.MIN_UNIX_S, maximum=params.MAX_UNIX_S
-    )
-    if min_date is not None and max_date is not None and min_date > max_date:
-        raise ParameterError(
-            "minDepartureDate", "parameter 'minDepartureDate' is after 'maxDepartureDate'"
-        )
+    tod_s = args["departureTimeOfDay"]
+    days = args["departureWeekdays"]
+    min_date = args.get("minDepartureDate")
+    max_date = args.get("maxDepartureDate")
     tz = ZoneInfo(current_app.config.get("TIMEZONE", "Europe/Paris"))
     drive, route = _roads()
     operator = str(current_app.config.get("OPERATOR_DOMAIN", "mobilite-solidaire.lot.fr"))
-    wanted = {params.WEEKDAYS.index(d) for d in days}
+    wanted = {WEEKDAYS.index(d) for d in days}
     start = (
         dt.datetime.fromtimestamp(min_date, dt.UTC)
         if min_date is not None
@@ -381,9 +362,7 @@ def _regular_trip(
             first = dt.datetime.fromtimestamp(journeys[0]["passengerPickupDate"], w.tz)
             schedules.append(
                 {
-                    "passengerPickupDay": ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")[
-                        weekday
-                    ],
+                    "passengerPickupDay": WEEKDAYS[weekday],
                     "passengerPickupTimeOfDay": first.strftime("%H:%M:%S"),
                     "journeySchedules": journeys,
                 }

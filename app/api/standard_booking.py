@@ -10,7 +10,6 @@ body); the work is done by :mod:`app.services.partners`.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -20,7 +19,8 @@ from flask import Response, g, jsonify, request
 from ..models import PartnerBooking, PartnerOperator
 from ..services import partners
 from ..services.partners import PartnerError
-from . import standard_bp
+from . import operations, standard_bp
+from .schemas.booking import Booking, BookingPath, CarpoolBookingEvent, Message, StatusChange
 from .standard import deep_link
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -69,79 +69,25 @@ def require_scope(scope: str) -> Callable[[F], F]:
 # --- Reading bodies ---------------------------------------------------------------------------
 
 
-def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise PartnerError(400, "the body must be a JSON object")
-    return data
-
-
-def _get(
-    data: dict[str, Any], name: str, kind: type | tuple[type, ...], *, required: bool = True
-) -> Any:
-    """One field of a body, of the given JSON type (booleans are not numbers)."""
-    value = data.get(name)
-    if value is None:
-        if required:
-            raise PartnerError(400, f"'{name}' is required")
-        return None
-    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _as_tuple(kind)):
-        raise PartnerError(400, f"'{name}' has the wrong type")
-    return value
-
-
-def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
-    return kind if isinstance(kind, tuple) else (kind,)
-
-
-def _uuid(value: Any, name: str) -> str:
-    try:
-        return str(uuid.UUID(str(value)))
-    except ValueError as exc:
-        raise PartnerError(400, f"'{name}' must be a UUID") from exc
-
-
-def _user(data: dict[str, Any], name: str) -> dict[str, Any]:
-    user = _get(data, name, dict)
-    for field in ("id", "operator", "alias"):
-        _get(user, field, str)
-    return user  # type: ignore[no-any-return]
-
-
-def _point(data: dict[str, Any], prefix: str) -> tuple[float, float]:
-    lat = float(_get(data, f"{prefix}Lat", (int, float)))
-    lng = float(_get(data, f"{prefix}Lng", (int, float)))
-    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
-        raise PartnerError(400, f"'{prefix}Lat/Lng' out of range")
-    return lat, lng
-
-
 def _booking_request(data: dict[str, Any], operator: PartnerOperator) -> partners.BookingRequest:
-    """A standard Booking posted by a partner, checked."""
-    booking_id = _uuid(_get(data, "id", str), "id")
-    _user(data, "driver")
-    passenger = _user(data, "passenger")
+    """A standard Booking posted by a partner (its schema already checked), for this caller."""
+    passenger = data["passenger"]
     if passenger["operator"].lower() != operator.domain:
         raise PartnerError(400, f"'passenger.operator' must be your domain ({operator.domain})")
-    if _get(data, "status", str) != "WAITING_CONFIRMATION":
+    if data["status"] != "WAITING_CONFIRMATION":
         raise PartnerError(400, "a new booking's 'status' must be WAITING_CONFIRMATION")
-    _get(data, "price", dict)
-    journey = _get(data, "driverJourneyId", str)
-    if not 1 <= len(journey) <= 255:
-        raise PartnerError(400, "'driverJourneyId' must be 1 to 255 characters")
-    pickup_ts = _get(data, "passengerPickupDate", (int, float))
-    if not 0 <= pickup_ts <= 4_102_444_800:
-        raise PartnerError(400, "'passengerPickupDate' out of range")
+    if data.get("driverJourneyId") is None:
+        raise PartnerError(400, "'driverJourneyId' is required")
     return partners.BookingRequest(
-        booking_uuid=booking_id,
-        driver_journey_id=journey,
+        booking_uuid=str(data["id"]),
+        driver_journey_id=data["driverJourneyId"],
         passenger_id=passenger["id"][:255],
         passenger_alias=passenger["alias"][:100],
-        pickup_at=dt.datetime.fromtimestamp(int(pickup_ts), dt.UTC),
-        pickup=_point(data, "passengerPickup"),
-        drop=_point(data, "passengerDrop"),
-        pickup_address=_get(data, "passengerPickupAddress", str, required=False),
-        drop_address=_get(data, "passengerDropAddress", str, required=False),
+        pickup_at=dt.datetime.fromtimestamp(data["passengerPickupDate"], dt.UTC),
+        pickup=(data["passengerPickupLat"], data["passengerPickupLng"]),
+        drop=(data["passengerDropLat"], data["passengerDropLng"]),
+        pickup_address=data.get("passengerPickupAddress"),
+        drop_address=data.get("passengerDropAddress"),
     )
 
 
@@ -155,78 +101,76 @@ def _booking_out(booking: PartnerBooking) -> dict[str, Any]:
 
 
 # --- Routes -----------------------------------------------------------------------------------
+# The key is checked before the request is parsed: without one, the answer is 401 whatever
+# the body.
 
 
-@standard_bp.post("/bookings")
+@standard_bp.post("/bookings", tags=[operations.STANDARD_TAG])
 @require_scope("booking")
-def post_booking() -> tuple[Response, int]:
+@standard_bp.arguments(Booking)
+@standard_bp.doc(**operations.POST_BOOKING)
+def post_booking(body: dict[str, Any]) -> tuple[Response, int]:
     """A partner's passenger books one of the driver journeys we returned."""
-    booking = partners.create_booking(g.partner, _booking_request(_body(), g.partner))
+    booking = partners.create_booking(g.partner, _booking_request(body, g.partner))
     return jsonify(_booking_out(booking)), 201
 
 
-@standard_bp.get("/bookings/<booking_id>")
+@standard_bp.get("/bookings/<bookingId>", tags=[operations.STANDARD_TAG])
 @require_scope("booking")
-def get_booking(booking_id: str) -> Response:
+@standard_bp.arguments(BookingPath, location="path")
+@standard_bp.doc(**operations.GET_BOOKING)
+def get_booking(path: dict[str, Any], **_: str) -> Response:
     """A booking of the calling partner, with its current status."""
-    booking = partners.find_booking(g.partner, _uuid(booking_id, "bookingId"))
+    booking = partners.find_booking(g.partner, str(path["bookingId"]))
     response = jsonify(_booking_out(booking))
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-@standard_bp.patch("/bookings/<booking_id>")
+@standard_bp.patch("/bookings/<bookingId>", tags=[operations.STANDARD_TAG])
 @require_scope("booking")
-def patch_booking(booking_id: str) -> Response:
+@standard_bp.arguments(BookingPath, location="path")
+@standard_bp.arguments(StatusChange, location="query")
+@standard_bp.doc(**operations.PATCH_BOOKING)
+def patch_booking(path: dict[str, Any], change: dict[str, Any], **_: str) -> Response:
     """The partner changes a booking's status (CANCELLED, or VALIDATED after the ride)."""
-    booking = partners.find_booking(g.partner, _uuid(booking_id, "bookingId"))
-    status = request.args.get("status", "")
-    if status not in partners.BOOKING_STATUSES:
-        raise PartnerError(400, "'status' must be a BookingStatus")
-    message = request.args.get("message")
-    if message is not None and len(message) > 500:
-        raise PartnerError(400, "'message' is longer than 500 characters")
-    partners.change_status(g.partner, booking, status, message)
+    booking = partners.find_booking(g.partner, str(path["bookingId"]))
+    partners.change_status(g.partner, booking, change["status"], change.get("message"))
     return jsonify(_booking_out(booking))
 
 
-@standard_bp.post("/booking_events")
+@standard_bp.post("/booking_events", tags=[operations.STANDARD_TAG])
 @require_scope("booking")
-def post_booking_event() -> Response:
+@standard_bp.arguments(CarpoolBookingEvent)
+@standard_bp.doc(**operations.POST_BOOKING_EVENT)
+def post_booking_event(event: dict[str, Any]) -> Response:
     """The partner tells us a booking changed on its side (CarpoolBookingEvent)."""
-    data = _body()
-    _uuid(_get(data, "id", str), "id")
-    _get(data, "idToken", str)
-    booking = _get(data, "data", dict)
-    _uuid(_get(booking, "id", str), "data.id")
-    if _get(booking, "status", str) not in partners.BOOKING_STATUSES:
-        raise PartnerError(400, "'data.status' must be a BookingStatus")
-    partners.apply_event(g.partner, booking)
+    change = event["data"]
+    partners.apply_event(g.partner, {"id": str(change["id"]), "status": change["status"]})
     return jsonify({"status": "ok"})
 
 
-@standard_bp.post("/messages")
+@standard_bp.post("/messages", tags=[operations.STANDARD_TAG])
 @require_scope("booking")
-def post_message() -> tuple[Response, int]:
+@standard_bp.arguments(Message)
+@standard_bp.doc(**operations.POST_MESSAGE)
+def post_message(data: dict[str, Any]) -> tuple[Response, int]:
     """A partner's passenger writes to the volunteer of a journey or booking (relayed by SMS)."""
-    data = _body()
-    sender = _user(data, "from")
-    _user(data, "to")
-    text = _get(data, "message", str)
-    if not text.strip() or len(text) > 500:
+    sender = data["from_"]
+    if not data["message"].strip():
         raise PartnerError(400, "'message' must be 1 to 500 characters")
-    if _get(data, "recipientCarpoolerType", str) != "DRIVER":
+    if data["recipientCarpoolerType"] != "DRIVER":
         raise PartnerError(400, "only messages to a DRIVER are relayed: we publish no passenger")
     booking_id = data.get("bookingId")
-    journey = _get(data, "driverJourneyId", str, required=False)
+    journey = data.get("driverJourneyId")
     if booking_id is None and journey is None:
         raise PartnerError(400, "'bookingId' or 'driverJourneyId' is required")
     partners.relay_message(
         g.partner,
         sender_id=sender["id"],
         sender_alias=sender["alias"],
-        text=text,
-        booking_uuid=_uuid(booking_id, "bookingId") if booking_id is not None else None,
+        text=data["message"],
+        booking_uuid=str(booking_id) if booking_id is not None else None,
         driver_journey_id=journey,
     )
     return jsonify({"status": "sent"}), 201

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Response, abort, current_app, jsonify, render_template, request
 
-from ..services.journeys import MAX_WALK_LIMIT_M, MAX_WALK_M, MODES, JourneyQuery, find_journeys
-from . import bp, params
+from ..services.journeys import JourneyQuery, find_journeys
+from . import bp, operations
 from .errors import cacheable
 from .openapi import openapi_document
+from .schemas.journeys import DocsQuery, JourneysQuery
 
 #: Seconds a journey answer may be cached by clients and proxies.
 JOURNEYS_MAX_AGE_S = 60
@@ -20,24 +23,26 @@ def _site_url() -> str:
     return str(current_app.config.get("PUBLIC_BASE_URL") or request.host_url).rstrip("/")
 
 
-@bp.get("/journeys")
-def journeys() -> Response:
+@bp.get("/journeys", tags=["journeys"])
+@bp.arguments(JourneysQuery, location="query")
+@bp.doc(**operations.JOURNEYS)
+def journeys(args: dict[str, Any]) -> Response:
     """Itineraries between two points: transit, volunteer rides, and both combined."""
     tz = ZoneInfo(current_app.config.get("TIMEZONE", "Europe/Paris"))
-    args = request.args
+    when: dt.datetime | None = args.get("when")
+    if when is None:
+        when = dt.datetime.now(tz).replace(microsecond=0)
+    elif when.tzinfo is None:
+        when = when.replace(tzinfo=tz)
     query = JourneyQuery(
-        origin=params.latlon(args, "from"),
-        destination=params.latlon(args, "to"),
-        when=params.iso_datetime(args, "datetime", tz),
-        arrive_by=params.boolean(args, "arrive_by"),
-        max_transfers=int(
-            params.integer(args, "max_transfers", default=4, minimum=0, maximum=8) or 0
-        ),
-        modes=frozenset(params.csv_choices(args, "modes", MODES)),
-        max_walk_m=params.number(
-            args, "max_walk_m", default=MAX_WALK_M, minimum=0, maximum=MAX_WALK_LIMIT_M
-        ),
-        wheelchair=params.boolean(args, "wheelchair"),
+        origin=args["origin"],
+        destination=args["destination"],
+        when=when,
+        arrive_by=args["arrive_by"],
+        max_transfers=args["max_transfers"],
+        modes=frozenset(args["modes"]),
+        max_walk_m=args["max_walk_m"],
+        wheelchair=args["wheelchair"],
     )
     result = find_journeys(query)
     body = {
@@ -58,16 +63,19 @@ def journeys() -> Response:
     return cacheable(jsonify(body), JOURNEYS_MAX_AGE_S)
 
 
-@bp.get("/openapi.json")
+@bp.get("/openapi.json", tags=["open data"])
+@bp.doc(**operations.OPENAPI)
 def openapi() -> Response:
     """The OpenAPI 3 description of both public APIs."""
     return cacheable(jsonify(openapi_document(_site_url())), 3600)
 
 
-@bp.get("/docs")
-def docs() -> Response:
+@bp.get("/docs", tags=["open data"])
+@bp.arguments(DocsQuery, location="query")
+@bp.doc(**operations.DOCS)
+def docs(args: dict[str, Any]) -> Response:
     """Human documentation, in French or English (``?lang=en``), rendered from the OpenAPI document."""
-    lang = "en" if request.args.get("lang") == "en" else "fr"
+    lang = args["lang"]
     doc = openapi_document(_site_url())
     html = render_template("api/docs.html", doc=doc, lang=lang)
     response = current_app.make_response(html)
@@ -75,7 +83,8 @@ def docs() -> Response:
     return cacheable(response, 3600)
 
 
-@bp.get("/gtfs.zip")
+@bp.get("/gtfs.zip", tags=["open data"])
+@bp.doc(**operations.GTFS)
 def gtfs_zip() -> Response:
     """Volunteers' regular trips and the solidarity service, as a GTFS feed."""
     from ..services.opendata import NothingToPublish, export_gtfs

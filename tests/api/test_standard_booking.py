@@ -547,3 +547,55 @@ def test_a_journey_whose_volunteer_is_taken_cannot_be_booked_twice(
         .all()
     )
     assert len(open_needs) == 1
+
+
+# --- Request parsing and the document ------------------------------------------------------------
+
+
+def test_malformed_bodies_are_a_400_in_the_standard_format(client, partner):
+    """Bodies are parsed by the typed schemas: a 400 with the standard's body, never a 422;
+    the key is checked first."""
+    _, key = partner
+    for data, kind in (
+        ("not json", "text/plain"),
+        ("{broken", "application/json"),
+        ("[1, 2]", "application/json"),
+    ):
+        r = client.post(f"{BASE}/bookings", data=data, content_type=kind, headers=_auth(key))
+        assert r.status_code == 400, (data, r.get_json())
+        assert list(r.get_json()) == ["error"] and "JSON object" in r.get_json()["error"]
+    r = client.post(f"{BASE}/bookings", json={"id": str(uuid.uuid4())}, headers=_auth(key))
+    assert r.status_code == 400 and r.get_json()["error"].endswith("is required")
+    r = client.post(f"{BASE}/booking_events", json={"id": "x"}, headers=_auth(key))
+    assert r.status_code == 400 and r.get_json()["error"] == "'id' must be a UUID"
+    r = client.patch(
+        f"{BASE}/bookings/not-a-uuid", query_string={"status": "CANCELLED"}, headers=_auth(key)
+    )
+    assert r.status_code == 400 and "bookingId" in r.get_json()["error"]
+    assert client.post(f"{BASE}/bookings", data="not json").status_code == 401
+
+
+def test_the_document_declares_the_partner_key_on_the_booking_routes(client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    schemes = doc["components"]["securitySchemes"]
+    assert schemes["partnerBearer"] == {
+        **schemes["partnerBearer"],
+        "type": "http",
+        "scheme": "bearer",
+    }
+    assert (schemes["partnerApiKey"]["in"], schemes["partnerApiKey"]["name"]) == (
+        "header",
+        "X-API-KEY",
+    )
+    booking_ops = 0
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if method not in ("get", "post", "patch", "put", "delete"):
+                continue
+            booking = path.startswith((f"{BASE}/booking", f"{BASE}/messages"))
+            assert bool(op.get("security")) == booking, (method, path)
+            if booking:
+                booking_ops += 1
+                assert {"partnerBearer", "partnerApiKey"} == {n for s in op["security"] for n in s}
+                assert {"401", "403"} <= set(op["responses"])
+    assert booking_ops == 5
