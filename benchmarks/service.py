@@ -528,6 +528,7 @@ def simulate(
             cap_per_volunteer_per_day=2,
             offers=offers,
             spread_load=True,
+            time_limit_s=None,  # the exact one-rider reference: no time budget
         )
         f = figs["engine"]
         f.promised += result.served

@@ -1,6 +1,7 @@
-"""Assigning a batch of needs to offers, exactly, with a MILP on the feasible pairs.
+"""Assigning a batch of needs to offers with a MILP on the feasible pairs.
 
-Levels, in lexicographic order (see :func:`solve_problem` for how the optimum is proven):
+Levels, in lexicographic order (:mod:`matching.assignment_solve` solves them within a time
+budget, always with a feasible plan, exactly when the budget allows):
 
 1. serve as many needs as possible, and among those as many priority needs (medical,
    employment) as possible: weight ``K + priority`` per served need, ``K`` larger than the
@@ -25,10 +26,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse import coo_matrix
 
+from matching.assignment_solve import (
+    DECOMPOSE_MIN_COLUMNS,
+    Problem,
+    Solution,
+    problem_components,
+    solve_problem,
+    sub_problem,
+    verify_plan,
+)
 from matching.engine import Engine
-from matching.errors import SolverError
 from matching.matcher import (
     Candidate,
     ReasonCount,
@@ -65,9 +74,29 @@ class UnservedNeed:
     reasons: tuple[ReasonCount, ...]
 
 
+__all__ = [
+    "DECOMPOSE_MIN_COLUMNS",
+    "DEFAULT_TIME_LIMIT_S",
+    "AssignedRide",
+    "Assignment",
+    "Problem",
+    "Solution",
+    "UnservedNeed",
+    "assign_batch",
+    "build_problem",
+    "problem_components",
+    "solve_problem",
+    "sub_problem",
+    "verify_plan",
+]
+
+DEFAULT_TIME_LIMIT_S = 5.0
+"""Wall-clock budget of a batch's solve unless the caller gives one."""
+
+
 @dataclass(frozen=True)
 class Assignment:
-    """The optimal assignment of a batch and its figures."""
+    """The assignment of a batch (optimal when ``optimal``) and its figures."""
 
     rides: tuple[AssignedRide, ...]
     unserved: tuple[UnservedNeed, ...]
@@ -80,23 +109,19 @@ class Assignment:
     n_feasible_pairs: int
     timings_s: dict[str, float] = field(default_factory=dict)
     solver_levels: dict[str, int] = field(default_factory=dict)
-    """How many solves were settled by an integral LP (``lp``) or by branch and bound
-    (``mip``), and whether the optimum is proven (``proven_optimal``, 0 only after a time
-    limit)."""
-
-
-@dataclass(frozen=True)
-class Problem:
-    """The MILP of a batch: one variable per feasible row, constraints as a sparse matrix."""
-
-    weight: npt.NDArray[np.float64]
-    added: npt.NDArray[np.float64]
-    matrix: csr_matrix
-    lower: npt.NDArray[np.float64]
-    upper: npt.NDArray[np.float64]
-    volunteer_rows: dict[int, list[int]]
-    row_need: npt.NDArray[np.int64]
-    row_leg: npt.NDArray[np.int64]
+    """How many blocks were settled by an integral LP (``lp``), by a heuristic plan meeting
+    the LP bounds (``heuristic``), how many HiGHS MIPs ran (``mip``), and whether the
+    optimum is proven (``proven_optimal``, 0 only when the budget ran out)."""
+    optimal: bool = True
+    """Levels 1-2 proven optimal (and level 3 when asked)."""
+    gap: dict[str, float] = field(default_factory=dict)
+    """What the proof leaves open: ``weight`` = proven upper bound of the level-1 weight
+    minus the plan's (0 when level 1 is proven; each served need weighs ``K + priority``,
+    see the module docstring); ``added_s``, only once level 1 is proven, = the plan's added
+    driving minus its proven lower bound (0 when optimal)."""
+    bounds: dict[str, float] = field(default_factory=dict)
+    """The plan's level values and their proven bounds: ``weight``, ``weight_bound``,
+    ``added_s``, ``added_s_bound``."""
 
 
 def _maximal_cliques(leave: npt.NDArray[np.int64], end: npt.NDArray[np.int64]) -> list[list[int]]:
@@ -236,298 +261,6 @@ def build_problem(
     )
 
 
-_INTEGRAL_TOL = 1e-6
-_NODE_LIMIT = 200
-"""Nodes of our own warm-started branch and bound before handing over to HiGHS's MILP."""
-
-
-class _HighsModel:
-    """The batch model in HiGHS, solved as an LP (warm-started between levels) or a MILP."""
-
-    def __init__(self, problem: Problem, time_limit_s: float | None) -> None:
-        import highspy
-
-        self.hs = highspy
-        self.n = problem.weight.shape[0]
-        self.h = highspy.Highs()  # type: ignore[no-untyped-call]
-        self.h.setOptionValue("output_flag", False)
-        self.h.setOptionValue("mip_rel_gap", 0.0)
-        self.h.setOptionValue("mip_abs_gap", 1e-9)
-        if time_limit_s is not None:
-            self.h.setOptionValue("time_limit", float(time_limit_s))
-        inf = highspy.kHighsInf
-        mat = problem.matrix.tocsc()
-        lp = highspy.HighsLp()
-        lp.num_col_ = self.n
-        lp.num_row_ = mat.shape[0]
-        lp.col_cost_ = np.zeros(self.n)
-        lp.col_lower_ = np.zeros(self.n)
-        lp.col_upper_ = np.ones(self.n)
-        lp.row_lower_ = np.where(np.isinf(problem.lower), -inf, problem.lower)
-        lp.row_upper_ = np.where(np.isinf(problem.upper), inf, problem.upper)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = mat.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = mat.indices.astype(np.int32)
-        lp.a_matrix_.value_ = mat.data.astype(np.float64)
-        self.h.passModel(lp)
-        self.integer = False
-        self.proven = True
-
-    def make_integer(self) -> None:
-        """Declare the assignment columns integer (binary): later solves branch and bound."""
-        kinds = np.full(self.n, self.hs.HighsVarType.kInteger)
-        self.h.changeColsIntegrality(self.n, np.arange(self.n, dtype=np.int32), kinds)
-        self.integer = True
-
-    def minimize(self, cost: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], float]:
-        """Minimise ``cost . x``; return the solution and the optimum."""
-        n_cols = self.h.getNumCol()
-        self.h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), cost)
-        self.h.run()
-        status = self.h.getModelStatus()
-        if status != self.hs.HighsModelStatus.kOptimal:
-            # Out of time with an integer solution in hand: keep it, flagged unproven.
-            has_solution = self.h.getInfo().primal_solution_status == 2
-            if status == self.hs.HighsModelStatus.kTimeLimit and self.integer and has_solution:
-                self.proven = False
-            else:
-                raise SolverError(
-                    "the assignment solver stopped with status "
-                    f"{self.h.modelStatusToString(status)}"
-                )
-        x = np.asarray(self.h.getSolution().col_value, dtype=np.float64)
-        return x, float(cost @ x)
-
-    def branch_and_bound(
-        self, cost: npt.NDArray[np.float64], node_limit: int
-    ) -> npt.NDArray[np.float64] | None:
-        """Exact depth-first branch and bound over the current LP, warm-started at each node.
-
-        ``cost`` must be integral on integer points (LP values are rounded up to prune).
-        Returns the optimal integer solution, or None when there is none or more than
-        ``node_limit`` nodes would be needed (the caller then falls back to HiGHS's MILP).
-        """
-        n_cols = self.h.getNumCol()
-        self.h.changeColsCost(n_cols, np.arange(n_cols, dtype=np.int32), cost)
-        best: list[npt.NDArray[np.float64] | None] = [None]
-        best_val = [np.inf]
-        nodes = [0]
-
-        def visit() -> bool:
-            nodes[0] += 1
-            if nodes[0] > node_limit:
-                return False
-            self.h.run()
-            status = self.h.getModelStatus()
-            if status == self.hs.HighsModelStatus.kInfeasible:
-                return True
-            if status != self.hs.HighsModelStatus.kOptimal:
-                return False
-            x = np.asarray(self.h.getSolution().col_value, dtype=np.float64)
-            value = float(cost @ x)
-            if np.ceil(value - 1e-6) >= best_val[0]:
-                return True
-            frac = np.abs(x[: self.n] - np.round(x[: self.n]))
-            j = int(np.argmax(frac))
-            if frac[j] <= _INTEGRAL_TOL:
-                best[0] = x
-                best_val[0] = float(np.round(value))
-                return True
-            first = float(np.round(x[j]))
-            for v in (first, 1.0 - first):
-                self.h.changeColBounds(j, v, v)
-                ok = visit()
-                self.h.changeColBounds(j, 0.0, 1.0)
-                if not ok:
-                    return False
-            return True
-
-        if not visit():
-            return None
-        return best[0]
-
-    def at_most(self, cost: npt.NDArray[np.float64], bound: float) -> None:
-        """Add the row ``cost . x <= bound``."""
-        idx = np.flatnonzero(cost).astype(np.int32)
-        self.h.addRow(-self.hs.kHighsInf, bound, idx.shape[0], idx, cost[idx])
-
-    def add_max_load(self, groups: list[list[int]]) -> None:
-        """Add a continuous column ``L >= sum of each group``; its index is ``self.n``."""
-        inf = self.hs.kHighsInf
-        self.h.addCol(0.0, 0.0, inf, 0, np.empty(0, dtype=np.int32), np.empty(0))
-        for ks in groups:
-            idx = np.array([*ks, self.n], dtype=np.int32)
-            vals = np.append(np.ones(len(ks)), -1.0)
-            self.h.addRow(-inf, 0.0, idx.shape[0], idx, vals)
-
-
-def _integral(x: npt.NDArray[np.float64]) -> bool:
-    return bool(x.size == 0 or np.abs(x - np.round(x)).max() <= _INTEGRAL_TOL)
-
-
-DECOMPOSE_MIN_COLUMNS = 2000
-"""Problems with at least this many feasible rows are split into independent blocks."""
-
-
-def problem_components(problem: Problem) -> list[npt.NDArray[np.int64]]:
-    """Column sets of the independent blocks of a problem (no constraint spans two).
-
-    Connected components of the bipartite column–constraint graph. The first two levels
-    of the objective are sums over blocks, so their lexicographic optimum is the union of
-    the blocks' optima; and each block's level-1 bound ``floor(LP1)`` is tighter
-    than the whole's, which often spares the branch and bound.
-    """
-    from scipy.sparse import bmat
-    from scipy.sparse.csgraph import connected_components
-
-    n = problem.weight.shape[0]
-    a = problem.matrix.tocsr()
-    graph = bmat([[None, a.T], [a, None]], format="csr")
-    _, labels = connected_components(graph, directed=False)
-    col_labels = labels[:n]
-    order = np.argsort(col_labels, kind="stable")
-    bounds = np.flatnonzero(np.diff(col_labels[order])) + 1
-    return [part.astype(np.int64) for part in np.split(order, bounds)]
-
-
-def sub_problem(problem: Problem, cols: npt.NDArray[np.int64]) -> Problem:
-    """The block of ``problem`` on columns ``cols`` (with every constraint touching them)."""
-    a = problem.matrix.tocsc()[:, cols]
-    rows = np.flatnonzero(np.diff(a.tocsr().indptr) > 0)
-    position = np.full(problem.weight.shape[0], -1, dtype=np.int64)
-    position[cols] = np.arange(cols.shape[0])
-    volunteer_rows = {}
-    for offer, ks in problem.volunteer_rows.items():
-        local = position[np.asarray(ks, dtype=np.int64)]
-        local = local[local >= 0]
-        if local.shape[0]:
-            volunteer_rows[offer] = local.tolist()
-    return Problem(
-        problem.weight[cols],
-        problem.added[cols],
-        a.tocsr()[rows],
-        problem.lower[rows],
-        problem.upper[rows],
-        volunteer_rows,
-        problem.row_need[cols],
-        problem.row_leg[cols],
-    )
-
-
-def solve_problem(
-    problem: Problem,
-    *,
-    spread_load: bool = False,
-    time_limit_s: float | None = None,
-    decompose_min_columns: int | None = None,
-) -> tuple[npt.NDArray[np.bool_], dict[str, int]]:
-    """Solve the levels exactly; return the chosen rows and how the optimum was proven.
-
-    Problems of at least ``decompose_min_columns`` rows (default
-    :data:`DECOMPOSE_MIN_COLUMNS`), without ``spread_load``, are split into independent blocks
-    (:func:`problem_components`), each solved as below; ``how`` then sums the blocks'
-    counts and ``proven_optimal`` holds only when every block is proven.
-    """
-    n = problem.weight.shape[0]
-    threshold = DECOMPOSE_MIN_COLUMNS if decompose_min_columns is None else decompose_min_columns
-    # The largest volunteer load couples a volunteer's days, which may lie in different
-    # blocks: that level is solved whole.
-    if n == 0 or n < threshold or (spread_load and problem.volunteer_rows):
-        return _solve_block(problem, spread_load=spread_load, time_limit_s=time_limit_s)
-    parts = problem_components(problem)
-    if len(parts) == 1:
-        return _solve_block(problem, spread_load=spread_load, time_limit_s=time_limit_s)
-    chosen = np.zeros(n, dtype=bool)
-    how = {"lp": 0, "bb": 0, "mip": 0, "proven_optimal": 1}
-    for cols in parts:
-        part_chosen, part_how = _solve_block(
-            sub_problem(problem, cols), spread_load=spread_load, time_limit_s=time_limit_s
-        )
-        chosen[cols] = part_chosen
-        for key in ("lp", "bb", "mip"):
-            how[key] += part_how[key]
-        how["proven_optimal"] = min(how["proven_optimal"], part_how["proven_optimal"])
-    _verify(problem, chosen)
-    return chosen, how
-
-
-def _solve_block(
-    problem: Problem, *, spread_load: bool = False, time_limit_s: float | None = None
-) -> tuple[npt.NDArray[np.bool_], dict[str, int]]:
-    """Solve the levels of one block exactly (see :func:`solve_problem`).
-
-    Fast path: level 1 as an LP, then level 2 as an LP under ``weight . x >=
-    floor(LP1)`` (warm start). An integral level-2 optimum is the exact lexicographic
-    optimum: no integer point weighs more than ``floor(LP1)``, and the LP minimises added
-    driving over a superset of the integer optima. When it is fractional (usually a handful
-    of variables), a small exact branch and bound on that LP (warm-started dual simplex at
-    each node) finishes the job; an integer solution it finds has weight ``floor(LP1)``,
-    which settles level 1 too. If it finds none or needs too many nodes, both levels are
-    solved in one HiGHS MILP with the combined integer objective ``W * weight - added``,
-    ``W`` exceeding any total added driving, which orders solutions lexicographically.
-    """
-    n = problem.weight.shape[0]
-    how = {"lp": 0, "bb": 0, "mip": 0, "proven_optimal": 1}
-    if n == 0:
-        return np.zeros(0, dtype=bool), how
-    model = _HighsModel(problem, time_limit_s)
-    x, neg_best = model.minimize(-problem.weight)
-    model.at_most(-problem.weight, -float(np.floor(-neg_best + 1e-6)) + 1e-7)
-    x, best_added = model.minimize(problem.added)
-    found: npt.NDArray[np.float64] | None
-    if _integral(x[:n]):
-        how["lp"] += 1
-        found = x
-    else:
-        found = model.branch_and_bound(problem.added, _NODE_LIMIT)
-        how["bb"] += found is not None
-    if found is not None:
-        x = found
-        best_added = float(problem.added @ x[:n])
-        if spread_load and problem.volunteer_rows:
-            model.at_most(problem.added, float(np.round(best_added)) + 1e-7)
-    else:
-        model = _HighsModel(problem, time_limit_s)
-        model.make_integer()
-        w_big = 1.0 + _max_total_added(problem)
-        combined = -(w_big * problem.weight - problem.added)
-        x, best = model.minimize(combined)
-        how["mip"] += 1
-        if spread_load and problem.volunteer_rows:
-            model.at_most(combined, float(np.round(best)) + 0.5)
-    if spread_load and problem.volunteer_rows:
-        model.add_max_load(list(problem.volunteer_rows.values()))
-        cost = np.zeros(n + 1)
-        cost[n] = 1.0
-        x, _ = model.minimize(cost)
-        if _integral(x[:n]):
-            how["lp"] += 1
-        else:
-            model.make_integer()
-            x, _ = model.minimize(cost)
-            how["mip"] += 1
-    chosen = np.round(x[:n]) > 0.5
-    _verify(problem, chosen)
-    how["proven_optimal"] = int(model.proven)
-    return chosen, how
-
-
-def _max_total_added(problem: Problem) -> float:
-    """An upper bound of the total added driving of any assignment (integer): each need
-    uses at most one outbound and one return row."""
-    n_needs = int(problem.row_need.max()) + 1 if problem.row_need.size else 0
-    worst = np.zeros((n_needs, 2))
-    np.maximum.at(worst, (problem.row_need, problem.row_leg), problem.added)
-    return float(worst.sum())
-
-
-def _verify(problem: Problem, chosen: npt.NDArray[np.bool_]) -> None:
-    """The rounded solution must satisfy every constraint exactly."""
-    activity = problem.matrix @ chosen.astype(np.float64)
-    if np.any(activity < problem.lower - 1e-9) or np.any(activity > problem.upper + 1e-9):
-        raise SolverError("the rounded assignment breaks a constraint (solver tolerance?)")
-
-
 def assign_batch(
     engine: Engine,
     needs: Sequence[RideNeed],
@@ -539,9 +272,10 @@ def assign_batch(
     rate_eur_per_km: float = MAX_CONTRIBUTION_EUR_PER_KM,
     timezone: str = "Europe/Paris",
     spread_load: bool = False,
-    time_limit_s: float | None = None,
+    time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
+    node_limit: int | None = None,
 ) -> Assignment:
-    """Assign a batch of needs (e.g. a day's) to the offers, optimally.
+    """Assign a batch of needs (e.g. a day's) to the offers: the best plan within the budget.
 
     Parameters
     ----------
@@ -558,9 +292,13 @@ def assign_batch(
         Run the third level (smallest largest volunteer load). Off by default: the daily
         cap already spreads the load, and this level costs several times the others.
     time_limit_s : float, optional
-        Time limit of each solve (none by default: the optimum is exact). When branch and
-        bound runs out of time with a solution, that solution is returned and
-        ``solver_levels["proven_optimal"]`` is 0.
+        Wall-clock budget of the solve (default :data:`DEFAULT_TIME_LIMIT_S`; None: no
+        limit, the optimum is exact). When it runs out, the best plan found so far is
+        returned (always feasible: checked against every constraint) with
+        ``optimal = False`` and the proven bounds in ``gap``/``bounds``.
+    node_limit : int, optional
+        Most branch-and-bound nodes of each MIP (0: heuristics and LP bounds only); a
+        deterministic budget, for tests and reproducible runs.
 
     Returns
     -------
@@ -587,12 +325,34 @@ def assign_batch(
     problem = build_problem(arrays, offers, ev, cap_per_volunteer_per_day)
     t4 = time.perf_counter()
     timings["model"] = t4 - t3
-    chosen, how = solve_problem(problem, spread_load=spread_load, time_limit_s=time_limit_s)
+    sol = solve_problem(
+        problem, spread_load=spread_load, time_limit_s=time_limit_s, node_limit=node_limit
+    )
     t5 = time.perf_counter()
     timings["solve"] = t5 - t4
-    result = _collect(arrays, offers, ev, chosen, rate_eur_per_km)
+    result = _collect(arrays, offers, ev, sol.chosen, rate_eur_per_km)
     timings["collect"] = time.perf_counter() - t5
-    return Assignment(**result, timings_s=timings, solver_levels=how)  # type: ignore[arg-type]
+    optimal = sol.optimal and sol.spread_load_optimal
+    return Assignment(
+        **result,  # type: ignore[arg-type]
+        timings_s=timings,
+        solver_levels={**sol.how, "proven_optimal": int(optimal)},
+        optimal=optimal,
+        gap=_gap(sol),
+        bounds={
+            "weight": sol.weight,
+            "weight_bound": sol.weight_bound,
+            "added_s": sol.added,
+            "added_s_bound": sol.added_bound,
+        },
+    )
+
+
+def _gap(sol: Solution) -> dict[str, float]:
+    gap = {"weight": sol.weight_bound - sol.weight}
+    if gap["weight"] == 0:
+        gap["added_s"] = sol.added - sol.added_bound
+    return gap
 
 
 def _collect(
