@@ -171,6 +171,13 @@ class Engine:
         from matching.assignment_heuristics import warm_up_heuristics
 
         warm_up_heuristics()
+        # A new rider joining a booked car (the need page's "voiture partagée"): the pooled
+        # planner's kernels with a pinned commitment.
+        from matching.commitments import Commitment, insertion_candidates
+
+        booked = RideNeed("booked", 44.451, 1.441, 44.465, 1.461, t0, t0 + 3600)
+        insertion_candidates(engine, RideNeed("join", 44.452, 1.442, 44.465, 1.461, t0, t0 + 3600),
+                             [], vols, [Commitment(booked, "v1", ("outbound",), pickup_s=t0 + 900)])
         return time.perf_counter() - began
 
 
