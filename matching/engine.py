@@ -171,6 +171,10 @@ class Engine:
         from matching.assignment_heuristics import warm_up_heuristics
 
         warm_up_heuristics()
+        # The pooled day planner (the planning page's background task runs in this process too).
+        from matching.pooling import warm_up as warm_up_pooling
+
+        warm_up_pooling()
         # A new rider joining a booked car (the need page's "voiture partagée"): the pooled
         # planner's kernels with a pinned commitment.
         from matching.commitments import Commitment, insertion_candidates

@@ -27,6 +27,8 @@ START = -1
 END = -2
 EPS = 1e-7
 INFEASIBLE = np.inf
+SELECT_BEFORE_SORT = 8
+"""Candidate insertions checked by repeated minimum selection before sorting the rest."""
 
 
 class KernelData(NamedTuple):
@@ -412,11 +414,29 @@ def best_insertion(
     if noise > 0.0:
         for k in range(nc):
             cd[k] *= 1.0 + noise * (2.0 * np.random.random() - 1.0)
-    order = np.argsort(cd[:nc])
-    for k in order:
-        _build(seq, n, r, ci[k], cj[k], buf)
+    # The cheapest candidate is nearly always feasible: pick minima one at a time (no full
+    # sort), and sort what is left only after a few misses.
+    for _attempt in range(min(nc, SELECT_BEFORE_SORT)):
+        kb = -1
+        cb = np.inf
+        for k in range(nc):
+            if cd[k] < cb:
+                cb = cd[k]
+                kb = k
+        if kb < 0:
+            return np.inf, -1, -1
+        _build(seq, n, r, ci[kb], cj[kb], buf)
         if schedule(d, v, buf, n + 2, b2, pos):
-            return cd[k], ci[k], cj[k]
+            return cb, ci[kb], cj[kb]
+        cd[kb] = np.inf
+    if nc > SELECT_BEFORE_SORT:
+        order = np.argsort(cd[:nc])
+        for k in order:
+            if cd[k] == np.inf:
+                break
+            _build(seq, n, r, ci[k], cj[k], buf)
+            if schedule(d, v, buf, n + 2, b2, pos):
+                return cd[k], ci[k], cj[k]
     return np.inf, -1, -1
 
 
@@ -446,159 +466,6 @@ def remove_request(routes: I64, lens: I64, v: int, r: int) -> None:
             routes[v, m] = e
             m += 1
     lens[v] = m
-
-
-@njit(cache=True)
-def _regret_value(costs: F64, k_regret: int) -> tuple[float, float, int]:
-    # (best cost, regret, best vehicle) over one row of costs.
-    nv = costs.shape[0]
-    best = np.inf
-    bv = -1
-    for v in range(nv):
-        if costs[v] < best:
-            best = costs[v]
-            bv = v
-    if bv < 0:
-        return np.inf, 0.0, -1
-    if k_regret <= 1:
-        return best, 0.0, bv
-    # sum of the differences to the k-1 next best routes (inf routes count as a large gap)
-    tmp = np.sort(costs)
-    reg = 0.0
-    for h in range(1, min(k_regret, nv)):
-        c = tmp[h]
-        reg += 1e9 if c == np.inf else c - best
-    return best, reg, bv
-
-
-@njit(cache=True)
-def repair(
-    d: KernelData,
-    routes: I64,
-    lens: I64,
-    vehicle_of: I64,
-    pending: I64,
-    k_regret: int,
-    noise: float,
-) -> None:
-    """Regret-k insertion of the ``pending`` requests into the routes (in place).
-
-    Requests are taken by decreasing priority weight, then decreasing regret; a request that
-    fits nowhere stays unserved (``vehicle_of = -1``). A request with a linked leg is inserted
-    together with it (the leg may go to another vehicle) or not at all; the partner of a
-    pending request must be pending too or already served.
-    """
-    nq = pending.shape[0]
-    nv = routes.shape[0]
-    maxlen = routes.shape[1]
-    n_req = d.max_ride.shape[0]
-    buf = np.empty(maxlen + 2, dtype=np.int64)
-    b2 = np.empty(maxlen + 4, dtype=np.float64)
-    pos = np.zeros(n_req, dtype=np.int64)
-    loads = np.empty(maxlen + 4, dtype=np.int64)
-    rb = np.empty((nv, maxlen + 4))
-    rs = np.empty((nv, maxlen + 4))
-    for v in range(nv):
-        route_state(d, v, routes[v], lens[v], rb[v], rs[v], pos)
-    cost = np.full((nq, nv), np.inf)
-    pi = np.full((nq, nv), -1, dtype=np.int64)
-    pj = np.full((nq, nv), -1, dtype=np.int64)
-    alive = np.ones(nq, dtype=np.bool_)
-    slot = np.full(n_req, -1, dtype=np.int64)
-    for q in range(nq):
-        slot[pending[q]] = q
-    for q in range(nq):
-        r = pending[q]
-        for v in range(nv):
-            c, i, j = best_insertion(
-                d, v, routes[v], lens[v], r, noise, rb[v], rs[v], buf, b2, pos, loads
-            )
-            cost[q, v] = c
-            pi[q, v] = i
-            pj[q, v] = j
-    dirty = np.zeros(nv, dtype=np.bool_)
-    for _step in range(nq):
-        # refresh the columns of the routes changed by the last insertion
-        for v in range(nv):
-            if dirty[v]:
-                route_state(d, v, routes[v], lens[v], rb[v], rs[v], pos)
-                for q in range(nq):
-                    if alive[q]:
-                        c, i, j = best_insertion(
-                            d,
-                            v,
-                            routes[v],
-                            lens[v],
-                            pending[q],
-                            noise,
-                            rb[v],
-                            rs[v],
-                            buf,
-                            b2,
-                            pos,
-                            loads,
-                        )
-                        cost[q, v] = c
-                        pi[q, v] = i
-                        pj[q, v] = j
-                dirty[v] = False
-        chosen = -1
-        cw = -1.0
-        creg = -1.0
-        cbest = np.inf
-        cv = -1
-        for q in range(nq):
-            if not alive[q]:
-                continue
-            best, reg, bv = _regret_value(cost[q], k_regret)
-            if bv < 0:
-                continue
-            w = d.weight[pending[q]]
-            if w > cw or (w == cw and (reg > creg or (reg == creg and best < cbest))):
-                chosen = q
-                cw = w
-                creg = reg
-                cbest = best
-                cv = bv
-        if chosen < 0:
-            break
-        r = pending[chosen]
-        v = cv
-        _insert(routes, lens, v, r, pi[chosen, v], pj[chosen, v], buf)
-        vehicle_of[r] = v
-        alive[chosen] = False
-        dirty[v] = True
-        partner = d.link[r]
-        if partner >= 0 and vehicle_of[partner] < 0:
-            # insert the linked leg now, anywhere, or undo
-            pb = np.inf
-            pv = -1
-            pii = -1
-            pjj = -1
-            for u in range(nv):
-                if dirty[u]:
-                    route_state(d, u, routes[u], lens[u], rb[u], rs[u], pos)
-                c, i, j = best_insertion(
-                    d, u, routes[u], lens[u], partner, 0.0, rb[u], rs[u], buf, b2, pos, loads
-                )
-                if c < pb:
-                    pb = c
-                    pv = u
-                    pii = i
-                    pjj = j
-            qp = slot[partner]
-            if pv >= 0:
-                _insert(routes, lens, pv, partner, pii, pjj, buf)
-                vehicle_of[partner] = pv
-                dirty[pv] = True
-                if qp >= 0:
-                    alive[qp] = False
-            else:
-                remove_request(routes, lens, v, r)
-                vehicle_of[r] = -1
-                dirty[v] = True
-                if qp >= 0:
-                    alive[qp] = False
 
 
 @njit(cache=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from matching.pooling import _kernels as K
+from matching.pooling import _repair as KR
 from matching.pooling.lns import Solution
 from matching.pooling.model import PoolingInstance
 
@@ -30,7 +31,7 @@ def lay_out_pins(d: K.KernelData, inst: PoolingInstance, sol: Solution) -> None:
     assert inst.pin_group is not None and inst.vehicle_group is not None
     pinned = np.flatnonzero(inst.pin_group >= 0).astype(np.int64)
     order = _promise_order(inst, pinned)
-    K.repair(d, sol.routes, sol.lens, sol.vehicle_of, order, 2, 0.0)
+    KR.repair(d, sol.routes, sol.lens, sol.vehicle_of, order, 2, 0.0)
     missing = order[sol.vehicle_of[order] < 0]
     if missing.size == 0:
         return
@@ -46,7 +47,7 @@ def lay_out_pins(d: K.KernelData, inst: PoolingInstance, sol: Solution) -> None:
     # Partners undone by the regret pass (their leg did not fit then) get another chance.
     left = order[sol.vehicle_of[order] < 0]
     if left.size:
-        K.repair(d, sol.routes, sol.lens, sol.vehicle_of, left, 2, 0.0)
+        KR.repair(d, sol.routes, sol.lens, sol.vehicle_of, left, 2, 0.0)
     for r in order:
         partner = int(d.link[r])
         if sol.vehicle_of[r] >= 0 and partner >= 0 and sol.vehicle_of[partner] < 0:

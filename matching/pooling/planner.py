@@ -7,6 +7,7 @@ import time
 import numpy as np
 
 from matching.pooling import _kernels as K
+from matching.pooling import _repair as KR
 from matching.pooling.lns import Solution, evaluate, search
 from matching.pooling.model import (
     DROPOFF,
@@ -29,7 +30,12 @@ POLISH_SHARE = 0.1
 
 
 def kernel_data(inst: PoolingInstance) -> K.KernelData:
-    """Flatten an instance into the arrays the kernels read (events ``2r``, ``2r + 1``)."""
+    """Flatten an instance into the arrays the kernels read (events ``2r``, ``2r + 1``).
+
+    ``compat[r, v]`` holds when vehicle ``v`` provides what request ``r`` requires, has the
+    seats, belongs to the request's pin group if any, and can serve the request alone (the
+    candidate vehicles of the request: no route of ``v`` can take it otherwise).
+    """
     r = inst.n_requests
     ev_node = np.empty(2 * r, dtype=np.int64)
     ev_node[0::2] = inst.pickup_node
@@ -54,7 +60,7 @@ def kernel_data(inst: PoolingInstance) -> K.KernelData:
         # requirement masks, so the kernels pay nothing for it.
         pg = inst.pin_group[:, None]
         compat &= (pg < 0) | (pg == inst.vehicle_group[None, :])
-    return K.KernelData(
+    d = K.KernelData(
         travel=inst.travel_s,
         dist=inst.distance_m,
         ev_node=ev_node,
@@ -77,6 +83,9 @@ def kernel_data(inst: PoolingInstance) -> K.KernelData:
         compat=np.ascontiguousarray(compat),
         one_rider=bool(inst.one_rider_per_drive),
     )
+    if inst.n_requests and inst.n_vehicles:
+        d = d._replace(compat=KR.solo_feasible(d))
+    return d
 
 
 def _toward_targets(
@@ -228,12 +237,14 @@ def plan_routes(
     if nv and nr:
         K.seed_rng(seed)
         if pinned is None:
-            K.repair(d, sol.routes, sol.lens, sol.vehicle_of, np.arange(nr, dtype=np.int64), 2, 0.0)
+            KR.repair(
+                d, sol.routes, sol.lens, sol.vehicle_of, np.arange(nr, dtype=np.int64), 2, 0.0
+            )
         else:
             # Bookings first (see matching.pooling.pins), then everything else.
             lay_out_pins(d, instance, sol)
             free = np.flatnonzero(~pinned).astype(np.int64)
-            K.repair(d, sol.routes, sol.lens, sol.vehicle_of, free, 2, 0.0)
+            KR.repair(d, sol.routes, sol.lens, sol.vehicle_of, free, 2, 0.0)
     obj = evaluate(d, sol, base)
     first_s = time.perf_counter() - t0
     history = [(first_s, obj)]
@@ -313,6 +324,9 @@ def warm_up() -> None:
     K.leg_dist(d, 0, K.START, 0)
     K.insertion_delta(d, 1, routes[1], 0, 0, 0, 0)
     K.remove_request(routes, np.array([4, 0], dtype=np.int64), 0, 1)
+    # the relocation search runs only when time is left: compile it here in any case
+    changed = np.ones(2, dtype=np.bool_)
+    KR.relocate(d, routes.copy(), np.array([4, 0], dtype=np.int64), np.array([0, 0]), changed, 1)
     # what the bookings' layout (matching.pooling.pins) and insertion candidates call
     buf = np.empty(6, dtype=np.int64)
     K._build(routes[1], 0, 0, 0, 0, buf)

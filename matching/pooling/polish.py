@@ -106,7 +106,9 @@ class RoutePool:
         pairs = [(r, int(link[r])) for r in range(n_req) if link[r] > r]
         if pairs:
             ar = a[:n_req].tocsr()
-            lk = csc_matrix(np.vstack([(ar[r] - ar[s]).toarray()[0] for r, s in pairs]))
+            first = np.array([r for r, _ in pairs], dtype=np.int64)
+            second = np.array([s for _, s in pairs], dtype=np.int64)
+            lk = csc_matrix(ar[first] - ar[second])
             cons.append(LinearConstraint(lk, 0.0, 0.0))
         res = milp(
             cost,
