@@ -11,7 +11,11 @@ France TER feed) it reports:
   random stations at random times (same seeded queries for every engine);
 * the baseline on the same queries: Dijkstra (networkx) on a time-expanded graph with the
   same rules (change time at a stop, footpaths after a ride, access/egress walks);
-* agreement: the earliest arrival of both engines must be equal on every query.
+* agreement: the earliest arrival of both engines must be equal on every query;
+* range queries: p50/p95 of 2-hour ``depart_window`` and ``arrive_window`` (rRAPTOR) on
+  the same seeded queries, against the naive peer (``depart_after``/``arrive_by`` at every
+  instant of the window where a first trip is caught, then Pareto filtering), whose
+  answers must be the same; CPU time of both on the same subset.
 
 Benchmarks are not tests: nothing here asserts; the JSON records targets and whether they
 were met (warm p95 under 5 ms on the Lot lines, under 50 ms on the whole France feed).
@@ -45,6 +49,8 @@ FEEDS = {
     "france-ter": ("gtfs/sncf-ter-2025-01.zip", 50.0),
 }
 MAX_TRANSFERS = 8  # high enough that the earliest arrival is never cut by the limit
+WINDOW_S = 2 * 3600  # the window of the range queries
+WINDOW_TRANSFERS = 4  # the app's default limit for journey searches
 
 
 @dataclass(frozen=True)
@@ -213,6 +219,129 @@ class TimeExpandedGraph:
         return best
 
 
+def _key(j: Any) -> tuple[int, int, int, int]:
+    return (j.departure_s, j.arrival_s, j.transfers, j.trips)
+
+
+def _pareto(keys: set[tuple[int, int, int, int]]) -> set[tuple[int, int, int, int]]:
+    return {
+        k
+        for k in keys
+        if not any(o[:3] != k[:3] and o[0] >= k[0] and o[1] <= k[1] and o[2] <= k[2] for o in keys)
+    }
+
+
+class NaiveWindow:
+    """The peer of the range queries: one single query at every instant of the window
+    where a first trip is caught exactly (a departure, or an arrival backward, at a stop
+    reached from the point, minus the walk), then Pareto filtering."""
+
+    def __init__(self, tt: Any) -> None:
+        self.tt = tt
+        pso = tt.pattern_stop_offset
+        n_ev = len(tt.arrival_s)
+        trip_len = np.diff(pso)[tt.trip_pattern]
+        ev_trip = np.repeat(np.arange(tt.n_trips), trip_len)
+        pos = np.arange(n_ev) - tt.trip_time_offset[ev_trip]
+        ev_stop = tt.pattern_stops[pso[tt.trip_pattern[ev_trip]] + pos]
+        order = np.argsort(ev_stop, kind="stable")
+        self.stop_offset = np.r_[0, np.cumsum(np.bincount(ev_stop, minlength=tt.n_stops))]
+        self.dep = tt.departure_s[order]
+        self.arr = tt.arrival_s[order]
+        self.children: dict[int, list[int]] = {}
+        for c, p in enumerate(tt.stop_parent.tolist()):
+            if p >= 0:
+                self.children.setdefault(p, []).append(c)
+        self.index = {s: i for i, s in enumerate(tt.stop_ids.tolist())}
+
+    def instants(self, station: str, lo: int, hi: int, backward: bool) -> list[int]:
+        tt = self.tt
+        i = self.index[station]
+        offsets: dict[int, int] = {}
+        for s in [i, *self.children.get(i, [])]:
+            offsets[s] = 0
+            for e in range(tt.foot_offset[s], tt.foot_offset[s + 1]):
+                v = int(tt.foot_to[e])
+                offsets[v] = min(offsets.get(v, 2**31), int(tt.foot_s[e]))
+        times = {lo, hi}
+        for v, o in offsets.items():
+            a, b = self.stop_offset[v], self.stop_offset[v + 1]
+            t = (self.arr[a:b] + o) if backward else (self.dep[a:b] - o)
+            times.update(t[(t >= lo) & (t <= hi)].tolist())
+        return sorted(times)
+
+    def window(self, router: Any, q: Query, start: int, backward: bool) -> tuple[set, int]:
+        """The answer (journey keys) and the number of single queries run."""
+        if backward:
+            instants = self.instants(q.destination, start - WINDOW_S, start, True)
+            runs = [
+                router.arrive_by({q.origin: 0}, {q.destination: 0}, t, WINDOW_TRANSFERS)
+                for t in instants
+            ]
+        else:
+            instants = self.instants(q.origin, start, start + WINDOW_S, False)
+            runs = [
+                router.depart_after({q.origin: 0}, {q.destination: 0}, t, WINDOW_TRANSFERS)
+                for t in instants
+            ]
+        keys = {_key(j) for js in runs for j in js}
+        at = 1 if backward else 0
+        kept = {k for k in _pareto(keys) if k[3] > 0 or k[at] == start}
+        return kept, len(instants)
+
+
+def bench_windows(router: Any, tt: Any, queries: list[Query], n_naive: int) -> dict[str, Any]:
+    """p50/p95 of 2-hour depart_window / arrive_window, and the naive peer on a subset."""
+    naive = NaiveWindow(tt)
+    out: dict[str, Any] = {"window_s": WINDOW_S, "max_transfers": WINDOW_TRANSFERS}
+    for kind in ("depart_window", "arrive_window"):
+        backward = kind == "arrive_window"
+        samples, answers, cpu0 = [], [], time.process_time()
+        for q in queries:
+            start = q.time_s + 4 * 3600 if backward else q.time_s
+            method = router.arrive_window if backward else router.depart_window
+            t0 = time.perf_counter()
+            js = method({q.origin: 0}, {q.destination: 0}, start, WINDOW_S, WINDOW_TRANSFERS)
+            samples.append(time.perf_counter() - t0)
+            answers.append({_key(j) for j in js})
+        rec: dict[str, Any] = {
+            "rraptor": {**percentiles(samples), "cpu_s": round(time.process_time() - cpu0, 3)},
+            "journeys_per_query_mean": round(float(np.mean([len(a) for a in answers])), 2),
+        }
+        n_samples, n_single, mismatches, cpu0 = [], [], [], time.process_time()
+        rr_cpu = 0.0
+        for q, expected in zip(queries[:n_naive], answers, strict=False):
+            start = q.time_s + 4 * 3600 if backward else q.time_s
+            t0 = time.perf_counter()
+            got, n_runs = naive.window(router, q, start, backward)
+            n_samples.append(time.perf_counter() - t0)
+            n_single.append(n_runs)
+            if got != expected:
+                mismatches.append(
+                    {"query": q.__dict__, "rraptor": sorted(expected), "naive": sorted(got)}
+                )
+        naive_cpu = time.process_time() - cpu0
+        cpu0 = time.process_time()
+        for q in queries[:n_naive]:
+            start = q.time_s + 4 * 3600 if backward else q.time_s
+            method = router.arrive_window if backward else router.depart_window
+            method({q.origin: 0}, {q.destination: 0}, start, WINDOW_S, WINDOW_TRANSFERS)
+        rr_cpu = time.process_time() - cpu0
+        rec["naive"] = {
+            **percentiles(n_samples),
+            "single_queries_mean": round(float(np.mean(n_single)), 1),
+            "cpu_s": round(naive_cpu, 3),
+        }
+        rec["cpu_ratio_naive_over_rraptor"] = round(naive_cpu / max(rr_cpu, 1e-9), 1)
+        rec["agreement"] = {
+            "checked": len(n_samples),
+            "equal": len(n_samples) - len(mismatches),
+            "mismatches": mismatches[:5],
+        }
+        out[kind] = rec
+    return out
+
+
 def _cold_probe(feed_path: str) -> None:
     """Subprocess entry: time the first query (compile or cache load) and print JSON."""
     import gtfs_import
@@ -224,9 +353,20 @@ def _cold_probe(feed_path: str) -> None:
     router.depart_after({q.origin: 0}, {q.destination: 0}, q.time_s)
     first = time.perf_counter() - t0
     t0 = time.perf_counter()
+    router.depart_window({q.origin: 0}, {q.destination: 0}, q.time_s, WINDOW_S)
+    first_window = time.perf_counter() - t0
+    t0 = time.perf_counter()
     router.arrive_by({q.origin: 0}, {q.destination: 0}, q.time_s)
     second = time.perf_counter() - t0
-    print(json.dumps({"first_depart_after_s": first, "first_arrive_by_s": second}))
+    print(
+        json.dumps(
+            {
+                "first_depart_after_s": first,
+                "first_arrive_by_s": second,
+                "first_depart_window_s": first_window,
+            }
+        )
+    )
 
 
 def measure_first_call(feed_path: Path) -> dict[str, Any]:
@@ -244,7 +384,13 @@ def measure_first_call(feed_path: Path) -> dict[str, Any]:
 
 
 def bench_feed(
-    name: str, rel: str, target_ms: float, n_raptor: int, n_baseline: int
+    name: str,
+    rel: str,
+    target_ms: float,
+    n_raptor: int,
+    n_baseline: int,
+    n_window: int,
+    n_naive: int,
 ) -> dict[str, Any]:
     import gtfs_import
 
@@ -265,6 +411,24 @@ def bench_feed(
         "patterns": tt.n_patterns,
         "stop_events": len(tt.arrival_s),
         "footpaths": len(tt.foot_to),
+        "shapes": len(tt.shape_offset) - 1,
+        "shape_points": len(tt.shape_lat),
+        "shape_and_accessibility_bytes": int(
+            sum(
+                getattr(tt, f).nbytes
+                for f in (
+                    "stop_wheelchair",
+                    "trip_wheelchair",
+                    "trip_shape",
+                    "shape_offset",
+                    "shape_lat",
+                    "shape_lon",
+                    "event_shape_lat",
+                    "event_shape_lon",
+                    "event_shape_next",
+                )
+            )
+        ),
     }
     rec["first_call"] = measure_first_call(path)
     queries = make_queries(tt, n_raptor, seed=2025)
@@ -289,6 +453,7 @@ def bench_feed(
                 answers.append(js[-1].arrival_s if js else np.inf)
         raptor[kind] = percentiles(samples)
     rec["raptor"] = raptor
+    rec["windows"] = bench_windows(router, tt, queries[:n_window], n_naive)
     t0 = time.perf_counter()
     te = TimeExpandedGraph(tt)
     rec["baseline"] = {
@@ -323,9 +488,14 @@ def bench_feed(
         "mismatches": mismatches[:10],
     }
     p95 = raptor["depart_after"]["p95_ms"]
+    w = rec["windows"]
     rec["target"] = {
         "warm_p95_ms": target_ms,
         "met": bool(p95 < target_ms and raptor["arrive_by"]["p95_ms"] < target_ms),
+        "windows_met": bool(
+            w["depart_window"]["rraptor"]["p95_ms"] < target_ms
+            and w["arrive_window"]["rraptor"]["p95_ms"] < target_ms
+        ),
     }
     return rec
 
@@ -344,9 +514,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import gtfs_import  # noqa: F401  (imported here so that --cold-probe starts cold)
 
-    sizes = {
-        "lot-lines": (200, 20) if args.quick else (2000, 300),
-        "france-ter": (100, 5) if args.quick else (1000, 40),
+    sizes = {  # RAPTOR, networkx, window, naive-window queries
+        "lot-lines": (200, 20, 50, 10) if args.quick else (2000, 300, 500, 100),
+        "france-ter": (100, 5, 30, 5) if args.quick else (1000, 40, 300, 40),
     }
     results: dict[str, Any] = {
         "benchmark": "transit",
@@ -369,8 +539,7 @@ def main(argv: list[str] | None = None) -> int:
         if not (SHARED / rel).exists():
             print(f"skip {name}: {SHARED / rel} is absent", file=sys.stderr)
             continue
-        n_raptor, n_baseline = sizes[name]
-        rec = bench_feed(name, rel, target, n_raptor, n_baseline)
+        rec = bench_feed(name, rel, target, *sizes[name])
         results["feeds"].append(rec)
         r, b = rec["raptor"], rec["baseline"]
         print(
@@ -381,6 +550,16 @@ def main(argv: list[str] | None = None) -> int:
             f"{b['depart_after']['p50_ms']:.1f} ms; agreement "
             f"{rec['agreement']['equal']}/{rec['agreement']['checked']}"
         )
+        for kind, w in rec["windows"].items():
+            if not isinstance(w, dict):
+                continue
+            print(
+                f"  {kind} (2 h): rRAPTOR p50 {w['rraptor']['p50_ms']:.3f} ms p95 "
+                f"{w['rraptor']['p95_ms']:.3f} ms; naive p50 {w['naive']['p50_ms']:.2f} ms "
+                f"p95 {w['naive']['p95_ms']:.2f} ms ({w['naive']['single_queries_mean']} "
+                f"queries each, CPU x{w['cpu_ratio_naive_over_rraptor']}); agreement "
+                f"{w['agreement']['equal']}/{w['agreement']['checked']}"
+            )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")

@@ -3,7 +3,9 @@
 Read feeds (:func:`read_feed`), check them (:func:`validate_feed`), extract plain tables
 (:func:`stops_table`, :func:`routes_table`), build routing arrays for some dates
 (:func:`build_timetable`, saved with :func:`save_timetable`) and search journeys with
-:class:`TransitRouter`. Times are seconds elapsed since "noon minus 12 h" of the
+:class:`TransitRouter` (one instant, or a window of departures or arrivals: range
+RAPTOR; trip and stop masks such as :meth:`TransitRouter.wheelchair_masks`; leg geometry
+from ``shapes.txt``). Call :func:`warm_up` at start-up so that no request compiles. Times are seconds elapsed since "noon minus 12 h" of the
 timetable's base date, each feed's service days read in its agency's time zone: see
 :mod:`gtfs_import.schema`; convert with :func:`seconds_at`, :func:`datetime_at` and
 :func:`seconds_of`.
@@ -29,6 +31,7 @@ from gtfs_import.timetable import (
     seconds_of,
 )
 from gtfs_import.validate import FRANCE_BBOX, LOT_BBOX, BBox, Problem, validate_feed
+from gtfs_import.warm import warm_up
 
 __all__ = [
     "FRANCE_BBOX",
@@ -62,4 +65,5 @@ __all__ = [
     "seconds_of",
     "stops_table",
     "validate_feed",
+    "warm_up",
 ]

@@ -1,9 +1,13 @@
-"""RAPTOR kernels (numba): earliest arrival per number of trips, over timetable arrays.
+"""RAPTOR kernels (numba): earliest arrival per number of trips, over a window of departures.
 
 The kernels are pure (arrays in, arrays out) and know nothing of ids or DataFrames; the
 public entry point is :class:`gtfs_import.TransitRouter`, which validates queries, runs
-:func:`raptor_labels` and turns labels into journeys. Arrive-by queries run the same
-kernel on a time-reversed copy of the arrays (:func:`reverse_arrays`).
+:func:`range_journeys` and turns its segments into journeys. One kernel serves every
+query: range RAPTOR (rRAPTOR) runs the departures of a window latest first, keeping the
+labels of each round from one departure to the next, and a single-instant query is a
+window of one departure. Arrive-by queries run the same kernel on a time-reversed copy of
+the arrays (:func:`reverse_arrays`). Optional masks exclude trips (never boarded) and
+stops (never boarded at, alighted at or walked to).
 
 Semantics (the reference implementations of the tests follow them):
 
@@ -23,7 +27,8 @@ Semantics (the reference implementations of the tests follow them):
   that stop which could is not remembered: the journey found is valid but may then not
   be the earliest.
 * Each trip label remembers the label it was boarded from (``t_src``: ``2 × round``
-  plus ``1`` for a walk label), so journeys are traced back exactly.
+  plus ``1`` for a walk label), so journeys are traced back exactly; a journey is traced
+  in the kernel as soon as it is found, before earlier departures overwrite labels.
 """
 
 from __future__ import annotations
@@ -218,49 +223,6 @@ def _rule_min_s(
 
 
 @numba.njit(cache=True)
-def _walk_round(
-    k: int,
-    ra: RoutingArrays,
-    t_arr: np.ndarray,
-    t_trip: np.ndarray,
-    w_arr: np.ndarray,
-    w_from: np.ndarray,
-    reached: np.ndarray,
-    n_reached: int,
-    best_arr: np.ndarray,
-    ready: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    egress: np.ndarray,
-    target: int,
-    marked: np.ndarray,
-) -> int:  # pragma: no cover - compiled; covered with NUMBA_DISABLE_JIT=1
-    """Relax footpaths from the stops reached by a trip (or access) in round ``k``."""
-    best_ready, r_trip, r_stop, r_base, r_code = ready
-    for j in range(n_reached):
-        u = reached[j]
-        a_u = t_arr[k, u]
-        row = t_trip[k, u]
-        came = ra.trip_index[row] if row >= 0 else -1
-        for e in range(ra.foot_offset[u], ra.foot_offset[u + 1]):
-            v = ra.foot_to[e]
-            a = a_u + ra.foot_s[e]
-            if a >= target or a >= best_ready[v]:
-                continue
-            w_arr[k, v] = a
-            w_from[k, v] = u
-            best_ready[v] = a
-            r_trip[v] = came
-            r_stop[v] = u
-            r_base[v] = a_u
-            r_code[v] = 2 * k + 1
-            marked[v] = True
-            if a < best_arr[v]:
-                best_arr[v] = a
-                if egress[v] != _NO_TIME and a + egress[v] < target:
-                    target = a + egress[v]
-    return target
-
-
-@numba.njit(cache=True)
 def _board(
     ra: RoutingArrays,
     s: int,
@@ -271,11 +233,14 @@ def _board(
     came: int,
     came_stop: int,
     base: int,
+    trip_ok: np.ndarray,
+    use_trip_ok: bool,
 ) -> int:  # pragma: no cover - compiled; covered with NUMBA_DISABLE_JIT=1
     """Earliest kernel trip row in ``lo .. end`` boardable at position ``i`` (stop ``s``).
 
     ``ready`` is the stop's ready time; ``came`` the timetable trip left at ``came_stop``
-    at ``base`` (``-1`` after the access walk). ``end`` when no trip can be boarded.
+    at ``base`` (``-1`` after the access walk). Rows with ``trip_ok`` false are skipped
+    when ``use_trip_ok``. ``end`` when no trip can be boarded.
     """
     constrained = came >= 0 and ra.xfer_offset[s] < ra.xfer_offset[s + 1]
     r = base if constrained else ready  # a restricted rule may allow less than the usual
@@ -288,8 +253,13 @@ def _board(
         else:
             a_lo = mid + 1
     if not constrained:
+        if use_trip_ok:
+            while a_lo < end and not trip_ok[a_lo]:
+                a_lo += 1
         return a_lo
     for j in range(a_lo, end):
+        if use_trip_ok and not trip_ok[j]:
+            continue
         dep = ra.departure_s[ra.trip_time_offset[j] + i]
         m = _rule_min_s(ra, s, came_stop, came, ra.trip_index[j])
         if m == _FORBIDDEN:
@@ -300,17 +270,241 @@ def _board(
     return end
 
 
+#: Segment kinds of :class:`RangeResult` (``seg_a``, ``seg_b``, ``seg_c`` per kind):
+#: access walk (stop, -, walk_s), footpath (from, to, walk_s), ride (kernel trip row,
+#: board position, alight position), egress walk (stop, -, walk_s).
+SEG_ACCESS, SEG_WALK, SEG_TRIP, SEG_EGRESS = 0, 1, 2, 3
+
+
+class RangeResult(NamedTuple):
+    """Journeys found by :func:`range_journeys`, in the kernel's time direction.
+
+    Journey ``j`` was found by the iteration leaving at ``depart_s[j]``, in round
+    ``rounds[j]`` (its number of trips); its segments, origin first, are the rows
+    ``seg_offset[j] .. seg_offset[j + 1]`` of ``seg_kind`` (``SEG_*``) and ``seg_a``,
+    ``seg_b``, ``seg_c``. ``n_departures`` counts the iterations run.
+    """
+
+    depart_s: np.ndarray
+    rounds: np.ndarray
+    seg_offset: np.ndarray
+    seg_kind: np.ndarray
+    seg_a: np.ndarray
+    seg_b: np.ndarray
+    seg_c: np.ndarray
+    n_departures: int
+
+
 @numba.njit(cache=True)
-def _raptor(
+def _grow(a: np.ndarray, need: int) -> np.ndarray:  # pragma: no cover - compiled
+    """``a`` itself when it holds ``need`` items, else a copy twice as large."""
+    if need <= len(a):
+        return a
+    out = np.empty(max(need, 2 * len(a)), a.dtype)
+    out[: len(a)] = a
+    return out
+
+
+@numba.njit(cache=True)
+def _departure_times(
     ra: RoutingArrays,
-    access_stop: np.ndarray,
-    access_s: np.ndarray,
-    egress_stop: np.ndarray,
-    egress_s: np.ndarray,
-    depart_s: int,
+    access: np.ndarray,
+    start_s: int,
+    end_s: int,
+    trip_ok: np.ndarray,
+    use_trip_ok: bool,
+    stop_ok: np.ndarray,
+) -> np.ndarray:  # pragma: no cover - compiled; covered with NUMBA_DISABLE_JIT=1
+    """Departure times of the range iterations, latest first.
+
+    ``end_s``, then every time strictly inside ``(start_s, end_s)`` at which leaving the
+    origin point catches a first trip exactly (its departure minus the access walk, and
+    a footpath from an access stop), then ``start_s``. Between two of these times every
+    query gives the same transit journeys as at the later one.
+    """
+    n_stops = len(ra.stop_pattern_offset) - 1
+    off = access.copy()
+    for u in range(n_stops):
+        if access[u] == _NO_TIME:
+            continue
+        for e in range(ra.foot_offset[u], ra.foot_offset[u + 1]):
+            v = ra.foot_to[e]
+            if stop_ok[v] and access[u] + ra.foot_s[e] < off[v]:
+                off[v] = access[u] + ra.foot_s[e]
+    times = np.empty(64, np.int64)
+    n = 0
+    for v in range(n_stops):
+        if off[v] == _NO_TIME or not stop_ok[v]:
+            continue
+        lo_s = start_s + off[v]
+        for j in range(ra.stop_pattern_offset[v], ra.stop_pattern_offset[v + 1]):
+            p = ra.stop_patterns[j]
+            pos = ra.stop_pattern_pos[j]
+            if not ra.pattern_pickup[ra.pattern_stop_offset[p] + pos]:
+                continue
+            lo = ra.pattern_trip_offset[p]
+            hi = ra.pattern_trip_offset[p + 1]
+            while lo < hi:  # first trip leaving at or after start + walk
+                mid = (lo + hi) // 2
+                if ra.departure_s[ra.trip_time_offset[mid] + pos] > lo_s:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            for t in range(lo, ra.pattern_trip_offset[p + 1]):
+                dep = ra.departure_s[ra.trip_time_offset[t] + pos] - off[v]
+                if dep >= end_s:
+                    break
+                if use_trip_ok and not trip_ok[t]:
+                    continue
+                times = _grow(times, n + 1)
+                times[n] = dep
+                n += 1
+    inner = np.unique(times[:n])[::-1]
+    out = np.empty(len(inner) + 2, np.int64)
+    out[0] = end_s
+    m = 1
+    for x in inner:
+        out[m] = x
+        m += 1
+    if start_s < end_s:
+        out[m] = start_s
+        m += 1
+    return out[:m]
+
+
+@numba.njit(cache=True)
+def _foot_s(ra: RoutingArrays, u: int, v: int) -> int:  # pragma: no cover - compiled
+    """Duration of the footpath ``u -> v`` (the shortest, when several are listed)."""
+    best = _NO_TIME
+    for e in range(ra.foot_offset[u], ra.foot_offset[u + 1]):
+        if ra.foot_to[e] == v and ra.foot_s[e] < best:
+            best = ra.foot_s[e]
+    return best
+
+
+@numba.njit(cache=True)
+def _settle_arrival(best_t: np.ndarray, k: int, s: int, a: int) -> None:  # pragma: no cover
+    """Record arrival ``a`` at ``s`` for round ``k`` and every later round it improves."""
+    for j in range(k, best_t.shape[0]):
+        if a >= best_t[j, s]:
+            break  # later rounds are never worse than this one
+        best_t[j, s] = a
+
+
+@numba.njit(cache=True)
+def _settle_ready(
+    ready: np.ndarray,
+    r_code: np.ndarray,
+    r_trip: np.ndarray,
+    r_stop: np.ndarray,
+    r_base: np.ndarray,
+    has_rules: bool,
+    k: int,
+    s: int,
+    value: int,
+    code: int,
+    came: int,
+    came_stop: int,
+    base: int,
+) -> bool:  # pragma: no cover - compiled; covered with NUMBA_DISABLE_JIT=1
+    """Set the ready label of ``s`` for round ``k`` and the later rounds it improves."""
+    if value >= ready[k, s]:
+        return False
+    for j in range(k, ready.shape[0]):
+        if value >= ready[j, s]:
+            break
+        ready[j, s] = value
+        r_code[j, s] = code
+        if has_rules:
+            r_trip[j, s] = came
+            r_stop[j, s] = came_stop
+            r_base[j, s] = base
+    return True
+
+
+@numba.njit(cache=True)
+def _trace(
+    ra: RoutingArrays,
+    t_trip: np.ndarray,
+    t_board: np.ndarray,
+    t_alight: np.ndarray,
+    t_src: np.ndarray,
+    w_from: np.ndarray,
+    access: np.ndarray,
+    egress: np.ndarray,
+    k: int,
+    stop: int,
+    walked: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """Segments (origin first) of the label of round ``k`` at destination stop ``stop``.
+
+    Follows the labels' own links (``t_src``, ``w_from``): each trip label names the label
+    it was boarded from, so the journey is the one the kernel found.
+    """
+    cap = 2 * k + 4
+    kind = np.empty(cap, np.int32)
+    sa = np.empty(cap, np.int32)
+    sb = np.empty(cap, np.int32)
+    sc = np.empty(cap, np.int32)
+    kind[0] = SEG_EGRESS
+    sa[0] = stop
+    sb[0] = -1
+    sc[0] = egress[stop]
+    n = 1
+    s = np.int64(stop)
+    r = np.int64(k)
+    on_foot = walked
+    for _ in range(k + 2):  # one round less each pass; the access ends it
+        if on_foot:
+            u = np.int64(w_from[r, s])
+            kind[n] = SEG_WALK
+            sa[n] = u
+            sb[n] = s
+            sc[n] = _foot_s(ra, u, s)
+            n = n + 1
+            s = u
+        if r == 0:
+            kind[n] = SEG_ACCESS
+            sa[n] = s
+            sb[n] = -1
+            sc[n] = access[s]
+            n = n + 1
+            break
+        row = np.int64(t_trip[r, s])
+        bp = np.int64(t_board[r, s])
+        kind[n] = SEG_TRIP
+        sa[n] = row
+        sb[n] = bp
+        sc[n] = t_alight[r, s]
+        n = n + 1
+        code = np.int64(t_src[r, s])
+        p = np.int64(np.searchsorted(ra.pattern_trip_offset, row, side="right")) - 1
+        s = np.int64(ra.pattern_stops[ra.pattern_stop_offset[p] + bp])
+        r = code // 2
+        on_foot = code % 2 == 1
+    return kind[:n][::-1].copy(), sa[:n][::-1].copy(), sb[:n][::-1].copy(), sc[:n][::-1].copy()
+
+
+@numba.njit(cache=True)
+def _range_raptor(
+    ra: RoutingArrays,
+    access: np.ndarray,
+    egress: np.ndarray,
+    departures: np.ndarray,
     n_rounds: int,
-) -> tuple[np.ndarray, ...]:  # pragma: no cover - compiled; covered with NUMBA_DISABLE_JIT=1
-    """RAPTOR rounds; returns the arrays of :class:`Labels` (see :func:`raptor_labels`)."""
+    trip_ok: np.ndarray,
+    use_trip_ok: bool,
+    stop_ok: np.ndarray,
+) -> tuple[
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
+]:  # pragma: no cover - compiled; covered with NUMBA_DISABLE_JIT=1
+    """rRAPTOR over ``departures`` (latest first); see :func:`range_journeys`.
+
+    Labels are kept per round across the departures: ``best_t[k, s]`` and
+    ``ready[k, s]`` are the earliest arrival and ready time at ``s`` with at most ``k``
+    trips, leaving at the current departure or later. An earlier departure only has to
+    improve on them, so each iteration after the first touches little.
+    """
     n_stops = len(ra.stop_pattern_offset) - 1
     n_pat = len(ra.pattern_trip_offset) - 1
     shape = (n_rounds + 1, n_stops)
@@ -321,184 +515,270 @@ def _raptor(
     t_src = np.full(shape, _NO_INDEX, np.int32)
     w_arr = np.full(shape, _NO_TIME, np.int32)
     w_from = np.full(shape, _NO_INDEX, np.int32)
-    best_arr = np.full(n_stops, _NO_TIME, np.int64)
-    best_t = np.full(n_stops, _NO_TIME, np.int64)
-    # The ready label of each stop: time, trip it came from (timetable index, -1 after
-    # access), stop and time that trip was left, and the label code (for tracing).
-    best_ready = np.full(n_stops, _NO_TIME, np.int64)
-    r_trip = np.full(n_stops, -1, np.int64)
-    r_stop = np.full(n_stops, -1, np.int64)
-    r_base = np.full(n_stops, _NO_TIME, np.int64)
-    r_code = np.full(n_stops, -1, np.int32)
+    best_t = np.full(shape, _NO_TIME, np.int32)
+    # The ready label of each stop and round: time, label code (for tracing) and, when
+    # the timetable has restricted transfer rules, the trip it came from (timetable
+    # index, -1 after access), the stop and the time that trip was left.
+    ready = np.full(shape, _NO_TIME, np.int32)
+    r_code = np.full(shape, -1, np.int32)
     has_rules = len(ra.xfer_from_stop) > 0
-    ready = (best_ready, r_trip, r_stop, r_base, r_code)
-    egress = np.full(n_stops, _NO_TIME, np.int64)
+    rshape = shape if has_rules else (1, 1)
+    r_trip = np.full(rshape, -1, np.int64)
+    r_stop = np.full(rshape, -1, np.int64)
+    r_base = np.full(rshape, _NO_TIME, np.int64)
+    dest_best = np.full(n_rounds + 1, _NO_TIME, np.int64)
     marked = np.zeros(n_stops, np.bool_)
     in_reached = np.zeros(n_stops, np.bool_)
     reached = np.empty(n_stops, np.int32)
     first_pos = np.full(n_pat, -1, np.int64)
     queue = np.empty(n_pat, np.int32)
-    target = _NO_TIME
-    for i in range(len(egress_stop)):
-        s = egress_stop[i]
-        if egress_s[i] < egress[s]:
-            egress[s] = egress_s[i]
-    for i in range(len(access_stop)):
-        s = access_stop[i]
-        a = depart_s + access_s[i]
-        if a < t_arr[0, s]:
-            t_arr[0, s] = a
-    n_reached = 0
-    for s in range(n_stops):
-        if t_arr[0, s] != _NO_TIME:
-            a = t_arr[0, s]
-            best_arr[s] = a
-            best_ready[s] = a
-            r_stop[s] = s
-            r_base[s] = a
-            r_code[s] = 0
-            best_t[s] = a
-            marked[s] = True
-            reached[n_reached] = s
-            n_reached += 1
-            if egress[s] != _NO_TIME and a + egress[s] < target:
-                target = a + egress[s]
-    target = _walk_round(
-        0,
-        ra,
-        t_arr,
-        t_trip,
-        w_arr,
-        w_from,
-        reached,
-        n_reached,
-        best_arr,
-        ready,
-        egress,
-        target,
-        marked,
+    egress_stops = np.flatnonzero(egress != _NO_TIME)
+    access_stops = np.flatnonzero(access != _NO_TIME)
+    j_dep = np.empty(8, np.int64)
+    j_rounds = np.empty(8, np.int32)
+    j_off = np.zeros(9, np.int64)
+    seg_kind = np.empty(64, np.int32)
+    seg_a = np.empty(64, np.int32)
+    seg_b = np.empty(64, np.int32)
+    seg_c = np.empty(64, np.int32)
+    n_j = 0
+    n_seg = 0
+    n_dep = len(departures)
+    for it in range(n_dep):
+        tau = departures[it]
+        last = it == n_dep - 1
+        marked[:] = False
+        target = _NO_TIME
+        for k in range(n_rounds + 1):
+            if dest_best[k] < target:
+                target = dest_best[k]
+            target_before = target
+            n_reached = 0
+            if k == 0:
+                for s in access_stops:
+                    a = tau + access[s]
+                    if a >= best_t[0, s]:
+                        continue
+                    t_arr[0, s] = a
+                    t_trip[0, s] = _NO_INDEX
+                    _settle_arrival(best_t, 0, s, a)
+                    if _settle_ready(
+                        ready, r_code, r_trip, r_stop, r_base, has_rules, 0, s, a, 0, -1, s, a
+                    ):
+                        marked[s] = True
+                    reached[n_reached] = s
+                    in_reached[s] = True
+                    n_reached += 1
+                    if egress[s] != _NO_TIME and a + egress[s] < target:
+                        target = a + egress[s]
+            else:
+                n_queue = 0
+                any_marked = False
+                for s in range(n_stops):
+                    if not marked[s]:
+                        continue
+                    any_marked = True
+                    marked[s] = False
+                    for j in range(ra.stop_pattern_offset[s], ra.stop_pattern_offset[s + 1]):
+                        p = ra.stop_patterns[j]
+                        pos = ra.stop_pattern_pos[j]
+                        if first_pos[p] == -1:
+                            queue[n_queue] = p
+                            n_queue += 1
+                            first_pos[p] = pos
+                        elif pos < first_pos[p]:
+                            first_pos[p] = pos
+                if not any_marked:
+                    break
+                for q in range(n_queue):
+                    p = queue[q]
+                    start = first_pos[p]
+                    first_pos[p] = -1
+                    off = ra.pattern_stop_offset[p]
+                    n = ra.pattern_stop_offset[p + 1] - off
+                    lo = ra.pattern_trip_offset[p]
+                    hi = ra.pattern_trip_offset[p + 1]
+                    cur = -1
+                    board = -1
+                    board_code = -1
+                    for i in range(start, n):
+                        s = ra.pattern_stops[off + i]
+                        if not stop_ok[s]:
+                            continue
+                        if cur >= 0 and ra.pattern_dropoff[off + i]:
+                            a = ra.arrival_s[ra.trip_time_offset[cur] + i]
+                            # Compared with trip arrivals only: footpaths start from trip
+                            # arrivals, so one that is not the earliest arrival may still
+                            # lead to an earlier walk (walks do not chain).
+                            if a < target and a < best_t[k, s]:
+                                t_arr[k, s] = a
+                                t_trip[k, s] = cur
+                                t_board[k, s] = board
+                                t_alight[k, s] = i
+                                t_src[k, s] = board_code
+                                _settle_arrival(best_t, k, s, a)
+                                if egress[s] != _NO_TIME and a + egress[s] < target:
+                                    target = a + egress[s]
+                                if _settle_ready(
+                                    ready,
+                                    r_code,
+                                    r_trip,
+                                    r_stop,
+                                    r_base,
+                                    has_rules,
+                                    k,
+                                    s,
+                                    a + ra.stop_change_s[s],
+                                    2 * k,
+                                    ra.trip_index[cur],
+                                    s,
+                                    a,
+                                ):
+                                    marked[s] = True
+                                if not in_reached[s]:
+                                    in_reached[s] = True
+                                    reached[n_reached] = s
+                                    n_reached += 1
+                        r = ready[k - 1, s]
+                        if r == _NO_TIME or not ra.pattern_pickup[off + i]:
+                            continue
+                        came = r_trip[k - 1, s] if has_rules else -1
+                        constrained = came >= 0 and ra.xfer_offset[s] < ra.xfer_offset[s + 1]
+                        least = r_base[k - 1, s] if constrained else r
+                        if cur >= 0 and least > ra.departure_s[ra.trip_time_offset[cur] + i]:
+                            continue
+                        # Earliest trip boardable here, among those before the current one.
+                        end = cur if cur >= 0 else hi
+                        if constrained:
+                            found = _board(
+                                ra,
+                                s,
+                                i,
+                                lo,
+                                end,
+                                r,
+                                came,
+                                r_stop[k - 1, s],
+                                r_base[k - 1, s],
+                                trip_ok,
+                                use_trip_ok,
+                            )
+                        else:  # the common case, inline: a binary search on departures
+                            found = lo
+                            a_hi = end
+                            while found < a_hi:
+                                mid = (found + a_hi) // 2
+                                if ra.departure_s[ra.trip_time_offset[mid] + i] >= r:
+                                    a_hi = mid
+                                else:
+                                    found = mid + 1
+                            if use_trip_ok:
+                                while found < end and not trip_ok[found]:
+                                    found += 1
+                        if found < end:
+                            cur = found
+                            board = i
+                            board_code = r_code[k - 1, s]
+            for j in range(n_reached):
+                in_reached[reached[j]] = False
+            # Footpaths from the stops reached by a trip (or access) in this round.
+            for j in range(n_reached):
+                u = reached[j]
+                a_u = t_arr[k, u]
+                row = t_trip[k, u]
+                came = ra.trip_index[row] if row >= 0 else -1
+                for e in range(ra.foot_offset[u], ra.foot_offset[u + 1]):
+                    v = ra.foot_to[e]
+                    a = a_u + ra.foot_s[e]
+                    if a >= target or a >= ready[k, v] or not stop_ok[v]:
+                        continue
+                    w_arr[k, v] = a
+                    w_from[k, v] = u
+                    _settle_ready(
+                        ready,
+                        r_code,
+                        r_trip,
+                        r_stop,
+                        r_base,
+                        has_rules,
+                        k,
+                        v,
+                        a,
+                        2 * k + 1,
+                        came,
+                        u,
+                        a_u,
+                    )
+                    marked[v] = True
+                    if egress[v] != _NO_TIME and a + egress[v] < target:
+                        target = a + egress[v]
+            if target < target_before and (k > 0 or last):
+                # This round improved the best arrival with at most k trips: a journey.
+                best_s = -1
+                walked = False
+                for s in egress_stops:
+                    if t_arr[k, s] != _NO_TIME and t_arr[k, s] + egress[s] == target:
+                        best_s, walked = s, False
+                        break
+                    if w_arr[k, s] != _NO_TIME and w_arr[k, s] + egress[s] == target:
+                        best_s, walked = s, True
+                        break
+                kind, sa, sb, sc = _trace(
+                    ra, t_trip, t_board, t_alight, t_src, w_from, access, egress, k, best_s, walked
+                )
+                j_dep = _grow(j_dep, n_j + 1)
+                j_rounds = _grow(j_rounds, n_j + 1)
+                j_off = _grow(j_off, n_j + 2)
+                m = len(kind)
+                seg_kind = _grow(seg_kind, n_seg + m)
+                seg_a = _grow(seg_a, n_seg + m)
+                seg_b = _grow(seg_b, n_seg + m)
+                seg_c = _grow(seg_c, n_seg + m)
+                seg_kind[n_seg : n_seg + m] = kind
+                seg_a[n_seg : n_seg + m] = sa
+                seg_b[n_seg : n_seg + m] = sb
+                seg_c[n_seg : n_seg + m] = sc
+                n_seg += m
+                j_dep[n_j] = tau
+                j_rounds[n_j] = k
+                j_off[n_j + 1] = n_seg
+                n_j += 1
+            if target < dest_best[k]:
+                dest_best[k] = target
+        for k in range(1, n_rounds + 1):  # rounds not run: no better than fewer trips
+            if dest_best[k - 1] < dest_best[k]:
+                dest_best[k] = dest_best[k - 1]
+    return (
+        j_dep[:n_j],
+        j_rounds[:n_j],
+        j_off[: n_j + 1],
+        seg_kind[:n_seg],
+        seg_a[:n_seg],
+        seg_b[:n_seg],
+        seg_c[:n_seg],
     )
-    for k in range(1, n_rounds + 1):
-        ready_prev = best_ready.copy()
-        code_prev = r_code.copy()
-        # Where a ready label came from is only read at stops with restricted rules.
-        trip_prev, stop_prev, base_prev = r_trip, r_stop, r_base
-        if has_rules:
-            trip_prev, stop_prev, base_prev = r_trip.copy(), r_stop.copy(), r_base.copy()
-        n_queue = 0
-        any_marked = False
-        for s in range(n_stops):
-            if not marked[s]:
-                continue
-            any_marked = True
-            marked[s] = False
-            for j in range(ra.stop_pattern_offset[s], ra.stop_pattern_offset[s + 1]):
-                p = ra.stop_patterns[j]
-                pos = ra.stop_pattern_pos[j]
-                if first_pos[p] == -1:
-                    queue[n_queue] = p
-                    n_queue += 1
-                    first_pos[p] = pos
-                elif pos < first_pos[p]:
-                    first_pos[p] = pos
-        if not any_marked:
-            break
-        n_reached = 0
-        for q in range(n_queue):
-            p = queue[q]
-            start = first_pos[p]
-            first_pos[p] = -1
-            off = ra.pattern_stop_offset[p]
-            n = ra.pattern_stop_offset[p + 1] - off
-            lo = ra.pattern_trip_offset[p]
-            hi = ra.pattern_trip_offset[p + 1]
-            cur = -1
-            board = -1
-            board_code = -1
-            for i in range(start, n):
-                s = ra.pattern_stops[off + i]
-                if cur >= 0 and ra.pattern_dropoff[off + i]:
-                    a = ra.arrival_s[ra.trip_time_offset[cur] + i]
-                    # Compared with trip arrivals only: footpaths start from trip
-                    # arrivals, so one that is not the earliest arrival may still lead
-                    # to an earlier walk (walks do not chain).
-                    if a < target and a < best_t[s]:
-                        t_arr[k, s] = a
-                        t_trip[k, s] = cur
-                        t_board[k, s] = board
-                        t_alight[k, s] = i
-                        t_src[k, s] = board_code
-                        best_t[s] = a
-                        if a < best_arr[s]:
-                            best_arr[s] = a
-                            if egress[s] != _NO_TIME and a + egress[s] < target:
-                                target = a + egress[s]
-                        if a + ra.stop_change_s[s] < best_ready[s]:
-                            best_ready[s] = a + ra.stop_change_s[s]
-                            r_trip[s] = ra.trip_index[cur]
-                            r_stop[s] = s
-                            r_base[s] = a
-                            r_code[s] = 2 * k
-                            marked[s] = True
-                        if not in_reached[s]:
-                            in_reached[s] = True
-                            reached[n_reached] = s
-                            n_reached += 1
-                r = ready_prev[s]
-                if r == _NO_TIME or not ra.pattern_pickup[off + i]:
-                    continue
-                came = trip_prev[s]
-                constrained = came >= 0 and ra.xfer_offset[s] < ra.xfer_offset[s + 1]
-                least = base_prev[s] if constrained else r
-                if cur >= 0 and least > ra.departure_s[ra.trip_time_offset[cur] + i]:
-                    continue
-                # Earliest trip boardable here, among those before the current one.
-                end = cur if cur >= 0 else hi
-                if constrained:
-                    found = _board(ra, s, i, lo, end, r, came, stop_prev[s], base_prev[s])
-                else:  # the common case, inline: a binary search on departures
-                    found = lo
-                    a_hi = end
-                    while found < a_hi:
-                        mid = (found + a_hi) // 2
-                        if ra.departure_s[ra.trip_time_offset[mid] + i] >= r:
-                            a_hi = mid
-                        else:
-                            found = mid + 1
-                if found < end:
-                    cur = found
-                    board = i
-                    board_code = code_prev[s]
-        for j in range(n_reached):
-            in_reached[reached[j]] = False
-        target = _walk_round(
-            k,
-            ra,
-            t_arr,
-            t_trip,
-            w_arr,
-            w_from,
-            reached,
-            n_reached,
-            best_arr,
-            ready,
-            egress,
-            target,
-            marked,
-        )
-    return t_arr, t_trip, t_board, t_alight, t_src, w_arr, w_from
 
 
-def raptor_labels(
+def range_journeys(
     ra: RoutingArrays,
     access_stop: np.ndarray,
     access_s: np.ndarray,
     egress_stop: np.ndarray,
     egress_s: np.ndarray,
-    depart_s: int,
+    start_s: int,
+    window_s: int,
     n_rounds: int,
-) -> Labels:
-    """Run RAPTOR for ``n_rounds`` trips at most; validate the inputs first.
+    trip_ok: np.ndarray | None = None,
+    stop_ok: np.ndarray | None = None,
+) -> RangeResult:
+    """Run rRAPTOR over a departure window; validate the inputs first.
+
+    The departures of the window are processed latest first (:func:`_departure_times`),
+    labels kept from one to the next; each improvement of the best arrival with at most
+    ``k`` trips is a journey, traced at once. ``window_s = 0`` is plain RAPTOR at
+    ``start_s``. The journeys of rounds ``>= 1`` are those of every single query in the
+    window (before the Pareto filtering on departure the caller does); a walk-only journey
+    (round 0) is reported once, leaving at ``start_s``.
 
     Parameters
     ----------
@@ -508,22 +788,27 @@ def raptor_labels(
     access_stop, access_s
         Stops where the journey can start and the walk to each (seconds, >= 0).
     egress_stop, egress_s
-        Stops where it can end and the walk from each (seconds, >= 0); they only prune the
-        search (a label later than the best known arrival is not expanded).
-    depart_s
-        Departure time, timetable seconds.
+        Stops where it can end and the walk from each (seconds, >= 0).
+    start_s, window_s
+        The window of departures, timetable seconds (``window_s >= 0``).
     n_rounds
         Maximum number of trips (transfers + 1).
+    trip_ok
+        Per kernel trip row: may be boarded (default: all).
+    stop_ok
+        Per stop: may be boarded at, alighted at, walked to or from (default: all).
+        Access and egress stops outside the mask are ignored.
 
     Returns
     -------
-    Labels
+    RangeResult
     """
     n_stops = len(ra.stop_pattern_offset) - 1
-    access_stop = np.ascontiguousarray(access_stop, dtype=np.int32)
-    egress_stop = np.ascontiguousarray(egress_stop, dtype=np.int32)
-    access_s = np.ascontiguousarray(access_s, dtype=np.int64)
-    egress_s = np.ascontiguousarray(egress_s, dtype=np.int64)
+    n_trips = len(ra.trip_time_offset)
+    access_stop = np.asarray(access_stop, dtype=np.int64)
+    egress_stop = np.asarray(egress_stop, dtype=np.int64)
+    access_s = np.asarray(access_s, dtype=np.int64)
+    egress_s = np.asarray(egress_s, dtype=np.int64)
     for name, stops, walk in (("access", access_stop, access_s), ("egress", egress_stop, egress_s)):
         if len(stops) != len(walk):
             raise ValueError(f"{name}: {len(stops)} stops but {len(walk)} walk times")
@@ -531,17 +816,34 @@ def raptor_labels(
             raise ValueError(f"{name}: stop index out of range 0..{n_stops - 1}")
         if len(walk) and (walk.min() < 0 or walk.max() > 2**30):
             raise ValueError(f"{name}: walk times must be between 0 and 2**30 s")
-    if abs(int(depart_s)) > 2**30:
-        raise ValueError(f"depart_s={depart_s} is out of range")
+    if abs(int(start_s)) > 2**30 or not 0 <= int(window_s) <= 2**30 - abs(int(start_s)):
+        raise ValueError(f"start_s={start_s}, window_s={window_s} are out of range")
     if n_rounds < 0:
         raise ValueError("n_rounds must be >= 0")
-    out = _raptor(
-        ra,
-        access_stop,
-        access_s,
-        egress_stop,
-        egress_s,
-        int(depart_s),
-        int(n_rounds),
+    stop_mask = _mask(stop_ok, n_stops, "stop_ok")
+    trip_mask = _mask(trip_ok, n_trips, "trip_ok")
+    access = np.full(n_stops, _NO_TIME, np.int64)
+    np.minimum.at(access, access_stop, access_s)
+    egress = np.full(n_stops, _NO_TIME, np.int64)
+    np.minimum.at(egress, egress_stop, egress_s)
+    access[~stop_mask] = _NO_TIME
+    egress[~stop_mask] = _NO_TIME
+    use_trip_ok = trip_ok is not None
+    departures = _departure_times(
+        ra, access, int(start_s), int(start_s) + int(window_s), trip_mask, use_trip_ok, stop_mask
     )
-    return Labels(*out)
+    out = _range_raptor(
+        ra, access, egress, departures, int(n_rounds), trip_mask, use_trip_ok, stop_mask
+    )
+    return RangeResult(*out, n_departures=len(departures))
+
+
+def _mask(mask: np.ndarray | None, n: int, name: str) -> np.ndarray:
+    if mask is None:
+        return np.ones(n, np.bool_)
+    out = np.asarray(mask)
+    if out.dtype != np.bool_ or out.shape != (n,):
+        raise ValueError(
+            f"{name} must be a boolean array of {n} items, got {out.dtype} {out.shape}"
+        )
+    return np.ascontiguousarray(out)

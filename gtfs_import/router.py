@@ -15,19 +15,25 @@ from scipy.spatial import cKDTree
 
 from gtfs_import.errors import QueryError
 from gtfs_import.raptor import (
-    Labels,
+    SEG_ACCESS,
+    SEG_TRIP,
+    SEG_WALK,
+    RangeResult,
     RoutingArrays,
     forward_arrays,
-    raptor_labels,
+    range_journeys,
     reverse_arrays,
 )
-from gtfs_import.schema import NO_TIME, WALK_DETOUR_FACTOR, WALK_SPEED_KMH
+from gtfs_import.schema import WALK_DETOUR_FACTOR, WALK_SPEED_KMH
+from gtfs_import.shapes import leg_points
 from gtfs_import.timetable import EARTH_RADIUS_M, Timetable
 
 #: Stops with a walk time in seconds: ``{"StopPoint:OCETrain TER-87613000": 300}`` or pairs.
 StopWalks = Mapping[str, float] | Iterable[tuple[str, float]]
 
 _MAX_TRANSFERS_LIMIT = 15
+#: Longest window of :meth:`TransitRouter.depart_window` and ``arrive_window``.
+_MAX_WINDOW_S = 2 * 86_400
 
 #: A journey piece while tracing labels: ("access", stop, walk_s), ("walk", from, to,
 #: walk_s), ("trip", trip, board_pos, alight_pos) or ("egress", stop, walk_s).
@@ -41,6 +47,11 @@ class Leg:
     Times are timetable seconds (see :mod:`gtfs_import.schema`). For walking legs,
     ``from_stop_id`` is ``None`` when the leg starts at the origin point and ``to_stop_id``
     is ``None`` when it ends at the destination point.
+
+    ``geometry`` is the path as (lat, lon) points: for a ride, its trip's shape between the
+    two stops, or the stops' own coordinates when the trip has no shape; for a walk, the
+    two stops (empty when an end is the origin or destination point, which the caller
+    knows better).
 
     ``frequency_based`` marks a ride on a trip of ``frequencies.txt`` with
     ``exact_times=0``: the operator promises a vehicle every ``headway_s`` seconds, not the
@@ -59,6 +70,7 @@ class Leg:
     intermediate_stop_ids: tuple[str, ...] = ()
     frequency_based: bool = False
     headway_s: int | None = None
+    geometry: tuple[tuple[float, float], ...] = ()
 
     @property
     def duration_s(self) -> int:
@@ -172,6 +184,9 @@ class TransitRouter:
         destinations: StopWalks,
         depart_s: int,
         max_transfers: int = 4,
+        *,
+        trip_ok: np.ndarray | None = None,
+        stop_ok: np.ndarray | None = None,
     ) -> list[Journey]:
         """Earliest-arrival journeys leaving the origin point at or after ``depart_s``.
 
@@ -188,6 +203,13 @@ class TransitRouter:
             Earliest departure from the origin point, timetable seconds.
         max_transfers
             Most changes between trips allowed.
+        trip_ok
+            Optional boolean mask over the timetable's trips: a trip marked false is
+            never boarded (e.g. :meth:`wheelchair_masks`).
+        stop_ok
+            Optional boolean mask over the timetable's stops: a stop marked false is never
+            boarded at, alighted at or walked through; origins and destinations outside
+            it are ignored.
 
         Returns
         -------
@@ -196,7 +218,9 @@ class TransitRouter:
             journey arrives strictly earlier). Empty when the destination is not reachable.
             Each journey leaves the origin as late as its first trip allows.
         """
-        return self._query(origins, destinations, depart_s, max_transfers, backward=False)
+        return self._query(
+            origins, destinations, depart_s, 0, max_transfers, False, trip_ok, stop_ok
+        )
 
     def arrive_by(
         self,
@@ -204,6 +228,9 @@ class TransitRouter:
         destinations: StopWalks,
         arrive_s: int,
         max_transfers: int = 4,
+        *,
+        trip_ok: np.ndarray | None = None,
+        stop_ok: np.ndarray | None = None,
     ) -> list[Journey]:
         """Latest-departure journeys reaching the destination point by ``arrive_s``.
 
@@ -217,9 +244,96 @@ class TransitRouter:
             next journey leaves strictly later). Each journey reaches the destination as
             early as its last trip allows.
         """
-        return self._query(origins, destinations, arrive_s, max_transfers, backward=True)
+        return self._query(
+            origins, destinations, arrive_s, 0, max_transfers, True, trip_ok, stop_ok
+        )
+
+    def depart_window(
+        self,
+        origins: StopWalks,
+        destinations: StopWalks,
+        start_s: int,
+        window_s: int,
+        max_transfers: int = 4,
+        *,
+        trip_ok: np.ndarray | None = None,
+        stop_ok: np.ndarray | None = None,
+    ) -> list[Journey]:
+        """Every Pareto-optimal journey for a rider free to leave during a window (rRAPTOR).
+
+        The answer is the union of :meth:`depart_after` at every instant of
+        ``[start_s, start_s + window_s]``, kept when no other journey of it leaves no
+        earlier, arrives no later and changes no more often (one of them strictly). The
+        departures of the window are searched latest first in one range RAPTOR run, not
+        as separate queries. Journeys leave at ``start_s`` or later; the latest of them
+        may leave after the window's end (it is what a query at the end would give). A
+        journey on foot only, possible at any instant, is given once, leaving at
+        ``start_s``. ``window_s = 0`` gives :meth:`depart_after` at ``start_s``.
+
+        Parameters are those of :meth:`depart_after`, plus ``window_s`` (seconds, >= 0).
+
+        Returns
+        -------
+        list[Journey]
+            Sorted by departure, then by number of transfers.
+        """
+        return self._query(
+            origins, destinations, start_s, window_s, max_transfers, False, trip_ok, stop_ok
+        )
+
+    def arrive_window(
+        self,
+        origins: StopWalks,
+        destinations: StopWalks,
+        end_s: int,
+        window_s: int,
+        max_transfers: int = 4,
+        *,
+        trip_ok: np.ndarray | None = None,
+        stop_ok: np.ndarray | None = None,
+    ) -> list[Journey]:
+        """Every Pareto-optimal journey for a rider due at some instant of a window.
+
+        The mirror of :meth:`depart_window`: the union of :meth:`arrive_by` at every
+        deadline of ``[end_s - window_s, end_s]``, Pareto-filtered on (later departure,
+        earlier arrival, fewer transfers), searched in one range RAPTOR run on the
+        time-reversed arrays. Journeys arrive at ``end_s`` or earlier (the earliest may
+        arrive before the window); a walk-only journey is given once, arriving at
+        ``end_s``. ``window_s = 0`` gives :meth:`arrive_by` at ``end_s``.
+
+        Returns
+        -------
+        list[Journey]
+            Sorted by departure, then by number of transfers.
+        """
+        return self._query(
+            origins, destinations, end_s, window_s, max_transfers, True, trip_ok, stop_ok
+        )
+
+    def wheelchair_masks(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(trip_ok, stop_ok)`` for a wheelchair user, to pass to any query.
+
+        Trips with ``wheelchair_accessible = 2`` and stops with ``wheelchair_boarding = 2``
+        (a child stop with 0 takes its parent station's value) are excluded; unknown (0)
+        is allowed, as GTFS says it means "no information".
+        """
+        tt = self.tt
+        stop_value = tt.stop_wheelchair.astype(np.int64)
+        parent = tt.stop_parent.astype(np.int64)
+        inherit = (stop_value == 0) & (parent >= 0)
+        stop_value[inherit] = tt.stop_wheelchair[parent[inherit]]
+        return tt.trip_wheelchair != 2, stop_value != 2
 
     # -- internals ------------------------------------------------------------------------
+
+    def _stop_points(self, stops: Iterable[int]) -> tuple[tuple[float, float], ...]:
+        """(lat, lon) of stops, those without coordinates left out."""
+        tt = self.tt
+        return tuple(
+            (float(tt.stop_lat[s]), float(tt.stop_lon[s]))
+            for s in stops
+            if np.isfinite(tt.stop_lat[s]) and np.isfinite(tt.stop_lon[s])
+        )
 
     def _walks(self, walks: StopWalks, what: str) -> dict[int, int]:
         items = walks.items() if isinstance(walks, Mapping) else walks
@@ -242,44 +356,65 @@ class TransitRouter:
             raise QueryError(f"{what}: no stop given")
         return out
 
+    def _mask(self, mask: np.ndarray | None, n: int, what: str) -> np.ndarray | None:
+        if mask is None:
+            return None
+        out = np.asarray(mask)
+        if out.dtype != np.bool_ or out.shape != (n,):
+            raise QueryError(
+                f"{what} must be a boolean array of {n} items, got {out.dtype} {out.shape}"
+            )
+        return out
+
     def _query(
         self,
         origins: StopWalks,
         destinations: StopWalks,
         time_s: int,
+        window_s: int,
         max_transfers: int,
-        *,
         backward: bool,
+        trip_ok: np.ndarray | None,
+        stop_ok: np.ndarray | None,
     ) -> list[Journey]:
         if not 0 <= int(max_transfers) <= _MAX_TRANSFERS_LIMIT:
             raise QueryError(f"max_transfers must be between 0 and {_MAX_TRANSFERS_LIMIT}")
         if abs(int(time_s)) > 2**30:
             raise QueryError(f"time {time_s} s is out of range")
+        if not 0 <= int(window_s) <= _MAX_WINDOW_S:
+            raise QueryError(f"window_s must be between 0 and {_MAX_WINDOW_S} s")
         orig = self._walks(origins, "origins")
         dest = self._walks(destinations, "destinations")
+        trips = self._mask(trip_ok, self.tt.n_trips, "trip_ok")
+        stops = self._mask(stop_ok, self.tt.n_stops, "stop_ok")
         # Backward: search from the destinations, in reversed time.
         access, egress = (dest, orig) if backward else (orig, dest)
         ra = self._backward if backward else self._forward
         start = -int(time_s) if backward else int(time_s)
-        labels = raptor_labels(
+        found = range_journeys(
             ra,
-            np.fromiter(access.keys(), np.int32, len(access)),
+            np.fromiter(access.keys(), np.int64, len(access)),
             np.fromiter(access.values(), np.int64, len(access)),
-            np.fromiter(egress.keys(), np.int32, len(egress)),
+            np.fromiter(egress.keys(), np.int64, len(egress)),
             np.fromiter(egress.values(), np.int64, len(egress)),
             start,
+            int(window_s),
             int(max_transfers) + 1,
+            trip_ok=None if trips is None else trips[ra.trip_index],
+            stop_ok=stops,
         )
         journeys = []
-        for stop, rnd in _pareto_ends(labels, egress):
-            segments = _trace(labels, ra, rnd, stop, access)
-            segments.append(("egress", stop, egress[stop]))
+        for j in range(len(found.depart_s)):
+            segments = _segments(found, j)
             if backward:
                 segments = [_flip(seg, ra) for seg in reversed(segments)]
             else:
                 segments = [_unrow(seg, ra) for seg in segments]
-            journeys.append(self._journey(segments, int(time_s), backward))
-        return journeys
+            at = -int(found.depart_s[j]) if backward else int(found.depart_s[j])
+            journeys.append(self._journey(segments, at, backward))
+        if window_s == 0:
+            return journeys
+        return _pareto(journeys)
 
     def _journey(self, segments: list[Segment], time_s: int, backward: bool) -> Journey:
         tt = self.tt
@@ -328,6 +463,23 @@ class TransitRouter:
                 ]
                 r = tt.trip_route[t]
                 headway = int(tt.trip_headway_s[t])
+                ev = int(tt.trip_time_offset[t])
+                if tt.trip_shape[t] >= 0:
+                    geometry = leg_points(
+                        tt.shape_lat,
+                        tt.shape_lon,
+                        tt.event_shape_lat,
+                        tt.event_shape_lon,
+                        tt.event_shape_next,
+                        ev + bp,
+                        ev + ap,
+                    )
+                else:
+                    geometry = self._stop_points(
+                        tt.pattern_stops[
+                            tt.pattern_stop_offset[p] + bp : tt.pattern_stop_offset[p] + ap + 1
+                        ]
+                    )
                 legs.append(
                     Leg(
                         "transit",
@@ -342,6 +494,7 @@ class TransitRouter:
                         intermediate_stop_ids=tuple(str(s) for s in stops[1:-1]),
                         frequency_based=headway > 0,
                         headway_s=headway or None,
+                        geometry=geometry,
                     )
                 )
             elif seg[-1] == 0 and kind in ("access", "egress"):
@@ -353,7 +506,8 @@ class TransitRouter:
                     if kind == "egress"
                     else str(tt.stop_ids[seg[2] if kind == "walk" else seg[1]])
                 )
-                legs.append(Leg("walk", a, b, start[i], end[i]))
+                ends = () if a is None or b is None else self._stop_points([seg[1], seg[2]])
+                legs.append(Leg("walk", a, b, start[i], end[i], geometry=ends))
         n_trips = sum(fixed)
         walking = sum(leg.duration_s for leg in legs if leg.mode == "walk")
         return Journey(
@@ -371,57 +525,39 @@ def _unit_xyz(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     return xyz
 
 
-def _pareto_ends(labels: Labels, egress: dict[int, int]) -> list[tuple[int, int]]:
-    """(destination stop, round) of each Pareto-optimal journey, fewest trips first."""
-    stops = np.fromiter(egress.keys(), np.int64, len(egress))
-    walk = np.fromiter(egress.values(), np.int64, len(egress))
-    arr = np.minimum(labels.t_arr[:, stops], labels.w_arr[:, stops]).astype(np.int64)
-    total = np.where(arr == NO_TIME, np.iinfo(np.int64).max, arr + walk[None, :])
-    out = []
-    best = np.iinfo(np.int64).max
-    for k in range(total.shape[0]):
-        j = int(np.argmin(total[k]))
-        if total[k, j] < best:
-            best = int(total[k, j])
-            out.append((int(stops[j]), k))
+def _segments(found: RangeResult, j: int) -> list[Segment]:
+    """The segments of journey ``j`` of a range search, as tuples (kernel trip rows)."""
+    out: list[Segment] = []
+    for i in range(int(found.seg_offset[j]), int(found.seg_offset[j + 1])):
+        kind = int(found.seg_kind[i])
+        a, b, c = int(found.seg_a[i]), int(found.seg_b[i]), int(found.seg_c[i])
+        if kind == SEG_ACCESS:
+            out.append(("access", a, c))
+        elif kind == SEG_WALK:
+            out.append(("walk", a, b, c))
+        elif kind == SEG_TRIP:
+            out.append(("trip", a, b, c))
+        else:
+            out.append(("egress", a, c))
     return out
 
 
-def _trace(
-    labels: Labels,
-    ra: RoutingArrays,
-    rnd: int,
-    stop: int,
-    access: dict[int, int],
-) -> list[Segment]:
-    """Segments from the origin to ``stop`` for the label of round ``rnd`` (kernel rows).
-
-    Follows the labels' own links (``t_src``, ``w_from``): each trip label names the label
-    it was boarded from, so the journey is the one the kernel found, transfer rules and
-    change times included.
-    """
-    t_arr, w_arr = labels.t_arr, labels.w_arr
-    segments: list[Segment] = []
-    s, r = stop, rnd
-    walked = int(w_arr[r, s]) < int(t_arr[r, s])
-    while True:
-        if walked:
-            u = int(labels.w_from[r, s])
-            segments.append(("walk", u, s, int(w_arr[r, s]) - int(t_arr[r, u])))
-            s = u
-        if r == 0:
-            segments.append(("access", s, access[s]))
-            break
-        row = int(labels.t_trip[r, s])
-        if row < 0:  # pragma: no cover - would be a kernel bug
-            raise AssertionError(f"no trip label to trace at stop {s}, round {r}")
-        bp, ap = int(labels.t_board[r, s]), int(labels.t_alight[r, s])
-        segments.append(("trip", row, bp, ap))
-        code = int(labels.t_src[r, s])
-        s = int(ra.pattern_stops[_pattern_offset(ra, row) + bp])
-        r, walked = code // 2, bool(code % 2)
-    segments.reverse()
-    return segments
+def _pareto(journeys: list[Journey]) -> list[Journey]:
+    """Journeys no other one dominates (leaves no earlier, arrives no later, changes no
+    more, one strictly), one per (departure, arrival, transfers), by departure then
+    transfers."""
+    best: dict[tuple[int, int, int], Journey] = {}
+    for j in journeys:
+        best.setdefault((j.departure_s, j.arrival_s, j.transfers), j)
+    keys = sorted(best)
+    kept = []
+    for d, a, n in keys:
+        dominated = any(
+            d2 >= d and a2 <= a and n2 <= n and (d2, a2, n2) != (d, a, n) for d2, a2, n2 in keys
+        )
+        if not dominated:
+            kept.append(best[(d, a, n)])
+    return kept
 
 
 def _pattern_offset(ra: RoutingArrays, row: int) -> int:

@@ -23,7 +23,7 @@ from typing import Final
 import numpy as np
 
 #: Version of the ``.npz`` timetable format written by :func:`gtfs_import.save_timetable`.
-TIMETABLE_FORMAT_VERSION: Final = 2
+TIMETABLE_FORMAT_VERSION: Final = 3
 
 #: Seconds in an ordinary service day (not across a clock change: see the module docstring).
 DAY_S: Final = 86_400

@@ -63,6 +63,7 @@ from gtfs_import.service_days import (
     feed_timezone,
     zone,
 )
+from gtfs_import.shapes import FeedShapes, place_stops, read_shapes
 from gtfs_import.stations import StationRef, join_footpaths, joined_places, linked_places
 from gtfs_import.tables import expand_calendar, parse_times
 from gtfs_import.transfers import specificity
@@ -123,6 +124,15 @@ class Timetable(NamedTuple):
     xfer_from_route: np.ndarray
     xfer_to_route: np.ndarray
     xfer_min_s: np.ndarray
+    stop_wheelchair: np.ndarray
+    trip_wheelchair: np.ndarray
+    trip_shape: np.ndarray
+    shape_offset: np.ndarray
+    shape_lat: np.ndarray
+    shape_lon: np.ndarray
+    event_shape_lat: np.ndarray
+    event_shape_lon: np.ndarray
+    event_shape_next: np.ndarray
 
     @staticmethod
     def scalar_fields() -> tuple[str, ...]:
@@ -217,6 +227,9 @@ class _Templates(NamedTuple):
     feed: np.ndarray  # feed index
     gtfs: np.ndarray  # index of the GTFS trip (shared by the runs of a frequency trip)
     headway: np.ndarray  # headway of a frequency-based run, else 0
+    wheelchair: np.ndarray  # wheelchair_accessible (0 unknown, 1 yes, 2 no)
+    shape: np.ndarray  # index into the shapes of all feeds, -1 for none
+    sdist: np.ndarray  # per stop time: shape_dist_traveled (NaN if not given)
 
 
 def _interpolate_blanks(trip: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -251,6 +264,9 @@ def _feed_templates(
         "dropoff": (st["drop_off_type"].fillna(0).to_numpy(dtype=np.int64) != 1)
         if "drop_off_type" in st.columns
         else np.ones(len(st), dtype=bool),
+        "sdist": st["shape_dist_traveled"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        if "shape_dist_traveled" in st.columns
+        else np.full(len(st), np.nan),
     }
     df = pd.DataFrame(cols).sort_values(["trip_id", "stop_sequence"], kind="stable")
     df["arr"] = np.where(df["arr"] == -1, df["dep"], df["arr"])
@@ -280,6 +296,12 @@ def _feed_templates(
                 if "trip_headsign" in trips.columns
                 else pd.Series(pd.NA, index=trips.index, dtype="string")
             ),
+            "wheelchair": _int_column(trips, "wheelchair_accessible"),
+            "shape": (
+                trips["shape_id"].astype("string")
+                if "shape_id" in trips.columns
+                else pd.Series(pd.NA, index=trips.index, dtype="string")
+            ),
         }
     )
     if "trip_short_name" in trips.columns:
@@ -288,6 +310,14 @@ def _feed_templates(
     tr = tr.loc[tr["trip_id"].isin(set(df["trip_id"]))]
     df = df.loc[df["trip_id"].isin(set(tr["trip_id"]))]
     return expand_frequency_trips(df, tr, frequency_runs(feed))
+
+
+def _int_column(df: pd.DataFrame, column: str) -> np.ndarray:
+    """An optional integer column, 0 where blank or absent (GTFS "no information")."""
+    if column not in df.columns:
+        return np.zeros(len(df), dtype=np.int64)
+    out: np.ndarray = df[column].astype("Int64").fillna(0).to_numpy(dtype=np.int64)
+    return out
 
 
 def _feed_names(feeds: Sequence[gtfs_kit.Feed], names: Sequence[str] | None) -> list[str]:
@@ -303,10 +333,11 @@ def _feed_names(feeds: Sequence[gtfs_kit.Feed], names: Sequence[str] | None) -> 
 
 def _collect(
     feeds: Sequence[gtfs_kit.Feed], prefixes: Sequence[str]
-) -> tuple[pd.DataFrame, pd.DataFrame, _Templates, dict[str, int]]:
+) -> tuple[pd.DataFrame, pd.DataFrame, _Templates, dict[str, int], list[FeedShapes]]:
     """Stops, routes and trip templates of all feeds, ids namespaced by ``prefixes``.
 
-    Also returns the index of each namespaced GTFS trip id (for ``transfers.txt``).
+    Also returns the index of each namespaced GTFS trip id (for ``transfers.txt``) and
+    the shapes of each feed (templates index them all, one feed after the other).
     """
     stop_frames, route_frames = [], []
     for k, (feed, prefix) in enumerate(zip(feeds, prefixes, strict=True)):
@@ -320,6 +351,7 @@ def _collect(
                     "lat": s["stop_lat"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
                     "lon": s["stop_lon"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
                     "parent": np.where(parent != "", np.char.add(prefix, parent), ""),
+                    "wheelchair": _int_column(s, "wheelchair_boarding"),
                     "feed": k,
                 }
             )
@@ -347,12 +379,18 @@ def _collect(
     stop_index = {s: i for i, s in enumerate(stops["stop_id"])}
     route_index = {r: i for i, r in enumerate(routes["route_id"])}
     st_frames, trip_frames = [], []
+    shapes = [read_shapes(feed) for feed in feeds]
+    shape_base = np.r_[0, np.cumsum([len(sh.offset) - 1 for sh in shapes])]
     for k, (feed, prefix) in enumerate(zip(feeds, prefixes, strict=True)):
         st, tr = _feed_templates(feed, k, prefix, stop_index, route_index)
         st_frames.append(st.assign(trip_key=f"{k}|" + st["run_key"]))
+        local = tr["shape"].map(shapes[k].ids).astype("Int64").fillna(-1).to_numpy(dtype=np.int64)
         trip_frames.append(
             tr.assign(
-                trip_key=f"{k}|" + tr["run_key"], name=prefix + tr["trip_id"], feed=np.int64(k)
+                trip_key=f"{k}|" + tr["run_key"],
+                name=prefix + tr["trip_id"],
+                feed=np.int64(k),
+                shape_index=np.where(local >= 0, local + shape_base[k], -1),
             )
         )
     st = pd.concat(st_frames, ignore_index=True)
@@ -376,9 +414,12 @@ def _collect(
         feed=tr["feed"].to_numpy(dtype=np.int64),
         gtfs=np.asarray(gtfs, dtype=np.int64),
         headway=tr["headway_s"].to_numpy(dtype=np.int64),
+        wheelchair=tr["wheelchair"].to_numpy(dtype=np.int64),
+        shape=tr["shape_index"].to_numpy(dtype=np.int64),
+        sdist=st["sdist"].to_numpy(dtype=float),
     )
     trip_index = {str(name): i for i, name in enumerate(gtfs_names)}
-    return stops, routes, templates, trip_index
+    return stops, routes, templates, trip_index, shapes
 
 
 def _fifo_chains(times: np.ndarray) -> list[list[int]]:
@@ -557,7 +598,7 @@ def build_timetable(
     wanted = list(days)
     if include_previous_night:
         wanted = [base - dt.timedelta(days=1), *wanted]
-    stops, routes, tpl, trip_index = _collect(feed_list, prefixes)
+    stops, routes, tpl, trip_index, feed_shapes = _collect(feed_list, prefixes)
     # Which template runs on which day, and the seconds from the timetable's origin to
     # "noon minus 12 h" of that day in its feed's zone.
     inst_t, inst_day, inst_shift = [], [], []
@@ -659,6 +700,13 @@ def build_timetable(
         join_stations_m=join_stations_m,
         station_links=station_links,
     )
+    shp = _shape_arrays(
+        tpl,
+        feed_shapes,
+        trip_t,
+        stops["lat"].to_numpy(dtype=float),
+        stops["lon"].to_numpy(dtype=float),
+    )
     i32 = INDEX_DTYPE
     tt = Timetable(
         base_date=base.strftime("%Y%m%d"),
@@ -705,9 +753,104 @@ def build_timetable(
             f"xfer_{c}": xf.xfer[c].to_numpy(dtype=i32)
             for c in ("from_stop", "from_trip", "to_trip", "from_route", "to_route", "min_s")
         },
+        stop_wheelchair=stops["wheelchair"].to_numpy(dtype=np.int8),
+        trip_wheelchair=tpl.wheelchair[trip_t].astype(np.int8),
+        trip_shape=shp.tpl_shape[trip_t].astype(i32),
+        shape_offset=shp.offset.astype(i32),
+        shape_lat=shp.lat,
+        shape_lon=shp.lon,
+        event_shape_lat=shp.ev_lat[tm_src],
+        event_shape_lon=shp.ev_lon[tm_src],
+        event_shape_next=shp.ev_next[tm_src].astype(i32),
     )
     check_timetable(tt)
     return tt
+
+
+class _ShapeArrays(NamedTuple):
+    """The timetable's shape fields, events indexed like the templates' stop times."""
+
+    tpl_shape: np.ndarray  # per template: index among the kept shapes, -1 for none
+    offset: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    ev_lat: np.ndarray
+    ev_lon: np.ndarray
+    ev_next: np.ndarray
+
+
+def _shape_arrays(
+    tpl: _Templates,
+    feed_shapes: Sequence[FeedShapes],
+    used: np.ndarray,
+    stop_lat: np.ndarray,
+    stop_lon: np.ndarray,
+) -> _ShapeArrays:
+    """Shapes of the templates ``used``, and each of their stops placed on its shape.
+
+    A trip keeps no shape when it names an unknown one, the shape has fewer than two
+    points, or a stop without coordinates must be projected.
+    """
+    bases = np.r_[0, np.cumsum([len(f.lat) for f in feed_shapes])].astype(np.int64)
+    offset = np.concatenate(
+        [f.offset[:-1] + b for f, b in zip(feed_shapes, bases, strict=False)] + [bases[-1:]]
+    )
+    lat = np.concatenate([np.empty(0), *(f.lat for f in feed_shapes)])
+    lon = np.concatenate([np.empty(0), *(f.lon for f in feed_shapes)])
+    dist = np.concatenate([np.empty(0), *(f.dist for f in feed_shapes)])
+    n_ev = len(tpl.stop)
+    ev_lat = np.full(n_ev, np.nan, np.float32)
+    ev_lon = np.full(n_ev, np.nan, np.float32)
+    ev_next = np.full(n_ev, NO_INDEX, np.int64)
+    tpl_shape = np.full(len(tpl.shape), NO_INDEX, np.int64)
+    kept: dict[int, int] = {}
+    kept_start: list[int] = []
+    n_points = 0
+    cache: dict[tuple[int, bytes, bytes], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    for t in np.unique(used).tolist():
+        sh = int(tpl.shape[t])
+        if sh < 0:
+            continue
+        a, b = int(tpl.offset[t]), int(tpl.offset[t + 1])
+        p0, p1 = int(offset[sh]), int(offset[sh + 1])
+        stops, sd = tpl.stop[a:b], tpl.sdist[a:b]
+        if p1 - p0 < 2:
+            continue
+        key = (sh, stops.tobytes(), sd.tobytes())
+        placed = cache.get(key)
+        if placed is None:
+            by_dist = np.isfinite(sd).all() and np.isfinite(dist[p0:p1]).all()
+            if not by_dist and not (
+                np.isfinite(stop_lat[stops]).all() and np.isfinite(stop_lon[stops]).all()
+            ):
+                continue
+            placed = place_stops(
+                lat[p0:p1], lon[p0:p1], dist[p0:p1], stop_lat[stops], stop_lon[stops], sd
+            )
+            cache[key] = placed
+        if sh not in kept:
+            kept[sh] = len(kept)
+            kept_start.append(n_points)
+            n_points += p1 - p0
+        tpl_shape[t] = kept[sh]
+        ev_lat[a:b], ev_lon[a:b] = placed[0], placed[1]
+        ev_next[a:b] = placed[2] + kept_start[kept[sh]]
+    order = list(kept)
+    sizes = np.array([int(offset[s + 1] - offset[s]) for s in order], dtype=np.int64)
+    points = (
+        np.concatenate([np.arange(offset[s], offset[s + 1]) for s in order])
+        if order
+        else np.empty(0, np.int64)
+    )
+    return _ShapeArrays(
+        tpl_shape=tpl_shape,
+        offset=np.r_[0, np.cumsum(sizes)].astype(np.int64),
+        lat=lat[points].astype(np.float32),
+        lon=lon[points].astype(np.float32),
+        ev_lat=ev_lat,
+        ev_lon=ev_lon,
+        ev_next=ev_next,
+    )
 
 
 def _fail(message: str) -> None:
@@ -885,3 +1028,43 @@ def _check_rules(tt: Timetable) -> None:
             _fail(f"xfer_{end}_trip out of range")
     if np.any(tt.xfer_min_s < -2):
         _fail("xfer_min_s must be seconds, -1 (forbidden) or -2 (default)")
+    _check_accessibility_and_shapes(tt)
+
+
+def _check_accessibility_and_shapes(tt: Timetable) -> None:
+    """Invariants of the wheelchair fields and of the shapes."""
+    for name, n in (("stop_wheelchair", tt.n_stops), ("trip_wheelchair", tt.n_trips)):
+        values = getattr(tt, name)
+        if len(values) != n or values.dtype != np.int8:
+            _fail(f"{name} must be int8 with {n} rows")
+        if np.any((values < 0) | (values > 2)):
+            _fail(f"{name} must be 0, 1 or 2")
+    n_sh = len(tt.shape_offset) - 1
+    _check_offsets("shape_offset", tt.shape_offset, n_sh, len(tt.shape_lat))
+    if len(tt.shape_lon) != len(tt.shape_lat):
+        _fail("shape_lat and shape_lon differ in length")
+    if len(tt.trip_shape) != tt.n_trips or np.any(
+        (tt.trip_shape < NO_INDEX) | (tt.trip_shape >= n_sh)
+    ):
+        _fail("trip_shape out of range")
+    n_ev = len(tt.arrival_s)
+    for name in ("event_shape_lat", "event_shape_lon", "event_shape_next"):
+        if len(getattr(tt, name)) != n_ev:
+            _fail(f"{name} has {len(getattr(tt, name))} rows for {n_ev} stop events")
+    for name in ("trip_shape", "shape_offset", "event_shape_next"):
+        if getattr(tt, name).dtype != np.int32:
+            _fail(f"{name} has dtype {getattr(tt, name).dtype}, expected int32")
+    trip_len = np.diff(tt.pattern_stop_offset)[tt.trip_pattern]
+    ev_shape = np.repeat(tt.trip_shape, trip_len)
+    has = ev_shape >= 0
+    nxt = tt.event_shape_next
+    if np.any(nxt[~has] != NO_INDEX):
+        _fail("a stop event of a trip without shape points into the shapes")
+    lo = tt.shape_offset[ev_shape[has]] + 1
+    hi = tt.shape_offset[ev_shape[has] + 1]
+    if np.any((nxt[has] < lo) | (nxt[has] > hi)):
+        _fail("event_shape_next outside its trip's shape")
+    same = np.repeat(np.arange(tt.n_trips), trip_len)
+    step = (same[1:] == same[:-1]) & has[1:]
+    if np.any(nxt[1:][step] < nxt[:-1][step]):
+        _fail("stops go backwards along their trip's shape")

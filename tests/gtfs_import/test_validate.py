@@ -261,9 +261,7 @@ def test_each_check_names_code_file_line_and_field(tmp_path, code, edits, file, 
     problems = problems_of(write_feed(tmp_path, edits))
     found = [p for p in problems if p.code == code]
     assert found, f"{code} not reported; got {[str(p) for p in problems]}"
-    assert (file, line, field) in {(p.file, p.row, p.field) for p in found}, [
-        str(p) for p in found
-    ]
+    assert (file, line, field) in {(p.file, p.row, p.field) for p in found}, [str(p) for p in found]
     assert {p.severity for p in found} == {NOTICES[code][0]}
     # Errors first, then warnings, then infos.
     order = {"error": 0, "warning": 1, "info": 2}
@@ -323,8 +321,10 @@ def test_area_comes_from_the_caller(tmp_path):
 
 
 def test_missing_calendars_in_memory():
-    feed = make_feed([("a", 44.45, 1.44), ("b", 44.46, 1.45)],
-                     [[("a", "8:00:00", "8:00:00", 0, 0), ("b", "8:10:00", "8:10:00", 0, 0)]])
+    feed = make_feed(
+        [("a", 44.45, 1.44), ("b", 44.46, 1.45)],
+        [[("a", "8:00:00", "8:00:00", 0, 0), ("b", "8:10:00", "8:10:00", 0, 0)]],
+    )
     feed.calendar_dates = None
     problems = gtfs_import.validate_feed(feed, LOT_BBOX, today=DATE)
     assert ("missing_calendar_and_calendar_date_files", "error", "calendar.txt", None) in {
@@ -444,9 +444,9 @@ def test_whole_france_feed_has_no_errors(france_feed):
 
 
 def test_in_memory_tables_keep_their_lines():
-    feed = make_feed([("a", 44.45, 1.44), ("b", 44.46, 1.45)],
-                     [[("a", "8:00:00", "8:00:00", 0, 0), ("b", "8h10", "8:10:00", 0, 0)]])
-    found = {(p.code, p.file, p.row, p.field) for p in
-             gtfs_import.validate_feed(feed, today=DATE)}
+    feed = make_feed(
+        [("a", 44.45, 1.44), ("b", 44.46, 1.45)],
+        [[("a", "8:00:00", "8:00:00", 0, 0), ("b", "8h10", "8:10:00", 0, 0)]],
+    )
+    found = {(p.code, p.file, p.row, p.field) for p in gtfs_import.validate_feed(feed, today=DATE)}
     assert ("invalid_time", "stop_times.txt", 3, "arrival_time") in found
-
