@@ -176,7 +176,9 @@ def run_platform(host: str, port: int) -> None:
         from .services.matching import get_engine
 
         began = time.perf_counter()
-        compile_s = Engine.warm_up()
+        import gtfs_import
+
+        compile_s = Engine.warm_up() + gtfs_import.warm_up()
         try:
             engine = get_engine()
             click.echo(

@@ -48,6 +48,9 @@ def post_worker_init(worker):  # type: ignore[no-untyped-def]
         from app.services.matching import get_engine
 
         Engine.warm_up()
+        import gtfs_import
+
+        gtfs_import.warm_up()  # the journey search's RAPTOR kernels
         try:
             get_engine()
         except TerritoryNotBuilt as exc:
