@@ -23,7 +23,7 @@ from app.services.journeys import (
     haversine_m,
     search_journeys,
 )
-from app.services.journeys_stops import StationChoice, departures_by_stop, rank_stations
+from app.services.journeys.stops import StationChoice, departures_by_stop, rank_stations
 from matching.model import SLOT_HOURS
 from tests.api.conftest import (
     CAHORS,

@@ -1,4 +1,4 @@
-"""Whether a volunteer can drive a leg of a journey: at the leg's time, within reach, not booked.
+"""Volunteers on call, and whether one can drive a leg: at the leg's time, within reach, free.
 
 A volunteer leg (the solidarity service's ride on request, or the drive to or from a station
 of a combined itinerary) is offered only when one volunteer
@@ -12,8 +12,8 @@ of a combined itinerary) is offered only when one volunteer
   dropping the rider (:func:`app.services.matching.bookings_on`);
 * drives a wheelchair-accessible vehicle when the rider asked for one.
 
-Homes are commune centres (see :func:`app.services.journeys.load_availability`): nothing
-computed here can tell where a volunteer lives, and nothing about her leaves this module.
+Homes are commune centres (see :func:`load_availability`): nothing computed here can tell where
+a volunteer lives, and nothing about her leaves this module.
 """
 
 from __future__ import annotations
@@ -22,17 +22,82 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from .journeys import Availability, LatLon, Roads, VolunteerView, haversine_m
+from sqlalchemy.orm import lazyload, selectinload
+
+from ...extensions import db
+from ...models import Driver, DriverAvailability
+from ..publication import cached_communes, commune_of
+from .geometry import LatLon, haversine_m
+from .roads import Roads
+from .types import Availability, Interval, VolunteerView
 
 if TYPE_CHECKING:
-    from .matching import Booking
+    from ..matching import Booking
 
 #: Average speed that turns a drive time into the road length it stands for, when the engine
 #: gives no lengths (country roads of the Lot: 60 km/h on average).
 REACH_ROAD_SPEED_KMH = 60.0
-#: Default bound on a volunteer's driving with the rider in one journey (config
-#: ``JOURNEY_MAX_VOLUNTEER_DRIVE_MIN``).
-DEFAULT_MAX_VOLUNTEER_DRIVE_MIN = 45
+
+
+def load_availability(tz: dt.tzinfo, days: Iterable[dt.date] = ()) -> Availability:
+    """Cleared, active volunteers who consented to publication, with their weekly grid, and
+    the grid's slot hours. A volunteer's home is the centre of her commune: whether someone is
+    on call near a point must not reveal where she lives.
+
+    ``days``: the local days whose pending and accepted proposals are loaded as her busy time
+    (a volunteer already booked then is not offered again). The drivers, their grids and each
+    day's bookings take one query each, whatever the number of volunteers.
+    """
+    from .. import matching as matching_service
+
+    slot_hours = getattr(matching_service, "SLOT_HOURS", None)
+    if slot_hours is None:  # until the matching service re-exports the engine's grid hours
+        from matching.model import SLOT_HOURS as slot_hours
+    today = dt.date.today()
+    communes = cached_communes()
+    published = (Driver.active.is_(True), Driver.publish_consent_at.is_not(None))
+    drivers = (
+        db.session.query(Driver)
+        # The grids are read below in one query; a home without a point falls back on its
+        # commune, read with the drivers rather than one by one.
+        .options(lazyload(Driver.availability), selectinload(Driver.home_commune))
+        .filter(*published)
+        .order_by(Driver.id)
+        .all()
+    )
+    grids: dict[int, set[tuple[int, str]]] = {}
+    cells_query = (
+        db.session.query(
+            DriverAvailability.driver_id, DriverAvailability.weekday, DriverAvailability.slot
+        )
+        .join(Driver, Driver.id == DriverAvailability.driver_id)
+        .filter(*published)
+    )
+    for driver_id, weekday, slot in cells_query:
+        grids.setdefault(driver_id, set()).add((weekday, slot))
+    volunteers = []
+    for d in drivers:
+        home = d.home_lat_lon
+        if home is None or not communes or not d.is_cleared_on(today) or d.sms_opt_out:
+            continue
+        cells = frozenset(grids.get(d.id, ()))
+        if cells:
+            centre = commune_of(communes, home)
+            volunteers.append(
+                VolunteerView(
+                    (centre.lat, centre.lon),
+                    d.max_distance_km * 1000.0,
+                    cells,
+                    driver_id=d.id,
+                    wheelchair=bool(d.wheelchair_accessible),
+                )
+            )
+    busy: dict[int, tuple[Interval, ...]] = {}
+    ids = [v.driver_id for v in volunteers if v.driver_id is not None]
+    if ids:
+        bookings = [b for day in sorted(set(days)) for b in matching_service.bookings_on(day, ids)]
+        busy = busy_by_driver(bookings)
+    return Availability(volunteers, dict(slot_hours), tz, busy)
 
 
 def busy_by_driver(
