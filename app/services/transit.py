@@ -70,8 +70,9 @@ class TransitService:
     cache_dir: Path | None
     service_days: frozenset[str]
     agencies: dict[str, str] = field(default_factory=dict)  # route_id -> agency name
-    _routers: OrderedDict[str, Any] = field(default_factory=OrderedDict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Not init fields: a service derived with dataclasses.replace (other feeds) builds its own.
+    _routers: OrderedDict[str, Any] = field(default_factory=OrderedDict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def has_feeds(self) -> bool:

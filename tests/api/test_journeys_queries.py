@@ -16,7 +16,7 @@ from app.models import Commune
 from tests.api import seed
 from tests.api.seed import DAY, MONTBRUN, VALBOURG_HOSPITAL, local
 
-FEW, MANY = 3, 24
+FEW, MANY = 3, 18  # MANY within one page (num_itineraries at most 20)
 WHEN = local(DAY, "08:10")
 
 
@@ -62,6 +62,8 @@ def _journeys(client: Any) -> Any:
             "from": f"{MONTBRUN[0] + 0.001},{MONTBRUN[1]}",
             "to": f"{VALBOURG_HOSPITAL[0]},{VALBOURG_HOSPITAL[1]}",
             "datetime": WHEN.isoformat(),
+            "modes": "solidarity",
+            "num_itineraries": 20,
         },
     )
 

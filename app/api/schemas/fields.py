@@ -7,7 +7,10 @@ declarations in the OpenAPI document.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -206,3 +209,34 @@ class JsonInteger(fields.Integer):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(strict=True, **kwargs)
+
+
+class PageCursor(fields.String):
+    """An opaque page cursor of the journey search: where the next page starts and in which
+    direction (base64url of a small JSON object), decoded to ``{"when": aware datetime,
+    "arrive_by": bool}``."""
+
+    default_error_messages = {"invalid": "is not a cursor given by this API"}
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kw: Any
+    ) -> dict[str, Any]:
+        text = super()._deserialize(value, attr, data, **kw)
+        try:
+            if len(text) > 200:
+                raise ValueError("too long")
+            raw = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+            when = dt.datetime.fromisoformat(raw["when"])
+            if when.tzinfo is None or not isinstance(raw["arrive_by"], bool):
+                raise ValueError("incomplete")
+            if not 1970 <= when.year <= 2099:
+                raise ValueError("out of range")
+        except (ValueError, KeyError, TypeError, binascii.Error):
+            raise self.make_error("invalid") from None
+        return {"when": when, "arrive_by": raw["arrive_by"]}
+
+
+def page_cursor(when: dt.datetime, arrive_by: bool) -> str:
+    """The cursor of a page starting at ``when`` (see :class:`PageCursor`)."""
+    raw = json.dumps({"when": when.isoformat(timespec="seconds"), "arrive_by": arrive_by})
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")

@@ -6,7 +6,21 @@ from marshmallow import Schema, fields, validate
 
 from ...services.journeys import MAX_WALK_LIMIT_M, MAX_WALK_M, MODES
 from . import Body
-from .fields import Flag, Integer, IsoDateTime, LatLon, Number, between, choice_list, doc
+from .fields import (
+    Flag,
+    Integer,
+    IsoDateTime,
+    LatLon,
+    Number,
+    PageCursor,
+    between,
+    choice_list,
+    doc,
+)
+
+#: Search window (minutes) and page size of a journey search.
+DEFAULT_WINDOW_MIN, MAX_WINDOW_MIN = 60, 240
+DEFAULT_ITINERARIES, MAX_ITINERARIES = 5, 20
 
 TRANSIT_MODES = (
     "walk", "car", "rail", "coach", "bus", "tram", "subway", "ferry", "cable_car",
@@ -82,6 +96,38 @@ class JourneysQuery(Schema):
             "Si vrai, seulement les arrêts et les trajets accessibles en fauteuil roulant "
             "selon les horaires, et les bénévoles au véhicule adapté ; si les horaires ne "
             "le disent pas, l'itinéraire est gardé et marqué `wheelchair: unknown`.",
+        ),
+    )
+
+
+    window = Integer(
+        load_default=DEFAULT_WINDOW_MIN,
+        validate=between(0, MAX_WINDOW_MIN),
+        metadata=doc(
+            "Search window in minutes after `datetime` (arriving by: before it): the public "
+            "transport journeys for any departure (arrival) in it that no other one beats on "
+            "later departure, earlier arrival and fewer changes. 0: from that instant only.",
+            "Fenêtre de recherche en minutes après `datetime` (arrivée : avant) : les trajets "
+            "en transport public pour tout départ (toute arrivée) dans la fenêtre, sans ceux "
+            "qu'un autre bat sur le départ, l'arrivée et les correspondances.",
+            120,
+        ),
+    )
+    num_itineraries = Integer(
+        load_default=DEFAULT_ITINERARIES,
+        validate=between(1, MAX_ITINERARIES),
+        metadata=doc(
+            "Most itineraries in one page, best first; `next_page_cursor` gives the next ones.",
+            "Nombre maximal d'itinéraires par page, les meilleurs d'abord ; "
+            "`next_page_cursor` donne les suivants.",
+        ),
+    )
+    page_cursor = PageCursor(
+        metadata=doc(
+            "`next_page_cursor` or `previous_page_cursor` of an answer to the same query: the "
+            "itineraries after (before) that page. It replaces `datetime`.",
+            "Le `next_page_cursor` ou `previous_page_cursor` d'une réponse à la même requête : "
+            "les itinéraires suivants (précédents). Il remplace `datetime`.",
         ),
     )
 
@@ -203,6 +249,8 @@ class EchoedQuery(Body):
     modes = fields.List(fields.String(), required=True)
     max_walk_m = fields.Float(validate=validate.Range(min=0))
     wheelchair = fields.Boolean()
+    window = fields.Integer(metadata={"description": "Search window, minutes."})
+    num_itineraries = fields.Integer()
 
 
 class Notice(Body):
@@ -215,6 +263,15 @@ class JourneysResponse(Body):
     itineraries = fields.List(fields.Nested(Itinerary), required=True)
     notices = fields.List(fields.Nested(Notice), required=True)
     attribution = fields.String()
+    next_page_cursor = fields.String(
+        allow_none=True,
+        metadata={"description": "Pass it as `page_cursor` for the itineraries after these "
+                  "(arriving by: before these); null when this page holds no public transport."},
+    )
+    previous_page_cursor = fields.String(
+        metadata={"description": "Pass it as `page_cursor` for the window before this one "
+                  "(arriving by: after it)."},
+    )
 
 
 class ApiError(Body):

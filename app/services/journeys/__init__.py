@@ -46,7 +46,6 @@ from .limits import (
     NEAREST_DRIVE_STATIONS,
     VOLUNTEER_ROUNDS,
     WALK_SPEED_M_S,
-    WHEELCHAIR_ROUNDS,
 )
 from .offers import load_offer_views, match_offer, seats_left
 from .places import PUBLIC_PLACE_KINDS, PlaceIndex, cached_place_index, place_index_from_db
@@ -106,7 +105,6 @@ __all__ = [
     "SNAP_TOLERANCE_M",
     "VOLUNTEER_ROUNDS",
     "WALK_SPEED_M_S",
-    "WHEELCHAIR_ROUNDS",
     "Availability",
     "DriveLengths",
     "DriveRoute",

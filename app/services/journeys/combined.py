@@ -170,7 +170,13 @@ def combined_itineraries(
     if not (reach_o or reach_d):
         result.notices.append(no_volunteer_notice())
         return
-    search = router.arrive_by if query.arrive_by else router.depart_after
+    plain = router.arrive_by if query.arrive_by else router.depart_after
+    # A wheelchair rider: the router leaves out what the feed says is not accessible.
+    trip_ok, stop_ok = router.wheelchair_masks() if query.wheelchair else (None, None)
+
+    def search(origins: Any, destinations: Any, at_s: int, max_transfers: int) -> Any:
+        return plain(origins, destinations, at_s, max_transfers, trip_ok=trip_ok, stop_ok=stop_ok)
+
     banned = {"origin": set(barred), "destination": set(barred)}
     seen = {tuple(leg.get("trip_id") for leg in it["legs"]) for it in result.itineraries}
     refused = 0

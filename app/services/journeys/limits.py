@@ -17,8 +17,6 @@ MAX_DRIVE_STATIONS = 12
 NEAREST_DRIVE_STATIONS = 3
 #: Rounds of search when drives to stations turn out to have no volunteer at their time.
 VOLUNTEER_ROUNDS = 3
-#: Rounds of search when every journey found is inaccessible in a wheelchair.
-WHEELCHAIR_ROUNDS = 4
 #: Rider dropped at the station this long before the train; picked up this long after arrival.
 FIRST_MILE_BUFFER_S = 600
 LAST_MILE_BUFFER_S = 300

@@ -147,7 +147,8 @@ def transit_leg(
                 for a, b in zip(places, places[1:], strict=False)
             )
         ),
-        "geometry": line((p["lat"], p["lon"]) for p in places),
+        # The trip's shape between the two stops (shapes.txt), else the stops in order.
+        "geometry": line(getattr(leg, "geometry", ()) or [(p["lat"], p["lon"]) for p in places]),
     }
 
 

@@ -1,19 +1,19 @@
 """Itineraries on the territory's lines: walk and ride, or a volunteer's drive to a station.
 
 :func:`transit_itineraries` asks the RAPTOR router of the service day for journeys, then
-checks what the router cannot know: a wheelchair rider needs stops and trips the feed says are
-accessible (:mod:`.stops`), and each drive to or from a station needs a volunteer at its own
-time (:mod:`.combined`). What fails is left out and the search run again a few times.
+leaves out, for a wheelchair rider, the stops and trips the feed says are not accessible (its
+masks; :mod:`.stops` labels the others yes or unknown), and searches over the query's window
+(range RAPTOR). Each drive to or from a station needs a volunteer at its own time
+(:mod:`.combined`): what fails is left out and the search run again a few times.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from ..transit import clock_of
 from .combined import combined_itineraries, merge_accesses
-from .limits import DEFAULT_MAX_VOLUNTEER_DRIVE_MIN, WHEELCHAIR_ROUNDS
+from .limits import DEFAULT_MAX_VOLUNTEER_DRIVE_MIN
 from .roads import Roads
 from .serialise import itinerary_of
 from .stops import WHEELCHAIR_NO, label_wheelchair, wheelchair_facts
@@ -53,7 +53,9 @@ def transit_itineraries(
         barred = frozenset(s for s in {*walk_o, *walk_d} if facts.stop(s) == WHEELCHAIR_NO)
         walk_o = {s: w for s, w in walk_o.items() if s not in barred}
         walk_d = {s: w for s, w in walk_d.items() if s not in barred}
-    search = router.arrive_by if query.arrive_by else router.depart_after
+    # A wheelchair rider: the router leaves out what the feed says is not accessible.
+    trip_ok, stop_ok = router.wheelchair_masks() if facts is not None else (None, None)
+    search = router.arrive_window if query.arrive_by else router.depart_window
     inaccessible = 0
 
     def keep(it: dict[str, Any]) -> bool:
@@ -69,33 +71,24 @@ def transit_itineraries(
         if walk_o and walk_d:
             acc = merge_accesses(walk_o, {})
             egr = merge_accesses(walk_d, {})
-            # The router cannot leave trips out: when every journey found is inaccessible in a
-            # wheelchair, search again just after (or, arriving by, just before) them.
-            at_s, seen_keys = t_s, set()
-            for _ in range(WHEELCHAIR_ROUNDS if facts is not None else 1):
-                kept = dropped = 0
-                next_s = at_s
-                for j in search(walk_o, walk_d, at_s, query.max_transfers):
-                    if not j.trips:
-                        continue
-                    it = itinerary_of(service, router, j, query, acc, egr, generalise, None)
-                    key = tuple(leg.get("trip_id") for leg in it["legs"])
-                    if key in seen_keys:
-                        continue
-                    seen_keys.add(key)
-                    if keep(it):
-                        result.itineraries.append(it)
-                        kept += 1
-                        continue
-                    dropped += 1
-                    edge = it["arrival"] if query.arrive_by else it["departure"]
-                    edge_s = service.seconds(router, dt.datetime.fromisoformat(edge))
-                    next_s = (
-                        min(next_s, edge_s - 60) if query.arrive_by else max(next_s, edge_s + 60)
-                    )
-                if kept or not dropped:
-                    break
-                at_s = next_s
+            seen_keys = set()
+            found = search(walk_o, walk_d, t_s, query.window_s, query.max_transfers,
+                           trip_ok=trip_ok, stop_ok=stop_ok)
+            for j in found:
+                if not j.trips:
+                    continue
+                it = itinerary_of(service, router, j, query, acc, egr, generalise, None)
+                key = tuple(leg.get("trip_id") for leg in it["legs"])
+                if key in seen_keys:
+                    continue
+                seen_keys.add(key)
+                if keep(it):  # labels each leg's accessibility (yes / unknown)
+                    result.itineraries.append(it)
+            if trip_ok is not None:
+                # Say how many journeys the masks left out: those of the same search without
+                # them that ride a trip or use a stop the feed says a wheelchair cannot.
+                inaccessible += _left_out(router, trip_ok, stop_ok, seen_keys, search(
+                    walk_o, walk_d, t_s, query.window_s, query.max_transfers))
         else:
             which = "origin" if not walk_o else "destination"
             result.notices.append(
@@ -129,3 +122,21 @@ def transit_itineraries(
                 "accessible in a wheelchair according to the timetable.",
             }
         )
+
+
+def _left_out(router: Any, trip_ok: Any, stop_ok: Any, kept: set[tuple[Any, ...]],
+              journeys: Any) -> int:
+    """How many of ``journeys`` (found without the wheelchair masks) the masks exclude."""
+    tt = router.tt
+    kept = {tuple(t for t in key if t) for key in kept}  # the trips of the journeys kept
+    barred_trips = set(tt.trip_ids[~trip_ok].tolist())
+    barred_stops = set(tt.stop_ids[~stop_ok].tolist())
+    out = 0
+    for j in journeys:
+        rides = [leg for leg in j.legs if leg.mode == "transit"]
+        if not rides or tuple(leg.trip_id for leg in rides) in kept:
+            continue
+        if any(leg.trip_id in barred_trips or leg.from_stop_id in barred_stops
+               or leg.to_stop_id in barred_stops for leg in rides):
+            out += 1
+    return out

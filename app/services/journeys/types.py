@@ -39,6 +39,10 @@ class JourneyQuery:
     max_walk_m: float = MAX_WALK_M
     #: Only stops, trips and cars said to be accessible; "unknown" ones kept but flagged.
     wheelchair: bool = False
+    #: Transit journeys for any departure (arriving by: any arrival) within this many seconds
+    #: after (before) ``when``: the Pareto set of later departure, earlier arrival and fewer
+    #: transfers over the window (range RAPTOR). 0: the best journeys from one instant.
+    window_s: int = 0
 
 
 @dataclass(frozen=True)
