@@ -347,7 +347,7 @@ ARGUMENT_KINDS = {
 NOT_AN_ID = {
     "filename": "static files",
     "token": "a password-reset link: a secret, not an identifier (see tests/web)",
-    "booking_id": "a partner's booking UUID: a partner reads only its own (tests/api/test_standard_booking.py)",
+    "bookingId": "a partner's booking UUID: a partner reads only its own (tests/api/test_standard_booking.py)",
     "journey_id": "the MAC'd id of a published journey, for the public /trajet page",
 }  # <any(...)> arguments need no entry: every value is tried.
 
