@@ -179,11 +179,9 @@ def _matching(need: RideNeed) -> tuple[Any, str | None]:
 
 
 def _transit(need: RideNeed) -> tuple[Any, str | None]:
-    """The public-transport alternative (issue of the API engineer), when the service exists."""
-    try:
-        from ..services.journeys import transit_alternative
-    except ImportError:
-        return None, None
+    """The public-transport alternative: journeys by bus or train before the appointment."""
+    from ..services.journeys import transit_alternative
+
     try:
         return transit_alternative(need), None
     except TerritoryNotBuilt:

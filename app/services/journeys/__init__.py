@@ -65,7 +65,7 @@ from .roads import (
 )
 from .search import search_journeys
 from .serialise import transit_mode
-from .service import find_journeys, service_booking
+from .service import find_journeys, service_booking, transit_alternative
 from .types import (
     Availability,
     Generalise,
@@ -128,6 +128,7 @@ __all__ = [
     "cached_place_index",
     "drive_seconds",
     "find_journeys",
+    "transit_alternative",
     "haversine_m",
     "load_availability",
     "load_offer_views",

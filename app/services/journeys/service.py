@@ -80,3 +80,34 @@ def find_journeys(query: JourneyQuery) -> SearchResult:
         rounding_s=rounding_step_s(),
         max_volunteer_drive_s=int(float(max_drive_min) * 60),
     )
+
+
+#: The need page's public-transport alternative: journeys in this window before the appointment
+#: (or after the earliest departure), at most this many.
+ALTERNATIVE_WINDOW_S = 2 * 3600
+ALTERNATIVE_COUNT = 3
+
+
+def transit_alternative(need: Any) -> list[dict[str, Any]]:
+    """Bus or train for a stored need (shown on its page): up to three journeys arriving in the
+    two hours before the appointment (or leaving in the two hours after the earliest
+    departure), walking at most the API's default distance, in a wheelchair when she needs one.
+    Empty when there is none or the territory has no timetable."""
+    from ...models import aware_utc
+
+    origin, destination = need.pickup_lat_lon, need.dropoff_lat_lon
+    when = aware_utc(need.requested_at)
+    if origin is None or destination is None or when is None:
+        return []
+    tz = ZoneInfo(current_app.config.get("TIMEZONE", "Europe/Paris"))
+    query = JourneyQuery(
+        origin=origin,
+        destination=destination,
+        when=when.astimezone(tz),
+        arrive_by=need.time_mode != "depart_after",
+        modes=frozenset({"transit"}),
+        wheelchair=bool(need.needs_wheelchair),
+        window_s=ALTERNATIVE_WINDOW_S,
+    )
+    found = find_journeys(query).itineraries
+    return [it for it in found if any(leg.get("trip_id") for leg in it["legs"])][:ALTERNATIVE_COUNT]
