@@ -373,7 +373,7 @@ def offers_for_day(
     from .absences import absent_driver_ids, extra_slots_on
 
     absent = absent_driver_ids([d.id for d in drivers], day)
-    weekly = _weekly_cells([d.id for d in drivers])
+    weekly = weekly_cells([d.id for d in drivers])
     extra = extra_slots_on([d.id for d in drivers], day)
     day_start = datetime.combine(day, datetime.min.time(), tz)
     day_end = day_start + timedelta(days=1)
@@ -453,7 +453,7 @@ def offers_for_day(
     return trips, volunteers, index
 
 
-def _weekly_cells(driver_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
+def weekly_cells(driver_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
     """The weekly availability cells (weekday, slot) of each driver, in one query."""
     cells: dict[int, list[tuple[int, str]]] = {}
     if not driver_ids:

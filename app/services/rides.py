@@ -421,41 +421,48 @@ def _expiry_from_sending(proposal: Proposal) -> None:
     proposal.expires_at = proposal_expiry(proposal.pickup_at or proposal.need.requested_at, start)
 
 
-def booking_conflict(driver: Driver, day: Any, busy_from: datetime, busy_until: datetime, *,
-                     route_ids: set[int] | frozenset[int] = frozenset(),
-                     ignore_proposals: set[int] | frozenset[int] = frozenset()) -> str | None:
-    """Why the driver cannot take this time (French), or None when she is free then.
+def overlapping_booking(driver_id: int, day: Any, busy_from: datetime, busy_until: datetime, *,
+                        route_ids: set[int] | frozenset[int] = frozenset(),
+                        ignore_proposals: set[int] | frozenset[int] = frozenset()) -> Any:
+    """The driver's booking of ``day`` (a ``matching.Booking``) that overlaps this time, if any.
 
     Bookings of the routes in ``route_ids`` (the route being booked, or the one it replaces)
     and the proposals in ``ignore_proposals`` do not count.
     """
     from .matching import bookings_on
 
-    for booking in bookings_on(day, [driver.id]):
+    for booking in bookings_on(day, [driver_id]):
         if booking.proposal_id in ignore_proposals or (booking.route_id is not None and booking.route_id in route_ids):
-            continue
-        if booking.busy_from < busy_until and busy_from < booking.busy_until:
-            what = "accepté" if booking.status == "accepted" else "proposé"
-            return (f"{driver.first_name} {driver.last_name[:1]}. a déjà un trajet {what} de "
-                    f"{_fr_hour(booking.busy_from)} à {_fr_hour(booking.busy_until)} ce jour-là : "
-                    "choisissez un autre bénévole ou une autre heure.")
-    return None
-
-
-def own_overlap(proposal: Proposal) -> Any:
-    """The driver's other booking that overlaps this proposal's time (a ``Booking``), if any."""
-    from .matching import bookings_on
-
-    need = proposal.need
-    busy_from = aware_utc(proposal.busy_from) or _busy_of(proposal, need)[0]
-    busy_until = aware_utc(proposal.busy_until) or _busy_of(proposal, need)[1]
-    for booking in bookings_on(local_day_of(need.requested_at), [proposal.driver_id]):
-        if booking.proposal_id == proposal.id or (
-                proposal.route_id is not None and booking.route_id == proposal.route_id):
             continue
         if booking.busy_from < busy_until and busy_from < booking.busy_until:
             return booking
     return None
+
+
+def booking_conflict(driver: Driver, day: Any, busy_from: datetime, busy_until: datetime, *,
+                     route_ids: set[int] | frozenset[int] = frozenset(),
+                     ignore_proposals: set[int] | frozenset[int] = frozenset()) -> str | None:
+    """Why the driver cannot take this time (French), or None when she is free then
+    (see :func:`overlapping_booking`)."""
+    booking = overlapping_booking(driver.id, day, busy_from, busy_until, route_ids=route_ids,
+                                  ignore_proposals=ignore_proposals)
+    if booking is None:
+        return None
+    what = "accepté" if booking.status == "accepted" else "proposé"
+    return (f"{driver.first_name} {driver.last_name[:1]}. a déjà un trajet {what} de "
+            f"{_fr_hour(booking.busy_from)} à {_fr_hour(booking.busy_until)} ce jour-là : "
+            "choisissez un autre bénévole ou une autre heure.")
+
+
+def own_overlap(proposal: Proposal) -> Any:
+    """The driver's other booking that overlaps this proposal's time (a ``Booking``), if any."""
+    need = proposal.need
+    busy_from = aware_utc(proposal.busy_from) or _busy_of(proposal, need)[0]
+    busy_until = aware_utc(proposal.busy_until) or _busy_of(proposal, need)[1]
+    return overlapping_booking(
+        proposal.driver_id, local_day_of(need.requested_at), busy_from, busy_until,
+        route_ids={proposal.route_id} if proposal.route_id is not None else frozenset(),
+        ignore_proposals={proposal.id})
 
 
 def _busy_of(candidate: Any, need: RideNeed) -> tuple[datetime, datetime]:

@@ -18,24 +18,24 @@ def _weekday_ahead() -> int:
     return days
 
 
-def test_the_need_page_shows_the_bus_before_the_appointment(client, demo):
+def _bus_section(client, demo, appointment: time) -> str:  # type: ignore[no-untyped-def]
+    """The need page's public-transport section for a ride from Castelnau-Rivière's town hall
+    to the bus station, arriving by ``appointment`` on a day the buses run."""
     login(client, AIDANT)
     need = rides.create_need(NeedData(
         beneficiary=demo.roseline, pickup=Endpoint("Place de la mairie", *CASTELNAU),
         dropoff=Endpoint("Gare routière", *VALBOURG_GARE), time_mode="arrive_by",
-        requested_at=local_moment(_weekday_ahead(), time(9, 0)), purpose="medical"), demo.aidant)
+        requested_at=local_moment(_weekday_ahead(), appointment), purpose="medical"), demo.aidant)
     page = client.get(f"/besoins/{need.id}").get_data(as_text=True)
-    section = page.split('id="bus"', 1)[1].split("<h2", 1)[0]
+    return page.split('id="bus"', 1)[1].split("<h2", 1)[0]
+
+
+def test_the_need_page_shows_the_bus_before_the_appointment(client, demo):
+    section = _bus_section(client, demo, time(9, 0))
     # Line L1 leaves Castelnau-Rivière at 06:50 and 08:10: both arrive before 09:00.
     assert "L1" in section and "Départ 08:10" in section and "Départ 06:50" in section, section
     assert "Pas de bus" not in section
 
 
 def test_no_bus_is_said_when_none_runs(client, demo):
-    login(client, AIDANT)
-    need = rides.create_need(NeedData(
-        beneficiary=demo.roseline, pickup=Endpoint("Place de la mairie", *CASTELNAU),
-        dropoff=Endpoint("Gare routière", *VALBOURG_GARE), time_mode="arrive_by",
-        requested_at=local_moment(_weekday_ahead(), time(6, 0)), purpose="medical"), demo.aidant)
-    section = client.get(f"/besoins/{need.id}").get_data(as_text=True).split('id="bus"', 1)[1]
-    assert "Pas de bus ni de train adapté à cet horaire." in section.split("<h2", 1)[0]
+    assert "Pas de bus ni de train adapté à cet horaire." in _bus_section(client, demo, time(6, 0))

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import lazyload, selectinload
 
 from ...extensions import db
-from ...models import Driver, DriverAvailability
+from ...models import Driver
 from ..publication import cached_communes, commune_of
 from .geometry import LatLon, haversine_m
 from .roads import Roads
@@ -65,16 +65,7 @@ def load_availability(tz: dt.tzinfo, days: Iterable[dt.date] = ()) -> Availabili
         .order_by(Driver.id)
         .all()
     )
-    grids: dict[int, set[tuple[int, str]]] = {}
-    cells_query = (
-        db.session.query(
-            DriverAvailability.driver_id, DriverAvailability.weekday, DriverAvailability.slot
-        )
-        .join(Driver, Driver.id == DriverAvailability.driver_id)
-        .filter(*published)
-    )
-    for driver_id, weekday, slot in cells_query:
-        grids.setdefault(driver_id, set()).add((weekday, slot))
+    grids = matching_service.weekly_cells([d.id for d in drivers])
     volunteers = []
     for d in drivers:
         home = d.home_lat_lon
