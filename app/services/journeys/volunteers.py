@@ -48,11 +48,9 @@ def load_availability(tz: dt.tzinfo, days: Iterable[dt.date] = ()) -> Availabili
     (a volunteer already booked then is not offered again). The drivers, their grids and each
     day's bookings take one query each, whatever the number of volunteers.
     """
-    from .. import matching as matching_service
+    from matching.model import SLOT_HOURS as slot_hours
 
-    slot_hours = getattr(matching_service, "SLOT_HOURS", None)
-    if slot_hours is None:  # until the matching service re-exports the engine's grid hours
-        from matching.model import SLOT_HOURS as slot_hours
+    from .. import matching as matching_service
     today = dt.date.today()
     communes = cached_communes()
     published = (Driver.active.is_(True), Driver.publish_consent_at.is_not(None))
