@@ -6,7 +6,8 @@ migrates the database, makes sure a territory is built, then runs:
 
 - gunicorn serving :mod:`app.wsgi` (``deploy/gunicorn.conf.py``: WEB_CONCURRENCY workers);
 - the huey consumer as its own process (SMS outbox, reminders, sweeps, retention purge), started
-  again if it dies, as systemd would (``deploy/systemd/``).
+  again if it dies, as systemd would (``deploy/systemd/``); ``WORKER_PROCESSES`` of them, at a
+  lower CPU priority (``WORKER_NICE``).
 
 SIGTERM or SIGINT stops both. On a real server, install the systemd units instead.
 """
@@ -22,6 +23,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,49 +47,75 @@ def _run(args: list[str], env: dict[str, str]) -> None:
     subprocess.run(args, cwd=ROOT, env=env, check=True)
 
 
+def _lower_priority(niceness: int) -> Any:
+    """A ``preexec_fn`` that lowers the child's CPU priority (background work yields to the web)."""
+    def apply() -> None:
+        if niceness > 0:
+            os.nice(niceness)
+    return apply
+
+
 class Supervisor:
-    """gunicorn and the queue worker, stopped together; the worker restarted when it dies."""
+    """gunicorn and the queue workers, stopped together; a worker restarted when it dies.
+
+    ``WORKER_PROCESSES`` queue worker processes (default 1) consume the same Redis queue; only
+    the first runs the periodic tasks. They run at ``WORKER_NICE`` (default 10): under a burst
+    of texts the web pages keep the CPU and the texts wait a little longer in the queue
+    (nothing is lost: the queue and the outbox hold them).
+    """
 
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
         self.stopping = threading.Event()
         self.gunicorn: subprocess.Popen[bytes] | None = None
-        self.worker: subprocess.Popen[bytes] | None = None
+        self.workers: list[subprocess.Popen[bytes] | None] = [None] * max(1, int(env.get("WORKER_PROCESSES", "1")))
 
-    def _start_worker(self) -> subprocess.Popen[bytes]:
+    @property
+    def worker(self) -> subprocess.Popen[bytes] | None:
+        """The first queue worker (the one running the periodic tasks)."""
+        return self.workers[0]
+
+    def _start_worker(self, k: int) -> subprocess.Popen[bytes]:
         threads = self.env.get("WORKER_THREADS", "2")
-        return subprocess.Popen([sys.executable, "-m", "app.sms.worker", "--workers", threads],
-                                cwd=ROOT, env=self.env)
+        args = [sys.executable, "-m", "app.sms.worker", "--workers", threads]
+        if k > 0:
+            args.append("--no-periodic")
+        return subprocess.Popen(args, cwd=ROOT, env=self.env,
+                                preexec_fn=_lower_priority(int(self.env.get("WORKER_NICE", "10"))))
 
-    def _watch_worker(self) -> None:
+    def _watch_worker(self, k: int) -> None:
         while not self.stopping.is_set():
-            self.worker = self._start_worker()
-            print(f"[prod] queue worker started (pid {self.worker.pid})", flush=True)
-            code = self.worker.wait()
+            process = self.workers[k] = self._start_worker(k)
+            print(f"[prod] queue worker {k} started (pid {process.pid})", flush=True)
+            code = process.wait()
             if self.stopping.is_set():
                 break
-            print(f"[prod] queue worker exited with {code}; restarting in 2 s", flush=True)
+            print(f"[prod] queue worker {k} exited with {code}; restarting in 2 s", flush=True)
             self.stopping.wait(2)
 
     def stop(self, *_args: object) -> None:
         self.stopping.set()
-        for process in (self.gunicorn, self.worker):
+        for process in (self.gunicorn, *self.workers):
             if process is not None and process.poll() is None:
                 process.send_signal(signal.SIGTERM)
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
-        watcher = threading.Thread(target=self._watch_worker, daemon=True)
-        watcher.start()
+        watchers = [threading.Thread(target=self._watch_worker, args=(k,), daemon=True)
+                    for k in range(len(self.workers))]
+        for watcher in watchers:
+            watcher.start()
         self.gunicorn = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
              "app.wsgi:application"], cwd=ROOT, env=self.env)
         code = self.gunicorn.wait()
         self.stop()
-        watcher.join(timeout=40)
-        if self.worker is not None and self.worker.poll() is None:
-            self.worker.kill()
+        for watcher in watchers:
+            watcher.join(timeout=40)
+        for process in self.workers:
+            if process is not None and process.poll() is None:
+                process.kill()
         return code if not self.stopping.is_set() or code not in (-15, 0) else 0
 
 

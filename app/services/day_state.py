@@ -52,9 +52,22 @@ def _territory_key() -> str:
         return ""
 
 
-def offers_fingerprint(day: date) -> str:
-    """The drivers' side of a day: records, availability, absences, offers, bookings."""
-    start, end = day_bounds(day)
+def volunteers_fingerprint() -> str:
+    """The drivers' records and weekly grids, whatever the day (one statement)."""
+    row = db.session.execute(select(
+        select(func.count(Driver.id)).scalar_subquery(),
+        select(func.max(Driver.id)).scalar_subquery(),
+        select(func.max(Driver.updated_at)).scalar_subquery(),
+        select(func.count(DriverAvailability.id)).scalar_subquery(),
+        select(func.max(DriverAvailability.id)).scalar_subquery(),
+        select(func.coalesce(func.sum(DriverAvailability.driver_id * 7 + DriverAvailability.weekday), 0))
+        .scalar_subquery(),
+    )).one()
+    return _digest([_territory_key(), tuple(row)])
+
+
+def drivers_fingerprint(day: date) -> str:
+    """The drivers' side of a day before bookings: records, availability, absences, offers."""
     drivers = db.session.execute(
         select(func.count(Driver.id), func.max(Driver.id), func.max(Driver.updated_at))).one()
     availability = db.session.execute(
@@ -71,6 +84,13 @@ def offers_fingerprint(day: date) -> str:
         select(func.count(DriverOffer.id), func.max(DriverOffer.id),
                func.sum(DriverOffer.seats + DriverOffer.max_detour_min + DriverOffer.flexibility_min))
         .where(DriverOffer.status == "active")).one()
+    return _digest([_territory_key(), str(day), tuple(drivers), tuple(availability),
+                    [tuple(r) for r in absences], [tuple(r) for r in extra], tuple(offers)])
+
+
+def offers_fingerprint(day: date) -> str:
+    """The drivers' side of a day: records, availability, absences, offers, bookings."""
+    start, end = day_bounds(day)
     bookings = db.session.execute(
         select(Proposal.id, Proposal.status, Proposal.driver_id, Proposal.leg)
         .join(RideNeed, Proposal.need_id == RideNeed.id)
@@ -79,9 +99,7 @@ def offers_fingerprint(day: date) -> str:
         .order_by(Proposal.id)).all()
     routes = db.session.execute(
         select(RideRoute.id, RideRoute.status).where(RideRoute.day == day).order_by(RideRoute.id)).all()
-    return _digest([_territory_key(), str(day), tuple(drivers), tuple(availability),
-                    [tuple(r) for r in absences], [tuple(r) for r in extra], tuple(offers),
-                    [tuple(r) for r in bookings], [tuple(r) for r in routes]])
+    return _digest([drivers_fingerprint(day), [tuple(r) for r in bookings], [tuple(r) for r in routes]])
 
 
 def day_fingerprint(day: date) -> str:

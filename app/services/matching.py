@@ -9,7 +9,7 @@ engine's answers back into what an aidant reads.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -186,23 +186,30 @@ def _capabilities(driver: Driver) -> Any:
     return caps
 
 
-def _rides_on(driver_ids: list[int], day_start: datetime, day_end: datetime) -> dict[int, int]:
+def _day_bounds(day: date) -> tuple[datetime, datetime]:
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    start = datetime.combine(day, datetime.min.time(), tz)
+    return start, start + timedelta(days=1)
+
+
+def _rides_on(driver_ids: list[int] | None, day_start: datetime, day_end: datetime) -> dict[int, int]:
     """Confirmed outings per driver on a local day (the volunteers' daily cap): the riders of
-    one pooled route count once."""
+    one pooled route count once. ``driver_ids=None``: every driver."""
     outing = db.func.coalesce(Proposal.route_id, -Proposal.id)
-    rows = db.session.execute(
+    query = (
         db.select(Proposal.driver_id, db.func.count(db.distinct(outing)))
         .join(RideNeed, Proposal.need_id == RideNeed.id)
         .where(
-            Proposal.driver_id.in_(driver_ids),
             Proposal.status == "accepted",
             RideNeed.status.in_(("confirmed", "done")),
             RideNeed.requested_at >= day_start,
             RideNeed.requested_at < day_end,
         )
         .group_by(Proposal.driver_id)
-    ).all()
-    return {driver_id: count for driver_id, count in rows}
+    )
+    if driver_ids is not None:
+        query = query.where(Proposal.driver_id.in_(driver_ids))
+    return {driver_id: count for driver_id, count in db.session.execute(query).all()}
 
 
 @dataclass(frozen=True)
@@ -230,28 +237,39 @@ def bookings_on(day: date, driver_ids: list[int] | None = None) -> list[Booking]
     A proposal written before busy times were kept takes from an hour before its pickup
     to an hour after its drop-off (or around the appointment when it has no times).
     """
+    return bookings_on_days([day], driver_ids)
+
+
+def bookings_on_days(days: list[date], driver_ids: list[int] | None = None) -> list[Booking]:
+    """:func:`bookings_on` for several local days, in one query."""
+    if not days:
+        return []
     tz = ZoneInfo(current_app.config["TIMEZONE"])
-    start = datetime.combine(day, datetime.min.time(), tz)
+    starts = [datetime.combine(day, datetime.min.time(), tz) for day in sorted(set(days))]
     query = (
-        db.select(Proposal, RideNeed.passengers, RideNeed.requested_at)
+        # Columns rather than Proposal objects: a busy day holds hundreds of proposals.
+        db.select(Proposal.id, Proposal.need_id, Proposal.driver_id, Proposal.offer_id, Proposal.route_id,
+                  Proposal.kind, Proposal.leg, Proposal.status, Proposal.busy_from, Proposal.busy_until,
+                  Proposal.pickup_at, Proposal.dropoff_at, Proposal.return_pickup_at,
+                  RideNeed.passengers, RideNeed.requested_at)
         .join(RideNeed, Proposal.need_id == RideNeed.id)
         .where(Proposal.status.in_(("pending", "accepted")),
                RideNeed.status.in_(("new", "searching", "proposed", "confirmed")),
-               RideNeed.requested_at >= start, RideNeed.requested_at < start + timedelta(days=1))
+               db.or_(*[db.and_(RideNeed.requested_at >= start, RideNeed.requested_at < start + timedelta(days=1))
+                        for start in starts]))
         .order_by(Proposal.id)
     )
     if driver_ids is not None:
         query = query.where(Proposal.driver_id.in_(driver_ids))
     out = []
-    for proposal, passengers, requested_at in db.session.execute(query).all():
-        around = aware_utc(proposal.pickup_at) or aware_utc(requested_at)
-        busy_from = aware_utc(proposal.busy_from) or (around - timedelta(hours=1))
-        busy_until = aware_utc(proposal.busy_until) or (
-            (aware_utc(proposal.dropoff_at) or aware_utc(requested_at)) + timedelta(hours=1))
-        out.append(Booking(proposal.id, proposal.need_id, proposal.driver_id, proposal.offer_id,
-                           proposal.route_id, proposal.kind, proposal.leg, proposal.status,
-                           busy_from, busy_until, aware_utc(proposal.pickup_at), aware_utc(proposal.return_pickup_at),
-                           max(1, passengers or 1)))
+    for row in db.session.execute(query).all():
+        around = aware_utc(row.pickup_at) or aware_utc(row.requested_at)
+        busy_from = aware_utc(row.busy_from) or (around - timedelta(hours=1))
+        busy_until = aware_utc(row.busy_until) or (
+            (aware_utc(row.dropoff_at) or aware_utc(row.requested_at)) + timedelta(hours=1))
+        out.append(Booking(row.id, row.need_id, row.driver_id, row.offer_id, row.route_id, row.kind, row.leg,
+                           row.status, busy_from, busy_until, aware_utc(row.pickup_at),
+                           aware_utc(row.return_pickup_at), max(1, row.passengers or 1)))
     return out
 
 
@@ -331,29 +349,35 @@ def _free_windows(windows: tuple[tuple[int, int], ...], busy: list[tuple[int, in
     return tuple(free)
 
 
-def offers_for_day(
+@dataclass(frozen=True)
+class DriverSide:
+    """A day's offers before any booking takes from them: each volunteer with her whole
+    windows and daily cap, each trip whole. Plain values (no database rows), so that a
+    process may keep them while the day's bookings change (``day_offers``)."""
+
+    volunteers: tuple[tuple[int, Any], ...]
+    """(driver id, VolunteerAvailability with the whole windows and the driver's daily cap)."""
+    trips: tuple[tuple[int, int, Any], ...]
+    """(driver id, offer id, DriverTrip)."""
+
+    def only(self, keep: set[int]) -> DriverSide:
+        """The offers of the drivers in ``keep``."""
+        return DriverSide(tuple(v for v in self.volunteers if v[0] in keep),
+                          tuple(t for t in self.trips if t[0] in keep))
+
+
+def driver_side(
     day: date,
     structure_ids: list[int] | None = None,
     exclude_driver_ids: set[int] | None = None,
     visible_drivers: Any = None,
-    *,
-    block_booked: bool = True,
     driver_ids: set[int] | None = None,
-    block: list[Booking] | None = None,
-) -> tuple[list[Any], list[Any], dict[str, Any]]:
-    """The engine's trips and volunteers for a local day, and a map id -> (driver, offer).
+) -> tuple[DriverSide, dict[str, Any]]:
+    """The drivers' offers of a local day before bookings, and a map key -> (driver, offer).
 
-    Only active drivers whose licence and insurance are valid that day are offered; a
-    volunteer who already reached her daily cap of confirmed rides is left out.
-    ``visible_drivers`` (a SQL condition on Driver, ``access.driver_filter(user)``) keeps
-    only the drivers the person asking may see.
-
-    ``block_booked`` (the one-rider search): a volunteer's pending and accepted rides take
-    their time out of her windows, and a trip that already carries a booked rider is left
-    out (a rider joins it only through the pooled insertion, which knows its route). Without
-    it (the pooled day plan), offers are whole and the bookings are passed to the engine as
-    fixed commitments instead (:func:`commitments_for_day`), and the bookings given in
-    ``block`` (proposals that are not commitments, :func:`firm_bookings`) take their time.
+    Only active drivers whose licence and insurance are valid that day are offered, without
+    their absences; ``visible_drivers`` (a SQL condition on Driver) keeps only the drivers
+    the person asking may see.
     """
     from matching.rides import DriverTrip, VolunteerAvailability, expand_weekly_slots
 
@@ -369,88 +393,119 @@ def offers_for_day(
         query = query.where(Driver.id.in_(driver_ids))
     drivers = [d for d in db.session.execute(query).scalars() if d.is_cleared_on(day)]
     drivers = [d for d in drivers if d.id not in (exclude_driver_ids or set())]
+    index: dict[str, Any] = {}
+    if not drivers:
+        return DriverSide((), ()), index
     # Absences (holidays, illness) and one-off availabilities ("DISPO lundi matin") of the day.
     from .absences import absent_driver_ids, extra_slots_on
 
-    absent = absent_driver_ids([d.id for d in drivers], day)
-    weekly = weekly_cells([d.id for d in drivers])
-    extra = extra_slots_on([d.id for d in drivers], day)
-    day_start = datetime.combine(day, datetime.min.time(), tz)
-    day_end = day_start + timedelta(days=1)
-    busy = _rides_on([d.id for d in drivers], day_start, day_end) if drivers and block_booked else {}
-    booked: dict[int, list[tuple[int, int]]] = {}
-    booked_offers: set[int] = set()
-    blocking = block or []
-    if block_booked and drivers:
-        blocking = bookings_on(day, [d.id for d in drivers])
-    if drivers:
-        for b in blocking:
-            booked.setdefault(b.driver_id, []).append((_ts(b.busy_from), _ts(b.busy_until)))
-            if b.offer_id is not None and b.kind == "trip":
-                booked_offers.add(b.offer_id)
-    index: dict[str, Any] = {}
+    ids = [d.id for d in drivers]
+    absent = absent_driver_ids(ids, day)
+    weekly = weekly_cells(ids)
+    extra = extra_slots_on(ids, day)
     volunteers = []
-    trips = []
     for driver in drivers:
         home = driver.home_lat_lon
-        left = driver.max_rides_per_day - busy.get(driver.id, 0)
         cells = [] if driver.id in absent else list(weekly.get(driver.id, ()))
         cells += [(day.weekday(), slot) for slot in extra.get(driver.id, [])]
         cells = sorted(set(cells))  # an extra slot may repeat a weekly one: one window each
-        if home is not None and cells and left > 0:
-            windows = _free_windows(expand_weekly_slots(cells, day, 1, str(tz)),
-                                    booked.get(driver.id, []))
-            if windows:
-                key = f"v{driver.id}"
-                volunteers.append(
-                    VolunteerAvailability(
-                        driver_id=key,
-                        home_lat=home[0],
-                        home_lon=home[1],
-                        windows=windows,
-                        max_distance_km=float(driver.max_distance_km),
-                        seats=driver.vehicle_seats,
-                        capabilities=_capabilities(driver),
-                        max_rides_per_day=left,
-                    )
-                )
-                index[key] = (driver, None)
-    if drivers:
-        offers = db.session.execute(
-            db.select(DriverOffer).where(
-                DriverOffer.status == "active", DriverOffer.driver_id.in_([d.id for d in drivers])
-            )
-        ).scalars()
-        by_id = {d.id: d for d in drivers}
-        for offer in offers:
-            if offer.driver_id in absent or offer.id in booked_offers:
-                continue
-            window = _offer_window(offer, day, tz)
-            if window is None:
-                continue
-            if any(b0 < window[1] + offer.max_detour_min * 60 and b1 > window[0]
-                   for b0, b1 in booked.get(offer.driver_id, [])):
-                continue  # she is busy on another ride then
-            origin, destination = offer.origin_lat_lon, offer.destination_lat_lon
-            assert origin is not None and destination is not None
-            key = f"t{offer.id}"
-            trips.append(
-                DriverTrip(
-                    offer_id=key,
-                    driver_id=f"v{offer.driver_id}",
-                    origin_lat=origin[0],
-                    origin_lon=origin[1],
-                    destination_lat=destination[0],
-                    destination_lon=destination[1],
-                    departure_earliest_s=window[0],
-                    departure_latest_s=window[1],
-                    seats=offer.seats,
-                    max_detour_s=offer.max_detour_min * 60,
-                    capabilities=_capabilities(by_id[offer.driver_id]),
-                )
-            )
-            index[key] = (by_id[offer.driver_id], offer)
-    return trips, volunteers, index
+        if home is not None and cells and driver.max_rides_per_day > 0:
+            key = f"v{driver.id}"
+            volunteers.append((driver.id, VolunteerAvailability(
+                driver_id=key, home_lat=home[0], home_lon=home[1],
+                windows=expand_weekly_slots(cells, day, 1, str(tz)),
+                max_distance_km=float(driver.max_distance_km), seats=driver.vehicle_seats,
+                capabilities=_capabilities(driver), max_rides_per_day=driver.max_rides_per_day)))
+            index[key] = (driver, None)
+    trips = []
+    by_id = {d.id: d for d in drivers}
+    for offer in db.session.execute(db.select(DriverOffer).where(
+            DriverOffer.status == "active", DriverOffer.driver_id.in_(ids))).scalars():
+        window = None if offer.driver_id in absent else _offer_window(offer, day, tz)
+        if window is None:
+            continue
+        origin, destination = offer.origin_lat_lon, offer.destination_lat_lon
+        assert origin is not None and destination is not None
+        key = f"t{offer.id}"
+        trips.append((offer.driver_id, offer.id, DriverTrip(
+            offer_id=key, driver_id=f"v{offer.driver_id}",
+            origin_lat=origin[0], origin_lon=origin[1],
+            destination_lat=destination[0], destination_lon=destination[1],
+            departure_earliest_s=window[0], departure_latest_s=window[1], seats=offer.seats,
+            max_detour_s=offer.max_detour_min * 60, capabilities=_capabilities(by_id[offer.driver_id]))))
+        index[key] = (by_id[offer.driver_id], offer)
+    return DriverSide(tuple(volunteers), tuple(trips)), index
+
+
+def booked_state(day: date, driver_ids: list[int] | None = None) -> tuple[dict[int, int], list[Booking]]:
+    """What the day's bookings take from the drivers: confirmed outings per driver (their
+    daily caps) and the pending and accepted proposals (their time and their trips)."""
+    start, end = _day_bounds(day)
+    return _rides_on(driver_ids, start, end), bookings_on(day, driver_ids)
+
+
+def apply_bookings(side: DriverSide, busy: dict[int, int], blocking: list[Booking]) -> tuple[list[Any], list[Any]]:
+    """The offers left once the bookings have taken their part (the one-rider search).
+
+    A volunteer's confirmed outings count against her daily cap and the bookings take their
+    time out of her windows; a trip that already carries a booked rider, or whose driver is
+    busy on another ride then, is left out (a rider joins it only through the pooled
+    insertion, which knows its route)."""
+    booked: dict[int, list[tuple[int, int]]] = {}
+    booked_offers: set[int] = set()
+    for b in blocking:
+        booked.setdefault(b.driver_id, []).append((_ts(b.busy_from), _ts(b.busy_until)))
+        if b.offer_id is not None and b.kind == "trip":
+            booked_offers.add(b.offer_id)
+    volunteers = []
+    for driver_id, whole in side.volunteers:
+        left = whole.max_rides_per_day - busy.get(driver_id, 0)
+        if left <= 0:
+            continue
+        windows = _free_windows(whole.windows, booked.get(driver_id, []))
+        if not windows:
+            continue
+        if windows == whole.windows and left == whole.max_rides_per_day:
+            volunteers.append(whole)
+        else:
+            volunteers.append(replace(whole, windows=windows, max_rides_per_day=left))
+    trips = []
+    for driver_id, offer_id, trip in side.trips:
+        if offer_id in booked_offers:
+            continue
+        if any(b0 < trip.departure_latest_s + trip.max_detour_s and b1 > trip.departure_earliest_s
+               for b0, b1 in booked.get(driver_id, [])):
+            continue  # she is busy on another ride then
+        trips.append(trip)
+    return trips, volunteers
+
+
+def offers_for_day(
+    day: date,
+    structure_ids: list[int] | None = None,
+    exclude_driver_ids: set[int] | None = None,
+    visible_drivers: Any = None,
+    *,
+    block_booked: bool = True,
+    driver_ids: set[int] | None = None,
+    block: list[Booking] | None = None,
+) -> tuple[list[Any], list[Any], dict[str, Any]]:
+    """The engine's trips and volunteers for a local day, and a map id -> (driver, offer).
+
+    See :func:`driver_side` for the drivers offered. ``block_booked`` (the one-rider
+    search): the day's bookings take their part (:func:`apply_bookings`). Without it (the
+    pooled day plan), offers are whole and the bookings are passed to the engine as fixed
+    commitments instead (:func:`commitments_for_day`), and the bookings given in ``block``
+    (proposals that are not commitments, :func:`firm_bookings`) take their time.
+    """
+    side, index = driver_side(day, structure_ids, exclude_driver_ids, visible_drivers, driver_ids)
+    busy: dict[int, int] = {}
+    blocking = block or []
+    if block_booked and index:
+        busy, blocking = booked_state(day, sorted({driver.id for driver, _ in index.values()}))
+    trips, volunteers = apply_bookings(side, busy, blocking)
+    kept = {t.offer_id for t in trips} | {v.driver_id for v in volunteers}
+    return trips, volunteers, {k: v for k, v in index.items() if k in kept}
 
 
 def weekly_cells(driver_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
@@ -529,73 +584,6 @@ def _reason_views(reasons: Any) -> list[ReasonView]:
     return [ReasonView(r.code, r.count, REASONS_FR.get(r.code, r.description)) for r in reasons]
 
 
-@dataclass
-class _DayOffers:
-    """A day's offers as the engine indexes them, kept per process (see ``_day_offers``)."""
-
-    fingerprint: str
-    offer_set: Any
-    keys: dict[str, tuple[int, int | None]]  # offer key -> (driver id, offer id)
-    joins: _JoinContext | None = None  # built on first use (see _join_context)
-
-
-@dataclass
-class _JoinContext:
-    """What joining a booked car needs, for a whole day: the day's bookings, the drivers whose
-    car is settled (every booking of theirs accepted), their offers whole and their bookings as
-    the engine's commitments. Kept with the day's offers: the same fingerprint covers it (a
-    booked need cannot be edited, only withdrawn or cancelled, which changes the bookings)."""
-
-    bookings: list[Booking]
-    settled: set[int]
-    trips: list[Any]
-    volunteers: list[Any]
-    keys: dict[str, tuple[int, int | None]]  # vehicle key -> (driver id, offer id)
-    commitments: list[Any]
-
-
-def _join_context(day: date, bookings: list[Booking]) -> _JoinContext:
-    settled = {b.driver_id for b in bookings} - {b.driver_id for b in bookings if b.status != "accepted"}
-    if not settled:
-        return _JoinContext(bookings, set(), [], [], {}, [])
-    trips, volunteers, index = offers_for_day(day, block_booked=False, driver_ids=settled)
-    commitments, _ = commitments_for_day(day, [b for b in bookings if b.driver_id in settled])
-    commitments = [c for c in commitments if c.vehicle_key in index]
-    keys = {k: (driver.id, offer.id if offer is not None else None) for k, (driver, offer) in index.items()}
-    return _JoinContext(bookings, settled, trips, volunteers, keys, commitments)
-
-
-_OFFERS_KEY = "lot_day_offers"
-_OFFERS_KEEP = 16  # days kept per process
-
-
-def _day_offers(day: date) -> _DayOffers:
-    """The day's offer index (every driver, bookings blocked), built once per process and day.
-
-    Rebuilding it costs tens of milliseconds on a large graph before any database work; it
-    is kept until the day's offers change (the drivers' side of ``day_state``: records,
-    availability, absences, offers, bookings) or the territory does.
-    """
-    from matching.rides import build_offer_set
-
-    from .day_state import offers_fingerprint
-
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    cache: dict[date, _DayOffers] = app.extensions.setdefault(_OFFERS_KEY, {})
-    fingerprint = offers_fingerprint(day)
-    entry = cache.get(day)
-    if entry is not None and entry.fingerprint == fingerprint:
-        return entry
-    trips, volunteers, index = offers_for_day(day)
-    keys = {k: (driver.id, offer.id if offer is not None else None) for k, (driver, offer) in index.items()}
-    entry = _DayOffers(fingerprint, build_offer_set(get_engine(), trips, volunteers), keys)
-    with _lock:
-        cache[day] = entry
-        while len(cache) > _OFFERS_KEEP:
-            cache.pop(next(iter(cache)))
-    return entry
-
-
 @timed_call("candidates")
 def candidates_for_need(
     need: RideNeed, limit: int = 10, visible_drivers: Any = None
@@ -604,17 +592,19 @@ def candidates_for_need(
 
     Drivers who already declined this need, or let its proposal lapse, are not proposed
     again. ``visible_drivers`` (``access.driver_filter(user)``) limits the drivers to those
-    the aidant may see. The day's offer index is kept per process (``_day_offers``); the
+    the aidant may see. The day's offer index is kept per process (``day_offers``); the
     candidates are then filtered for this need and this aidant. When none is left, the
     search runs again on the aidant's own drivers only, so that the reasons given are hers.
     """
-    from matching.rides import match_need
+    from matching.rides import build_offer_set, match_need
+
+    from .day_offers import day_offers
 
     excluded = {p.driver_id for p in need.proposals if p.status in ("declined", "expired")}
     day = local_day_of(need.requested_at)
     rate = float(current_app.config["COST_SHARE_EUR_PER_KM"])
     engine_need = need_to_engine(need)
-    offers = _day_offers(day)
+    offers = day_offers(day)
     result = match_need(get_engine(), engine_need, [], [], offers=offers.offer_set,
                         top=max(len(offers.keys), 1), rate_eur_per_km=rate,
                         timezone=current_app.config["TIMEZONE"])
@@ -641,10 +631,14 @@ def candidates_for_need(
         candidates = sorted(joins + candidates, key=lambda c: c.added_distance_m)[:limit]
     if candidates:
         return MatchOutcome(candidates, [], result.direct_time_s, result.direct_distance_m)
-    # Nobody for this aidant: the reasons, counted over her own drivers.
-    trips, volunteers, _ = offers_for_day(day, exclude_driver_ids=excluded, visible_drivers=visible_drivers)
-    own = match_need(get_engine(), engine_need, trips, volunteers, top=limit, rate_eur_per_km=rate,
-                     timezone=current_app.config["TIMEZONE"])
+    # Nobody for this aidant: the reasons, counted over her own drivers (the same day's
+    # offers, without a second read of the drivers).
+    own_drivers = {d for d, _ in offers.keys.values()} - excluded
+    if allowed is not None:
+        own_drivers &= allowed
+    trips, volunteers = offers.offers_of(own_drivers)
+    own = match_need(get_engine(), engine_need, [], [], offers=build_offer_set(get_engine(), trips, volunteers),
+                     top=limit, rate_eur_per_km=rate, timezone=current_app.config["TIMEZONE"])
     reasons = _reason_views(own.reasons) or [ReasonView("no_offer", 0, REASONS_FR["no_offer"])]
     if own.candidates:  # possible only if the day changed between the two reads
         reasons = [ReasonView("taken_by_other_need", len(own.candidates), REASONS_FR["taken_by_other_need"])]
@@ -652,7 +646,7 @@ def candidates_for_need(
 
 
 def _join_candidates(need: RideNeed, day: date, excluded: set[int], allowed: set[int] | None,
-                     limit: int, rider_m: float, offers: _DayOffers) -> list[CandidateView]:
+                     limit: int, rider_m: float, offers: Any) -> list[CandidateView]:
     """Drivers already booked that day who can take the need in the same car: the best
     insertion into each one's booked route, her riders' pickups kept within the margin
     (matching.commitments.insertion_candidates). Proposed as a new route that replaces hers.
@@ -661,11 +655,11 @@ def _join_candidates(need: RideNeed, day: date, excluded: set[int], allowed: set
     it is rebuilt for a need that is itself booked (its own booking must not count)."""
     from matching.commitments import insertion_candidates
 
-    context = offers.joins
-    if context is None:
-        context = offers.joins = _join_context(day, bookings_on(day))
+    from .day_offers import join_context
+
+    context = join_context(day, offers)
     if any(b.need_id == need.id for b in context.bookings):
-        context = _join_context(day, [b for b in context.bookings if b.need_id != need.id])
+        context = join_context(day, offers, without_need=need.id)
     # Only a driver whose bookings of the day are all accepted: her car is settled.
     drivers = context.settled - excluded
     if allowed is not None:

@@ -368,3 +368,26 @@ def test_volunteer_with_a_proposal_at_the_drive_is_not_offered(app, k1_service):
     db.session.query(Proposal).update({"status": "refused"})
     db.session.commit()
     assert _car_legs(_combined(k1_service, load_availability(TZ, [DATE])))[0] == (start, end)
+
+
+def test_kept_volunteers_follow_a_grid_change_a_withdrawn_consent_and_a_new_volunteer(app):  # type: ignore[no-untyped-def]
+    """The volunteers on call are kept per process between searches: a change of grid, of
+    consent or a new volunteer must show at the next search all the same."""
+    from app.extensions import db
+    from app.models import DriverAvailability
+    from app.services.journeys import load_availability
+    from tests.api import seed
+
+    driver = seed.driver(cells=((FRIDAY, "afternoon"),))
+    db.session.commit()
+    first = load_availability(TZ, [DATE])
+    assert [(v.driver_id, sorted(v.cells)) for v in first.volunteers] == [(driver.id, [(FRIDAY, "afternoon")])]
+    db.session.add(DriverAvailability(driver_id=driver.id, weekday=FRIDAY, slot="morning"))
+    db.session.commit()
+    assert sorted(load_availability(TZ, [DATE]).volunteers[0].cells) == [(FRIDAY, "afternoon"), (FRIDAY, "morning")]
+    other = seed.driver("Paul", "Durand", "+33611223355", cells=((FRIDAY, "morning"),))
+    db.session.commit()
+    assert {v.driver_id for v in load_availability(TZ, [DATE]).volunteers} == {driver.id, other.id}
+    driver.publish_consent_at = None
+    db.session.commit()
+    assert [v.driver_id for v in load_availability(TZ, [DATE]).volunteers] == [other.id]

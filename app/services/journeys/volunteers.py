@@ -45,12 +45,45 @@ def load_availability(tz: dt.tzinfo, days: Iterable[dt.date] = ()) -> Availabili
     on call near a point must not reveal where she lives.
 
     ``days``: the local days whose pending and accepted proposals are loaded as her busy time
-    (a volunteer already booked then is not offered again). The drivers, their grids and each
-    day's bookings take one query each, whatever the number of volunteers.
+    (a volunteer already booked then is not offered again). The volunteers are kept per
+    process (:func:`_on_call_volunteers`); the bookings of all the days take one query.
     """
     from matching.model import SLOT_HOURS as slot_hours
 
     from .. import matching as matching_service
+
+    volunteers = _on_call_volunteers()
+    busy: dict[int, tuple[Interval, ...]] = {}
+    ids = [v.driver_id for v in volunteers if v.driver_id is not None]
+    if ids:
+        busy = busy_by_driver(matching_service.bookings_on_days(sorted(set(days)), ids))
+    return Availability(volunteers, dict(slot_hours), tz, busy)
+
+
+_CACHE_KEY = "lot_journey_volunteers"
+
+
+def _on_call_volunteers() -> list[VolunteerView]:
+    """The published volunteers with their grids, kept per process until a driver's record
+    or grid changes (``day_state.volunteers_fingerprint``), the day turns, or the territory
+    (its communes) does. The bookings are not kept: they are read at each search."""
+    from flask import current_app
+
+    from ..day_state import volunteers_fingerprint
+
+    key = (dt.date.today(), volunteers_fingerprint(), id(cached_communes()))
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    kept = app.extensions.get(_CACHE_KEY)
+    if kept is not None and kept[0] == key:
+        return list(kept[1])
+    volunteers = _read_volunteers()
+    app.extensions[_CACHE_KEY] = (key, tuple(volunteers))
+    return volunteers
+
+
+def _read_volunteers() -> list[VolunteerView]:
+    from .. import matching as matching_service
+
     today = dt.date.today()
     communes = cached_communes()
     published = (Driver.active.is_(True), Driver.publish_consent_at.is_not(None))
@@ -81,12 +114,7 @@ def load_availability(tz: dt.tzinfo, days: Iterable[dt.date] = ()) -> Availabili
                     wheelchair=bool(d.wheelchair_accessible),
                 )
             )
-    busy: dict[int, tuple[Interval, ...]] = {}
-    ids = [v.driver_id for v in volunteers if v.driver_id is not None]
-    if ids:
-        bookings = [b for day in sorted(set(days)) for b in matching_service.bookings_on(day, ids)]
-        busy = busy_by_driver(bookings)
-    return Availability(volunteers, dict(slot_hours), tz, busy)
+    return volunteers
 
 
 def busy_by_driver(
