@@ -171,14 +171,14 @@ def run_platform(host: str, port: int) -> None:
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if app.config.get("ENGINE_WARM_UP", True):
-        from matching.engine import Engine
+        from matching import warm_up as warm_up_matching
 
         from .services.matching import get_engine
 
         began = time.perf_counter()
         import gtfs_import
 
-        compile_s = Engine.warm_up() + gtfs_import.warm_up()
+        compile_s = warm_up_matching() + gtfs_import.warm_up()
         try:
             engine = get_engine()
             click.echo(

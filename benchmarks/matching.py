@@ -402,9 +402,9 @@ def pandana_peer(
 def _startup(graph_path: Path, ch_path: Path, numba_cache: Path) -> dict[str, Any]:
     code = (
         "import time, resource, json; t=time.perf_counter();"
-        "from matching.engine import Engine, engine_from_files;"
+        "from matching import warm_up; from matching.engine import engine_from_files;"
         f"e=engine_from_files({str(graph_path)!r}, {str(ch_path)!r});"
-        "w=Engine.warm_up(); e.table([0,1],[2,3]);"
+        "w=warm_up(); e.table([0,1],[2,3]);"
         "print(json.dumps({'wall_s': time.perf_counter()-t, 'warm_up_s': w,"
         " 'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024}))"
     )

@@ -23,7 +23,7 @@ over the same needs, in this one process:
 * ``plan``: ``app.services.matching.plan_day`` for the day, with the arguments the queue's
   task gives it (the coordinator's structures and visible drivers, the configured time limit).
 
-numba is warmed first (``Engine.warm_up``) and the first call of each series is reported apart
+numba is warmed first (``matching.warm_up``) and the first call of each series is reported apart
 (``first_call_ms``, with whatever per-process cache the search keeps filled by it) and left out
 of the percentiles. Whatever the search caches, this measures it: the first call is the cold one.
 Page and engine figures are also split by outcome (needs with candidates, needs without, whose
@@ -419,13 +419,13 @@ def main(argv: list[str] | None = None) -> int:
             store_territory_records(territories)
             seeded = seed_day(territories, day)
         results["data"] = {"day": day.isoformat(), **{k: v for k, v in seeded.items() if k != "need_ids"}}
-        from matching.engine import Engine
+        from matching import warm_up as warm_up_matching
 
         with app.app_context():
             from app.services.matching import get_engine
 
             began = time.perf_counter()
-            results["warm_up"] = {"numba_compile_s": round(Engine.warm_up(), 2)}
+            results["warm_up"] = {"numba_compile_s": round(warm_up_matching(), 2)}
             get_engine()
             results["warm_up"]["engine_ready_s"] = round(time.perf_counter() - began, 2)
         need_ids = seeded["need_ids"]

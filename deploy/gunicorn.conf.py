@@ -41,13 +41,13 @@ def post_worker_init(worker):  # type: ignore[no-untyped-def]
         worker.log.info("worker %s ready in %.2f s (no warm-up)", worker.pid,
                         time.monotonic() - getattr(worker, "lot_forked_at", time.monotonic()))
         return
-    from matching.engine import Engine
+    from matching import warm_up as warm_up_matching
 
     with app.app_context():
         from app.errors import TerritoryNotBuilt
         from app.services.matching import get_engine
 
-        Engine.warm_up()
+        warm_up_matching()
         import gtfs_import
 
         gtfs_import.warm_up()  # the journey search's RAPTOR kernels

@@ -3,7 +3,8 @@
 The road graph is a set of CSR arrays (:mod:`matching.graph`), read from OpenStreetMap and
 cached by :mod:`matching.io`; routing runs on numba kernels (Dijkstra, contraction
 hierarchies); :mod:`matching.rides` matches ride needs to drivers' trips and volunteers and
-assigns a day's batch optimally. Nothing here imports Flask, a database, or the app.
+assigns a day's batch optimally. :func:`warm_up` compiles every kernel at start-up.
+Nothing here imports Flask, a database, or the app.
 """
 
 from matching.ch import (
@@ -61,6 +62,7 @@ from matching.rides import (
     mileage_eur,
 )
 from matching.snap import NodeIndex, haversine_m, nearest_nodes
+from matching.warm import warm_up
 
 __all__ = [
     "INF_TIME",
@@ -121,4 +123,5 @@ __all__ = [
     "reverse_graph",
     "save_ch",
     "save_graph",
+    "warm_up",
 ]

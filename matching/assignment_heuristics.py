@@ -114,8 +114,41 @@ def greedy_model(matrix: csr_matrix, lower: F64, upper: F64) -> GreedyModel:
     )
 
 
+class PlanState(NamedTuple):
+    """A plan being built, changed in place by the kernels.
+
+    ``chosen``: the taken columns. ``activity``: each row's left-hand side. ``partner``: the
+    return taken with a head column (-1 when none). ``served_head``: per need, the head
+    column serving it (-1 when unserved; empty in the greedy pass, which does not use it).
+    """
+
+    chosen: B
+    activity: F64
+    partner: I64
+    served_head: I64
+
+
+class NeedColumns(NamedTuple):
+    """The columns seen from the needs, for the local search.
+
+    ``col_need``: the need of each column. ``need_ptr``/``need_col``: per need, its head
+    columns, cheapest first (CSR). ``weight``/``cost``: level-1 weight and level-2 cost per
+    column.
+    """
+
+    col_need: I64
+    need_ptr: I64
+    need_col: I64
+    weight: F64
+    cost: F64
+
+
 @njit(cache=True)
 def _fits(k: int, activity: F64, gm_ptr: I64, gm_row: I64, gm_val: F64, upper: F64, bal: B) -> bool:
+    # The helpers called for every column take the arrays they read, not named tuples:
+    # reading arrays out of tuples in each of these calls (likely a reference count each)
+    # made the local search 1.5 times slower; the tuples stop at the kernels' entry points
+    # and at the recursive _place.
     for j in range(gm_ptr[k], gm_ptr[k + 1]):
         i = gm_row[j]
         if not bal[i] and activity[i] + gm_val[j] > upper[i] + _TOL:
@@ -201,38 +234,24 @@ def _remove(
 
 
 @njit(cache=True)
-def _greedy_fill_kernel(
-    order: I64,
-    chosen: B,
-    activity: F64,
-    partner: I64,
-    col_ptr: I64,
-    col_row: I64,
-    col_val: F64,
-    upper: F64,
-    is_balance: B,
-    head_row: I64,
-    tail_ptr: I64,
-    tail_col: I64,
-    cost: F64,
-) -> None:
-    """Take the columns of ``order`` that still fit (in place on ``chosen``/``activity``)."""
+def _greedy_fill_kernel(order: I64, st: PlanState, gm: GreedyModel, cost: F64) -> None:
+    """Take the columns of ``order`` that still fit (in place on ``st``)."""
+    chosen = st.chosen
+    activity = st.activity
+    partner = st.partner
+    col_ptr = gm.col_ptr
+    col_row = gm.col_row
+    col_val = gm.col_val
+    upper = gm.upper
+    is_balance = gm.is_balance
+    head_row = gm.head_row
+    tail_ptr = gm.tail_ptr
+    tail_col = gm.tail_col
     for k in order:
         _insert(
-            k,
-            chosen,
-            activity,
-            partner,
-            col_ptr,
-            col_row,
-            col_val,
-            upper,
-            is_balance,
-            head_row,
-            tail_ptr,
-            tail_col,
-            cost,
-        )
+            k, chosen, activity, partner, col_ptr, col_row, col_val, upper, is_balance,
+            head_row, tail_ptr, tail_col, cost,
+        )  # fmt: skip
 
 
 _MAX_BLOCKERS = 8
@@ -285,30 +304,29 @@ def _place(
     depth: int,
     top_weight: float,
     in_chain: B,
-    chosen: B,
-    activity: F64,
-    partner: I64,
-    served_head: I64,
-    col_ptr: I64,
-    col_row: I64,
-    col_val: F64,
-    upper: F64,
-    is_balance: B,
-    head_row: I64,
-    tail_ptr: I64,
-    tail_col: I64,
-    row_ptr: I64,
-    row_col: I64,
-    col_need: I64,
-    need_ptr: I64,
-    need_col: I64,
-    weight: F64,
-    cost: F64,
+    st: PlanState,
+    gm: GreedyModel,
+    nc: NeedColumns,
 ) -> bool:
     """Serve the unserved need ``u``, if need be by taking the place of a need in its way
     (one whose removal alone makes room), which is served elsewhere in turn (up to ``depth`` needs down the chain) or, at
     the end of the chain, dropped when it weighs less than ``top_weight`` (the need the
     chain started from). The state is unchanged when it fails."""
+    chosen = st.chosen
+    activity = st.activity
+    partner = st.partner
+    served_head = st.served_head
+    col_ptr = gm.col_ptr
+    col_row = gm.col_row
+    col_val = gm.col_val
+    upper = gm.upper
+    is_balance = gm.is_balance
+    head_row = gm.head_row
+    tail_ptr = gm.tail_ptr
+    tail_col = gm.tail_col
+    need_ptr = nc.need_ptr
+    need_col = nc.need_col
+    cost = nc.cost
     for idx in range(need_ptr[u], need_ptr[u + 1]):
         k = need_col[idx]
         if _insert(
@@ -324,8 +342,8 @@ def _place(
     for idx in range(need_ptr[u], need_ptr[u + 1]):
         k = need_col[idx]
         n_blockers = _blockers(
-            k, chosen, activity, col_ptr, col_row, col_val, upper, is_balance, row_ptr,
-            row_col, col_need, blockers,
+            k, chosen, activity, col_ptr, col_row, col_val, upper, is_balance, gm.row_ptr,
+            gm.row_col, nc.col_need, blockers,
         )  # fmt: skip
         for b in range(n_blockers):
             v = blockers[b]
@@ -343,10 +361,8 @@ def _place(
                 served_head[v] = hv
                 continue
             served_head[u] = k
-            if top_weight > weight[hv] or _place(
-                v, depth - 1, top_weight, in_chain, chosen, activity, partner, served_head,
-                col_ptr, col_row, col_val, upper, is_balance, head_row, tail_ptr, tail_col,
-                row_ptr, row_col, col_need, need_ptr, need_col, weight, cost,
+            if top_weight > nc.weight[hv] or _place(
+                v, depth - 1, top_weight, in_chain, st, gm, nc
             ):  # fmt: skip
                 in_chain[u] = False
                 return True
@@ -360,29 +376,25 @@ def _place(
 
 @njit(cache=True)
 def _improve_kernel(
-    chosen: B,
-    activity: F64,
-    partner: I64,
-    served_head: I64,
-    col_ptr: I64,
-    col_row: I64,
-    col_val: F64,
-    upper: F64,
-    is_balance: B,
-    head_row: I64,
-    tail_ptr: I64,
-    tail_col: I64,
-    row_ptr: I64,
-    row_col: I64,
-    col_need: I64,
-    need_ptr: I64,
-    need_col: I64,
-    weight: F64,
-    cost: F64,
-    max_passes: int,
-    depth: int,
+    st: PlanState, gm: GreedyModel, nc: NeedColumns, max_passes: int, depth: int
 ) -> int:
     """Local search; returns the number of moves made (see :func:`improve_plan`)."""
+    chosen = st.chosen
+    activity = st.activity
+    partner = st.partner
+    served_head = st.served_head
+    col_ptr = gm.col_ptr
+    col_row = gm.col_row
+    col_val = gm.col_val
+    upper = gm.upper
+    is_balance = gm.is_balance
+    head_row = gm.head_row
+    tail_ptr = gm.tail_ptr
+    tail_col = gm.tail_col
+    need_ptr = nc.need_ptr
+    need_col = nc.need_col
+    weight = nc.weight
+    cost = nc.cost
     moves = 0
     n_needs = need_ptr.shape[0] - 1
     in_chain = np.zeros(n_needs, dtype=np.bool_)
@@ -392,11 +404,7 @@ def _improve_kernel(
         for u in range(n_needs):
             if served_head[u] >= 0 or need_ptr[u] == need_ptr[u + 1]:
                 continue
-            if _place(
-                u, depth, weight[need_col[need_ptr[u]]], in_chain, chosen, activity, partner,
-                served_head, col_ptr, col_row, col_val, upper, is_balance, head_row, tail_ptr,
-                tail_col, row_ptr, row_col, col_need, need_ptr, need_col, weight, cost,
-            ):  # fmt: skip
+            if _place(u, depth, weight[need_col[need_ptr[u]]], in_chain, st, gm, nc):
                 improved = True
                 moves += 1
         # Level 2: move a served need to a cheaper way of serving it that fits.
@@ -467,17 +475,10 @@ def greedy_fill(
     order = order[gm.is_head[order]]
     _greedy_fill_kernel(
         order,
-        chosen,
-        activity,
-        np.full(n_cols, -1, dtype=np.int64),
-        gm.col_ptr,
-        gm.col_row,
-        gm.col_val,
-        gm.upper,
-        gm.is_balance,
-        gm.head_row,
-        gm.tail_ptr,
-        gm.tail_col,
+        PlanState(
+            chosen, activity, np.full(n_cols, -1, dtype=np.int64), np.empty(0, dtype=np.int64)
+        ),
+        gm,
         np.ascontiguousarray(cost, dtype=np.float64),
     )
     return chosen
@@ -544,25 +545,15 @@ def improve_plan(
     need_ptr = np.zeros(n_needs + 1, dtype=np.int64)
     np.cumsum(np.bincount(col_need[order], minlength=n_needs), out=need_ptr[1:])
     moves = _improve_kernel(
-        out,
-        _activity(gm, out),
-        partner,
-        served_head,
-        gm.col_ptr,
-        gm.col_row,
-        gm.col_val,
-        gm.upper,
-        gm.is_balance,
-        gm.head_row,
-        gm.tail_ptr,
-        gm.tail_col,
-        gm.row_ptr,
-        gm.row_col,
-        np.ascontiguousarray(col_need, dtype=np.int64),
-        need_ptr,
-        order.astype(np.int64),
-        np.ascontiguousarray(weight, dtype=np.float64),
-        np.ascontiguousarray(cost, dtype=np.float64),
+        PlanState(out, _activity(gm, out), partner, served_head),
+        gm,
+        NeedColumns(
+            np.ascontiguousarray(col_need, dtype=np.int64),
+            need_ptr,
+            order.astype(np.int64),
+            np.ascontiguousarray(weight, dtype=np.float64),
+            np.ascontiguousarray(cost, dtype=np.float64),
+        ),
         max_passes,
         depth,
     )

@@ -1,4 +1,8 @@
-"""The routing engine a process keeps: graph, CH index, snapping index, query objects."""
+"""The routing engine a process keeps: graph, CH index, snapping index, query objects.
+
+The bottom layer of :mod:`matching`: it imports no matcher, planner or warm-up (those take
+an engine as an argument; :func:`matching.warm.warm_up` compiles every kernel).
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ from matching.ch import (
     pairwise_table,
 )
 from matching.dijkstra import ShortestPathTree, dijkstra
-from matching.graph import RoadGraph, check_graph, graph_from_edges
+from matching.graph import RoadGraph, check_graph
 from matching.snap import NodeIndex
 
 
@@ -106,83 +110,6 @@ class Engine:
     def dijkstra(self, source: int, bound_s: int | None = None) -> ShortestPathTree:
         """One-to-all fastest paths from ``source`` (isochrones, catchment areas)."""
         return dijkstra(self.graph, source, bound_s)
-
-    # ----------------------------------------------------------------- start-up
-
-    @staticmethod
-    def warm_up() -> float:
-        """Run every numba kernel once on a tiny graph; return the seconds it took.
-
-        With the on-disk numba cache filled (``cache=True``), this only loads machine
-        code; on a fresh checkout it compiles everything (tens of seconds).
-        """
-        import time
-
-        from matching.rides import (
-            DriverTrip,
-            ReturnMode,
-            RideNeed,
-            VolunteerAvailability,
-            assign_batch,
-            match_need,
-        )
-
-        began = time.perf_counter()
-        rows, cols = 4, 4
-        tails, heads = [], []
-        for r in range(rows):
-            for c in range(cols):
-                u = r * cols + c
-                if c + 1 < cols:
-                    tails += [u, u + 1]
-                    heads += [u + 1, u]
-                if r + 1 < rows:
-                    tails += [u, u + cols]
-                    heads += [u + cols, u]
-        rr, cc = np.divmod(np.arange(rows * cols), cols)
-        g = graph_from_edges(
-            rows * cols,
-            np.array(tails),
-            np.array(heads),
-            np.full(len(tails), 60),
-            np.full(len(tails), 500.0),
-            44.45 + rr * 0.005,
-            1.44 + cc * 0.007,
-        )
-        engine = Engine.from_graph(g)
-        engine.dijkstra(0, 300)
-        from matching.dijkstra import dijkstra_table
-
-        dijkstra_table(g, [0, 1], [2, 3])
-        engine.table([0, 1, 2], [3, 4])
-        engine.route(0, 15)
-        t0 = 1_700_000_000
-        need = RideNeed(
-            "warm", 44.45, 1.44, 44.465, 1.461, t0, t0 + 3600, ReturnMode.AFTER_WAIT, 600
-        )
-        trips = [
-            DriverTrip("t1", "d1", 44.45, 1.44, 44.465, 1.461, t0, t0 + 600),
-            DriverTrip("t2", "d2", 44.465, 1.461, 44.45, 1.44, t0 + 4000, t0 + 5000),
-        ]
-        vols = [VolunteerAvailability("v1", 44.455, 1.45, ((t0 - 3600, t0 + 9 * 3600),))]
-        match_need(engine, need, trips, vols)
-        assign_batch(engine, [need], trips, vols)
-        # The batch's greedy kernel, even when the tiny batch above had nothing to place.
-        from matching.assignment_heuristics import warm_up_heuristics
-
-        warm_up_heuristics()
-        # The pooled day planner (the planning page's background task runs in this process too).
-        from matching.pooling import warm_up as warm_up_pooling
-
-        warm_up_pooling()
-        # A new rider joining a booked car (the need page's "voiture partagée"): the pooled
-        # planner's kernels with a pinned commitment.
-        from matching.commitments import Commitment, insertion_candidates
-
-        booked = RideNeed("booked", 44.451, 1.441, 44.465, 1.461, t0, t0 + 3600)
-        insertion_candidates(engine, RideNeed("join", 44.452, 1.442, 44.465, 1.461, t0, t0 + 3600),
-                             [], vols, [Commitment(booked, "v1", ("outbound",), pickup_s=t0 + 900)])
-        return time.perf_counter() - began
 
 
 def engine_from_files(graph_path: str | Path, ch_path: str | Path | None = None) -> Engine:

@@ -209,6 +209,41 @@ class Evaluation:
     row_lengths: F64
 
 
+def need_data(needs: NeedArrays) -> kernels.NeedData:
+    """The needs' arrays as the feasibility kernel reads them."""
+    return kernels.NeedData(
+        needs.ride.time_s,
+        needs.ride.length_m,
+        needs.back.time_s,
+        needs.back.length_m,
+        needs.earliest,
+        needs.latest,
+        needs.ret,
+        needs.ret_slack,
+        needs.seats,
+        needs.req,
+    )
+
+
+def offer_data(offers: OfferSet) -> kernels.OfferData:
+    """The offers' arrays as the feasibility kernel reads them."""
+    return kernels.OfferData(
+        offers.n_trips,
+        offers.seats,
+        offers.caps,
+        offers.dep_earliest,
+        offers.dep_latest,
+        offers.direct.time_s,
+        offers.direct.length_m,
+        offers.max_detour,
+        offers.max_dist_m,
+        offers.max_dur_s,
+        offers.w_indptr,
+        offers.w_start,
+        offers.w_end,
+    )
+
+
 def evaluate(needs: NeedArrays, offers: OfferSet) -> Evaluation:
     """Evaluate every (need, offer) pair with the feasibility kernel."""
     n_n = len(needs.needs)
@@ -255,36 +290,10 @@ def evaluate_tables(
     """
     kernel = kernels.evaluate_pairs if parallel else kernels.evaluate_pairs_serial
     status, status_ret, rows, indptr, lengths = kernel(
-        offers.n_trips,
-        a.time_s,
-        a.length_m,
-        b.time_s,
-        b.length_m,
-        c.time_s,
-        c.length_m,
-        e.time_s,
-        e.length_m,
-        needs.ride.time_s,
-        needs.ride.length_m,
-        needs.back.time_s,
-        needs.back.length_m,
-        needs.earliest,
-        needs.latest,
-        needs.ret,
-        needs.ret_slack,
-        needs.seats,
-        needs.req,
-        offers.seats,
-        offers.caps,
-        offers.dep_earliest,
-        offers.dep_latest,
-        offers.direct.time_s,
-        offers.direct.length_m,
-        offers.max_detour,
-        offers.max_dist_m,
-        offers.max_dur_s,
-        offers.w_indptr,
-        offers.w_start,
-        offers.w_end,
+        kernels.PairTables(
+            a.time_s, a.length_m, b.time_s, b.length_m, c.time_s, c.length_m, e.time_s, e.length_m
+        ),
+        need_data(needs),
+        offer_data(offers),
     )
     return Evaluation(status, status_ret, rows, indptr, lengths)

@@ -72,10 +72,6 @@ def test_engine_from_files_builds_then_reuses_the_ch_cache(tmp_path: Path) -> No
         engine_from_files(tmp_path / "other.npz", tmp_path / "ch.npz")
 
 
-def test_warm_up_runs_every_kernel() -> None:
-    assert Engine.warm_up() >= 0.0
-
-
 def test_unreachable_route_is_none() -> None:
     from matching.graph import graph_from_edges
 
