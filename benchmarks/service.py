@@ -442,6 +442,246 @@ def upper_bound_day(engine: Engine, needs: list[RideNeed], offers: OfferSet) -> 
     return out
 
 
+# --------------------------------------------------------- drive to a station + train
+
+TER_LOT = SHARED_DATA / "gtfs" / "ter-lines-serving-lot-2025-01.zip"
+STATION_REACH_S = 1800
+"""A volunteer drives a rider to or from a station at most this far from her home."""
+TRANSFER_MARGIN_S = 600
+"""Between the car and the train (and back): walking to the platform, buying a ticket."""
+WALK_KMH, WALK_DETOUR, MAX_WALK_S = 4.0, 1.3, 900
+"""The walk between the destination and its stop: straight line / 4 km/h x 1.3, <= 15 min."""
+MAX_TRANSIT_WAIT_S = 3600
+"""Outbound: the train arrives at most an hour before the appointment; return: it leaves at
+most an hour after the rider is ready."""
+STATIONS_PER_LEG = 3
+MAX_STATION_SNAP_M = 3000.0
+"""As the day instance's MAX_SNAP_GAP_M: the generated graph is sparse between villages."""
+
+
+@dataclass(frozen=True)
+class TransitNetwork:
+    """The territory's public transport as the benchmark sees it: a router over the week and
+    its stations (stops of the feed inside the territory's box, snapped to the roads)."""
+
+    router: Any  # gtfs_import.TransitRouter
+    station_ids: tuple[str, ...]
+    station_names: tuple[str, ...]
+    station_nodes: np.ndarray
+    wheelchair: tuple[np.ndarray, np.ndarray]
+    """(trip_ok, stop_ok) for a wheelchair user."""
+    max_walk_s: int = MAX_WALK_S
+    """Longest walk between the destination and its stop (a sensitivity knob)."""
+
+    def to_tt(self, unix_s: int) -> int:
+        """Timetable seconds of a UNIX time."""
+        return int(unix_s) - int(self.router.tt.origin_utc_s)
+
+    def to_unix(self, tt_s: int) -> int:
+        return int(tt_s) + int(self.router.tt.origin_utc_s)
+
+
+def transit_network(
+    engine: Engine, places: Places, feed_path: Path, days: list[dt.date]
+) -> TransitNetwork | None:
+    """The feed's router over ``days`` (and the day after) and its stations in the box of
+    ``places``; None when the feed is absent or runs on none of the days."""
+    from gtfs_import import TransitRouter, build_timetable, feed_dates, read_feed
+
+    if not feed_path.exists():
+        return None
+    feed = read_feed(feed_path)
+    running = {str(d) for d in feed_dates(feed)}
+    wanted = [d for d in days if d.strftime("%Y%m%d") in running]
+    if not wanted:
+        return None
+    tt = build_timetable(feed, sorted({*wanted, max(wanted) + dt.timedelta(days=1)}))
+    router = TransitRouter(tt)
+    served = np.zeros(tt.n_stops, dtype=bool)
+    served[tt.pattern_stops] = True
+    inside = (
+        (tt.stop_lat >= places.lat.min())
+        & (tt.stop_lat <= places.lat.max())
+        & (tt.stop_lon >= places.lon.min())
+        & (tt.stop_lon <= places.lon.max())
+        & served
+    )
+    # A station (parent) stands for all its stops in a query.
+    keys = sorted({int(tt.stop_parent[i]) if tt.stop_parent[i] >= 0 else int(i) for i in np.flatnonzero(inside)})  # fmt: skip
+    if not keys:
+        return None
+    snapped = engine.snap(tt.stop_lat[keys], tt.stop_lon[keys])
+    ok = snapped.gap_m <= MAX_STATION_SNAP_M
+    keys = [k for k, good in zip(keys, ok.tolist(), strict=True) if good]
+    return TransitNetwork(
+        router=router,
+        station_ids=tuple(str(tt.stop_ids[k]) for k in keys),
+        station_names=tuple(str(tt.stop_names[k]) for k in keys),
+        station_nodes=np.asarray(snapped.nodes, dtype=np.int64)[ok],
+        wheelchair=router.wheelchair_masks(),
+    )
+
+
+def _describe(net: TransitNetwork, journey: Any) -> str:
+    """'K1 08:12 Lalbenque - Fontanes -> Cahors 08:31, walk 9 min'."""
+    tt = net.router.tt
+    parts = []
+    for leg in journey.legs:
+        if leg.mode != "transit":
+            continue
+        a = dt.datetime.fromtimestamp(net.to_unix(leg.departure_s), PARIS).strftime("%H:%M")
+        b = dt.datetime.fromtimestamp(net.to_unix(leg.arrival_s), PARIS).strftime("%H:%M")
+        names = {str(s): str(n) for s, n in zip(tt.stop_ids, tt.stop_names, strict=True)}
+        parts.append(
+            f"{leg.route_short_name or 'train'} {a} {names.get(str(leg.from_stop_id), '?')}"
+            f" -> {names.get(str(leg.to_stop_id), '?')} {b}"
+        )
+    walk = round(journey.walking_s / 60)
+    return ", ".join(parts) + (f", walk {walk} min" if walk else "")
+
+
+def station_alternatives(
+    engine: Engine, net: TransitNetwork, needs: list[RideNeed]
+) -> dict[str, list[Any]]:
+    """Per need, the ways to do its legs through a station (car within ``STATION_REACH_S``
+    of home and shorter than the direct drive, then RAPTOR to the stop(s) within a 15-min
+    walk of the destination), shortest drive first, at most ``STATIONS_PER_LEG`` per leg.
+    None for a rider with accompaniment; for a wheelchair no walk and accessible trips only."""
+    from matching.station_legs import StationAlternative
+
+    out: dict[str, list[Any]] = {}
+    if not needs or net.station_nodes.shape[0] == 0:
+        return out
+    homes = np.asarray(engine.snap([n.pickup_lat for n in needs], [n.pickup_lon for n in needs]).nodes)  # fmt: skip
+    dests = np.asarray(engine.snap([n.dropoff_lat for n in needs], [n.dropoff_lon for n in needs]).nodes)  # fmt: skip
+    to_st = engine.table(homes, net.station_nodes).time_s
+    from_st = engine.table(net.station_nodes, homes).time_s
+    direct = engine.table(homes, dests).time_s
+    back_direct = engine.table(dests, homes).time_s
+    walk_m = net.max_walk_s * WALK_KMH / 3.6 / WALK_DETOUR
+    for n, need in enumerate(needs):
+        if need.requirements & Requirement.ACCOMPANIMENT:
+            continue
+        wheel = bool(need.requirements & Requirement.WHEELCHAIR)
+        walks = net.router.walks_from_point(
+            need.dropoff_lat, need.dropoff_lon, 0.0 if wheel else walk_m, WALK_KMH, WALK_DETOUR
+        )
+        if not walks:
+            continue
+        masks = {"trip_ok": net.wheelchair[0], "stop_ok": net.wheelchair[1]} if wheel else {}
+        alts: list[tuple[float, Any]] = []
+        back_s = need.return_pickup_s
+        for k, sid in enumerate(net.station_ids):
+            node, name = int(net.station_nodes[k]), net.station_names[k]
+            car = float(to_st[n, k])
+            if car <= STATION_REACH_S and car < float(direct[n, n]):
+                found = net.router.arrive_by({sid: 0}, walks, net.to_tt(need.latest_arrival_s), 2, **masks)  # fmt: skip
+                found = [j for j in found if j.trips >= 1]
+                if found:
+                    j = found[-1]  # the latest departure
+                    if net.to_tt(need.latest_arrival_s) - j.arrival_s <= MAX_TRANSIT_WAIT_S:
+                        alts.append((car, StationAlternative(
+                            "outbound", node, net.to_unix(j.departure_s) - TRANSFER_MARGIN_S,
+                            j.duration_s, _describe(net, j), name, wheel,
+                        )))  # fmt: skip
+            car = float(from_st[k, n])
+            if back_s is not None and car <= STATION_REACH_S and car < float(back_direct[n, n]):
+                found = net.router.depart_after(walks, {sid: 0}, net.to_tt(back_s), 2, **masks)
+                found = [j for j in found if j.trips >= 1]
+                if found:
+                    j = found[-1]  # the earliest arrival
+                    if j.departure_s - net.to_tt(back_s) <= MAX_TRANSIT_WAIT_S:
+                        alts.append((car, StationAlternative(
+                            "return", node, net.to_unix(j.arrival_s) + TRANSFER_MARGIN_S,
+                            j.duration_s, _describe(net, j), name, wheel,
+                        )))  # fmt: skip
+        if alts:
+            alts.sort(key=lambda x: x[0])
+            kept = [a for _, a in alts if a.leg == "outbound"][:STATIONS_PER_LEG]
+            kept += [a for _, a in alts if a.leg == "return"][:STATIONS_PER_LEG]
+            out[need.need_id] = kept
+    return out
+
+
+def upper_bound_legs(
+    engine: Engine,
+    needs: list[RideNeed],
+    offers: OfferSet,
+    alternatives: dict[str, list[Any]],
+    alone: set[str],
+) -> tuple[set[str], set[str]]:
+    """(split, transit): the needs some driver could serve alone (``alone``, today's model)
+    or whose every leg some driver could serve alone, directly (split) or directly or
+    through a station (transit). The same feasibility as :func:`upper_bound_day`: each leg
+    is a one-way need (no return) evaluated by the engine; a return leg runs from the return
+    time within the need's slack plus the pooled model's ride-time bound."""
+    from matching.day_instance import DayOptions
+    from matching.matcher import need_candidates
+    from matching.station_legs import usable
+
+    opts = DayOptions()
+    if not needs:
+        return set(), set()
+
+    def excess(ride: float) -> float:
+        return max(opts.max_ride_extra_s, opts.max_ride_factor * ride)
+
+    homes = np.asarray(engine.snap([n.pickup_lat for n in needs], [n.pickup_lon for n in needs]).nodes)  # fmt: skip
+    dests = np.asarray(engine.snap([n.dropoff_lat for n in needs], [n.dropoff_lon for n in needs]).nodes)  # fmt: skip
+    back_t = engine.table(dests, homes).time_s
+    legs: list[RideNeed] = []
+    owner: list[tuple[int, int, bool]] = []  # (need, leg 0/1, through a station)
+
+    def leg(n: int, k: int, station: bool, a: tuple[float, float], b: tuple[float, float], lo: int, hi: int) -> None:  # fmt: skip
+        need = needs[n]
+        if hi <= lo:
+            return
+        legs.append(RideNeed(
+            f"{need.need_id}|{len(legs)}", *a, *b, lo, hi, seats=need.seats,
+            requirements=need.requirements, purpose=need.purpose,
+        ))  # fmt: skip
+        owner.append((n, k, station))
+
+    lat, lon = engine.graph.node_lat, engine.graph.node_lon
+    for n, need in enumerate(needs):
+        home = (need.pickup_lat, need.pickup_lon)
+        dest = (need.dropoff_lat, need.dropoff_lon)
+        leg(n, 0, False, home, dest, need.earliest_pickup_s, need.latest_arrival_s)
+        back_s = need.return_pickup_s
+        if back_s is not None and back_t[n, n] < 10**8:
+            ride = float(back_t[n, n])
+            late = back_s + need.return_slack_s + int(ride + excess(ride))
+            leg(n, 1, False, dest, home, back_s, late)
+        width = need.latest_arrival_s - need.earliest_pickup_s
+        for alt in alternatives.get(need.need_id, ()):
+            if not usable(need, alt):
+                continue
+            st = (float(lat[alt.station_node]), float(lon[alt.station_node]))
+            if alt.leg == "outbound":
+                leg(n, 0, True, home, st, alt.time_s - width, alt.time_s)
+            else:
+                car = float(engine.table([alt.station_node], [homes[n]]).time_s[0, 0])
+                late = alt.time_s + need.return_slack_s + int(car + excess(car))
+                leg(n, 1, True, st, home, alt.time_s, late)
+    arrays = build_need_arrays(engine, legs)
+    ev = evaluate(arrays, offers)
+    ok_direct: set[tuple[int, int]] = set()
+    ok_any: set[tuple[int, int]] = set()
+    for i, (n, k, station) in enumerate(owner):
+        if need_candidates(i, arrays, offers, ev, 0.32)[0]:
+            ok_any.add((n, k))
+            if not station:
+                ok_direct.add((n, k))
+    split, transit = set(alone), set(alone)
+    for n, need in enumerate(needs):
+        wanted = [0] if need.return_pickup_s is None else [0, 1]
+        if all((n, k) in ok_direct for k in wanted):
+            split.add(need.need_id)
+        if all((n, k) in ok_any for k in wanted):
+            transit.add(need.need_id)
+    return split, transit
+
+
 def arrival_order_day(
     engine: Engine,
     needs: list[RideNeed],
@@ -486,17 +726,32 @@ POOLED_POLICIES = {
 """The pooled planner and its ablations (options of matching.day_instance.DayOptions)."""
 
 
+TRANSIT_POLICY = "engine_pooled_transit"
+"""The pooled planner with the station option (matching.station_legs), phase 1 being
+``engine_pooled``'s own plan."""
+
+
 def simulate(
-    engine: Engine, places: Places, week: Week, time_limit_s: float = 3.0
+    engine: Engine,
+    places: Places,
+    week: Week,
+    time_limit_s: float = 3.0,
+    transit: TransitNetwork | None = None,
 ) -> dict[str, Any]:
-    """Serve the week with every policy; figures per policy."""
+    """Serve the week with every policy; figures per policy. With ``transit``, also the
+    pooled planner with a volunteer's drive to a station combined with a train or bus."""
     from matching.day_instance import DayOptions, build_day_instance, plan_day_routes
     from matching.pooling import warm_up
+    from matching.station_legs import plan_day_with_stations
 
     warm_up()
-    names = ["engine", "arrival_order", *POOLED_POLICIES, "lotocar", "mobicoop"]
+    pooled_names = [*POOLED_POLICIES, *([TRANSIT_POLICY] if transit is not None else [])]
+    names = ["engine", "arrival_order", *pooled_names, "lotocar", "mobicoop"]
     figs = {name: PolicyFigures(rides_per_volunteer=Counter()) for name in names}
-    routes = {name: RouteFigures() for name in (*POOLED_POLICIES, "engine", "arrival_order")}
+    routes = {name: RouteFigures() for name in (*pooled_names, "engine", "arrival_order")}
+    bound_split = bound_transit = bound_transit_priority = 0
+    station_needs = station_legs_used = needs_with_alternative = 0
+    transit_examples: list[dict[str, Any]] = []
     reasons: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
     bound = 0
@@ -520,6 +775,15 @@ def simulate(
         alone = upper_bound_day(engine, needs, offers)
         bound += len(alone)
         bound_priority += sum(x.priority for x in needs if x.need_id in alone)
+        alternatives: dict[str, list[Any]] = {}
+        if transit is not None:
+            alternatives = station_alternatives(engine, transit, needs)
+            needs_with_alternative += len(alternatives)
+            split_set, transit_set = upper_bound_legs(engine, needs, offers, alternatives, alone)
+            bound_split += len(split_set)
+            bound_transit += len(transit_set)
+            bound_transit_priority += sum(x.priority for x in needs if x.need_id in transit_set)
+        plans: dict[str, Any] = {}
         result = assign_batch(
             engine,
             needs,
@@ -556,15 +820,48 @@ def simulate(
         for r in ordered:
             if r.candidate.kind == "volunteer":
                 f.rides_per_volunteer[r.candidate.driver_id] += 1  # type: ignore[index]
-        for name, options in POOLED_POLICIES.items():
-            inst = build_day_instance(
-                engine,
-                needs,
-                trips,
-                week.volunteers,
-                DayOptions(**options),
-            )
-            plan = plan_day_routes(inst, time_limit_s=time_limit_s, seed=0)
+        for name in pooled_names:
+            options = POOLED_POLICIES.get(name, {})
+            if name == TRANSIT_POLICY:
+                plan = plan_day_with_stations(
+                    engine,
+                    needs,
+                    trips,
+                    week.volunteers,
+                    alternatives,
+                    DayOptions(station_legs=True),
+                    time_limit_s=time_limit_s,
+                    seed=0,
+                    direct_plan=plans["engine_pooled"],
+                )
+                through = [r for r in plan.rides if r.outbound_station or r.return_station]
+                station_needs += len(through)
+                station_legs_used += sum(
+                    (r.outbound_station is not None) + (r.return_station is not None)
+                    for r in through
+                )
+                for r in through[: max(0, 5 - len(transit_examples))]:
+                    transit_examples.append(
+                        {
+                            "need_id": r.need_id,
+                            "outbound": r.outbound_station.description
+                            if r.outbound_station
+                            else "direct",
+                            "return": r.return_station.description
+                            if r.return_station
+                            else ("direct" if r.return_offer_id else None),
+                        }
+                    )
+            else:
+                inst = build_day_instance(
+                    engine,
+                    needs,
+                    trips,
+                    week.volunteers,
+                    DayOptions(**options),
+                )
+                plan = plan_day_routes(inst, time_limit_s=time_limit_s, seed=0)
+            plans[name] = plan
             f = figs[name]
             f.promised += plan.served
             f.served += plan.served
@@ -599,12 +896,39 @@ def simulate(
         policies[name]["share_of_upper_bound"] = (
             round(figs[name].served / bound, 3) if bound else None
         )
-        if name in POOLED_POLICIES:
+        if name in pooled_names:
             policies[name]["served_beyond_upper_bound"] = outside[name]
             policies[name]["return_by_another_driver"] = split[name]
+        if transit is not None:
+            policies[name]["share_of_upper_bound_transit"] = (
+                round(figs[name].served / bound_transit, 3) if bound_transit else None
+            )
+    if transit is not None:
+        policies[TRANSIT_POLICY]["needs_through_a_station"] = station_needs
+        policies[TRANSIT_POLICY]["legs_through_a_station"] = station_legs_used
+    transit_report = (
+        {}
+        if transit is None
+        else {
+            "upper_bound_split": bound_split,
+            "upper_bound_transit": bound_transit,
+            "upper_bound_transit_priority": bound_transit_priority,
+            "transit": {
+                "feed": TER_LOT.name,
+                "stations": list(transit.station_names),
+                "needs_with_a_station_alternative": needs_with_alternative,
+                "station_reach_s": STATION_REACH_S,
+                "transfer_margin_s": TRANSFER_MARGIN_S,
+                "max_walk_s": transit.max_walk_s,
+                "max_transit_wait_s": MAX_TRANSIT_WAIT_S,
+                "examples": transit_examples,
+            },
+        }
+    )
     return {
         "upper_bound": bound,
         "upper_bound_priority": bound_priority,
+        **transit_report,
         "policies": policies,
         "engine_unserved_main_reason": dict(reasons.most_common()),
         "engine_rides_by_kind": dict(kinds),
@@ -618,6 +942,13 @@ def simulate(
             "one_rider_per_drive": "the pooled planner with the one-rider switch",
             "volunteers_only": "the pooled planner without the drivers' own trips",
             "volunteer_rides": "pooled policies count drives (outings or trips), not riders",
+            TRANSIT_POLICY: "engine_pooled's plan, then the needs it leaves unserved offered "
+            "a volunteer's drive to or from a station with a train (second phase, the first "
+            "plan's riders kept on their drivers)",
+            "upper_bound_split": "needs whose every leg some driver could serve alone "
+            "(directly; legs possibly by different drivers), or in upper_bound",
+            "upper_bound_transit": "upper_bound_split, each leg also possibly through a "
+            "station (a car part some driver could serve alone, then the train)",
         },
     }
 
@@ -668,6 +999,20 @@ def main(argv: list[str] | None = None) -> int:
         help="run the week on this real extract (homes and destinations on its roads, its "
         "densest places as town centres) instead of the generated Cahors area",
     )
+    parser.add_argument(
+        "--gtfs",
+        type=Path,
+        default=TER_LOT,
+        help="feed of the station option (engine_pooled_transit); its stops inside the "
+        "territory's box are the stations",
+    )
+    parser.add_argument("--no-transit", action="store_true", help="leave out the station option")
+    parser.add_argument(
+        "--max-walk-min",
+        type=float,
+        default=MAX_WALK_S / 60,
+        help="station option: longest walk between the destination and its stop (minutes)",
+    )
     args = parser.parse_args(argv)
     if args.osm is not None:
         from matching.io import load_ch, save_ch  # noqa: F401 (CH built by Engine)
@@ -686,7 +1031,15 @@ def main(argv: list[str] | None = None) -> int:
         n_volunteers=args.volunteers,
         n_commuters=args.commuters,
     )
-    report = simulate(engine, places, week, time_limit_s=args.time_limit)
+    transit = None
+    if not args.no_transit:
+        transit = transit_network(engine, places, args.gtfs, sorted(week.needs_by_day))
+        if transit is not None:
+            transit = replace(transit, max_walk_s=int(args.max_walk_min * 60))
+        if transit is None:
+            print(f"no station option: {args.gtfs} absent, not running this week or no stop "
+                  "in the territory")  # fmt: skip
+    report = simulate(engine, places, week, time_limit_s=args.time_limit, transit=transit)
     report["scenario"] = {
         "territory": territory_name,
         "graph_nodes": graph.n_nodes,
@@ -709,8 +1062,14 @@ def main(argv: list[str] | None = None) -> int:
 def summary_markdown(report: dict[str, Any]) -> str:
     """The policies side by side, with the upper bound."""
     bound = report["upper_bound"]
-    lines = [
-        f"Upper bound (needs some driver could serve alone): {bound}",
+    lines = [f"Upper bound (needs some driver could serve alone): {bound}"]
+    if "upper_bound_transit" in report:
+        lines.append(
+            f"Legs split between drivers: {report['upper_bound_split']}; and through a "
+            f"station: {report['upper_bound_transit']} (stations: "
+            f"{', '.join(report['transit']['stations'])})"
+        )
+    lines += [
         "",
         "| policy | served | share | of upper bound | priority share | added km "
         "| riders / drive | stops / drive | km per rider | volunteer drives mean / max |",
@@ -725,6 +1084,15 @@ def summary_markdown(report: dict[str, Any]) -> str:
             f"| {p.get('riders_per_drive') or '–'} | {p.get('stops_per_drive') or '–'} "
             f"| {p.get('km_per_rider') or p['added_km_per_served']} "
             f"| {p['volunteer_rides_mean']:.2f} / {p['volunteer_rides_max']} |"
+        )
+    transit = report["policies"].get(TRANSIT_POLICY)
+    if transit is not None:
+        share = transit.get("share_of_upper_bound_transit")
+        lines.append("")
+        lines.append(
+            f"{TRANSIT_POLICY}: {transit['needs_through_a_station']} needs through a station "
+            f"({transit['legs_through_a_station']} legs); "
+            f"{'' if share is None else f'{share:.0%} '}of the transit bound"
         )
     return "\n".join(lines)
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -55,9 +55,11 @@ from matching.pooling import (
     instance_from_arrays,
     plan_routes,
 )
+from matching.station_legs import LegRequest, station_leg, usable
 
 if TYPE_CHECKING:
     from matching.commitments import Commitment
+    from matching.station_legs import StationAlternative, StationChoice
 
 UNREACHABLE_S = 10 * 86_400.0
 """Travel time put in the matrix for pairs with no road between them (never feasible)."""
@@ -85,6 +87,9 @@ class DayOptions:
     use_volunteers: bool = True
     commitment_margin_s: float = 600.0
     """How far a booked rider's pickup may move from the time she was promised."""
+    station_legs: bool = False
+    """Offer the needs a direct plan leaves unserved a volunteer's drive to a station
+    combined with a train or bus (:func:`matching.station_legs.plan_day_with_stations`)."""
 
     def __post_init__(self) -> None:
         for name in (
@@ -131,6 +136,9 @@ class DayInstance:
     build_s: float
     committed_needs: frozenset[str] = frozenset()
     """Ids of the needs that came as commitments (at the end of ``needs``)."""
+    request_station: tuple[StationAlternative | None, ...] = ()
+    """Per request, the station alternative its leg runs to or from (None: direct); empty
+    when no station choice was given."""
     broken_commitments: dict[str, str] = field(default_factory=dict)
     """Committed need id -> reason its booking could not enter the instance:
     'vehicle_absent' (no vehicle of that key today), 'pickup_outside_window' (the promise
@@ -158,6 +166,8 @@ class PlannedStop:
     departure_s: int
     riders_on_board: int
     """Seats taken when leaving the stop."""
+    station: StationAlternative | None = None
+    """The stop is at a station: the rider takes (outbound) or left (return) this train."""
 
 
 @dataclass(frozen=True)
@@ -194,6 +204,10 @@ class PlannedRide:
     return_dropoff_s: int | None
     committed: bool = False
     """The need came as a commitment (already booked): fixed on its driver."""
+    outbound_station: StationAlternative | None = None
+    """The outbound ends at this station (the rider goes on by public transport)."""
+    return_station: StationAlternative | None = None
+    """The return starts at this station (the rider came back by public transport)."""
 
 
 @dataclass(frozen=True)
@@ -294,6 +308,7 @@ def build_day_instance(
     volunteers: Sequence[VolunteerAvailability],
     options: DayOptions | None = None,
     commitments: Sequence[Commitment] = (),
+    station_choices: Mapping[str, StationChoice] | None = None,
 ) -> DayInstance:
     """The pooled instance of a day (see the module docstring).
 
@@ -307,6 +322,11 @@ def build_day_instance(
     own window, and a weight above all open needs together. A committed need whose return
     is not booked gets its return planned as a free leg. A booking that cannot enter the
     instance is reported in ``broken_commitments``, never dropped silently.
+
+    ``station_choices`` (need id -> :class:`matching.station_legs.StationChoice`, open needs
+    only) replaces a leg by its car part to or from a station
+    (:func:`matching.station_legs.station_leg`); such a need is left out with reason
+    'station_window_too_short' when that part cannot fit.
 
     Raises
     ------
@@ -345,6 +365,18 @@ def build_day_instance(
         point_node, point_ok = snapped.nodes.astype(np.int64), snapped.gap_m <= MAX_SNAP_GAP_M
     else:
         point_node, point_ok = np.empty(0, dtype=np.int64), np.empty(0, dtype=bool)
+    choices = dict(station_choices or {})
+    n_points = point_node.shape[0]
+    station_of_node: dict[int, int] = {}  # station graph node -> its point index
+    for chosen in choices.values():
+        for alt in (chosen.outbound, chosen.back):
+            if alt is not None and alt.station_node not in station_of_node:
+                station_of_node[alt.station_node] = n_points + len(station_of_node)
+    if station_of_node:
+        point_node = np.concatenate(
+            [point_node, np.fromiter(station_of_node, dtype=np.int64, count=len(station_of_node))]
+        )
+        point_ok = np.concatenate([point_ok, np.ones(len(station_of_node), dtype=bool)])
     graph_nodes, point_idx = np.unique(point_node, return_inverse=True)
     point_idx = point_idx.ravel()
     if graph_nodes.shape[0]:
@@ -359,7 +391,7 @@ def build_day_instance(
     drop = point_idx[n_n : 2 * n_n]
     t_from = point_idx[2 * n_n : 2 * n_n + n_t]
     t_to = point_idx[2 * n_n + n_t : 2 * n_n + 2 * n_t]
-    home = point_idx[2 * n_n + 2 * n_t :]
+    home = point_idx[2 * n_n + 2 * n_t : n_points]
 
     # ---------------------------------------------------------------- requests
     req: dict[str, list[float | int]] = {
@@ -394,65 +426,87 @@ def build_day_instance(
         return len(req["need"]) - 1
 
     span_lo, span_hi = np.inf, -np.inf
+    station_of_req: list[StationAlternative | None] = []
     for i, need in enumerate(needs[:n_open]):
         p, d = int(pick[i]), int(drop[i])
         if not (point_ok[i] and point_ok[n_n + i]):
             not_plannable[need.need_id] = "off_road_graph"
             continue
-        ride = float(travel[p, d])
-        if dist[p, d] > MAX_SOCIAL_TRIP_M:
-            not_plannable[need.need_id] = "over_100_km"
-            continue
-        svc = opts.pickup_service_s
-        latest_pickup = need.latest_arrival_s - ride - svc
-        if ride >= UNREACHABLE_S or latest_pickup < need.earliest_pickup_s:
-            not_plannable[need.need_id] = "window_too_short"
-            continue
+        choice = choices.get(need.need_id)
+        out_alt = choice.outbound if choice is not None else None
         back_s = need.return_pickup_s
-        back = float(travel[d, p]) if back_s is not None else 0.0
-        if back_s is not None and back >= UNREACHABLE_S:
-            not_plannable[need.need_id] = "no_return"
-            continue
+        back_alt = choice.back if choice is not None and back_s is not None else None
+        # Never an accompanied rider at a station, a wheelchair only on an accessible part.
+        out_alt = out_alt if out_alt is None or usable(need, out_alt) else None
+        back_alt = back_alt if back_alt is None or usable(need, back_alt) else None
+        svc = opts.pickup_service_s
+        ride = float(travel[p, d])
+        out_leg: LegRequest | None
+        if out_alt is None:
+            if dist[p, d] > MAX_SOCIAL_TRIP_M:
+                not_plannable[need.need_id] = "over_100_km"
+                continue
+            latest_pickup = need.latest_arrival_s - ride - svc
+            if ride >= UNREACHABLE_S or latest_pickup < need.earliest_pickup_s:
+                not_plannable[need.need_id] = "window_too_short"
+                continue
+            out_leg = LegRequest(
+                p, d, need.earliest_pickup_s, latest_pickup,
+                need.earliest_pickup_s + svc + ride, need.latest_arrival_s,
+                ride + excess(ride), ride, need.earliest_pickup_s, need.latest_arrival_s,
+            )  # fmt: skip
+        else:
+            out_leg = _station_request(need, out_alt, p, station_of_node, point_idx, travel, dist, svc, excess)  # fmt: skip
+            if out_leg is None:
+                not_plannable[need.need_id] = "station_window_too_short"
+                continue
+        ret_leg: LegRequest | None = None
+        if back_s is not None and back_alt is None:
+            back = float(travel[d, p])
+            if back >= UNREACHABLE_S:
+                not_plannable[need.need_id] = "no_return"
+                continue
+            ride_back = back + excess(back)
+            ret_leg = LegRequest(
+                d, p, back_s, back_s + need.return_slack_s, back_s + svc + back,
+                back_s + need.return_slack_s + svc + ride_back, ride_back, back,
+                back_s, back_s + need.return_slack_s + ride_back,
+            )  # fmt: skip
+        elif back_alt is not None:
+            ret_leg = _station_request(need, back_alt, p, station_of_node, point_idx, travel, dist, svc, excess)  # fmt: skip
+            if ret_leg is None:
+                not_plannable[need.need_id] = "station_window_too_short"
+                continue
         legs = 2 if back_s is not None else 1
         weight = (1.0 + eps * need.priority) / legs
-        out = add(
-            pickup_node=p,
-            dropoff_node=d,
-            pickup_earliest_s=need.earliest_pickup_s,
-            pickup_latest_s=latest_pickup,
-            dropoff_earliest_s=need.earliest_pickup_s + svc + ride,
-            dropoff_latest_s=need.latest_arrival_s,
-            load=need.seats,
-            max_ride_s=ride + excess(ride),
-            requirement_mask=int(need.requirements),
-            priority_weight=weight,
-            linked_to=NO_LINK,
-            need=i,
-            leg=0,
-            direct=ride,
-        )
-        span_lo = min(span_lo, need.earliest_pickup_s)
-        span_hi = max(span_hi, need.latest_arrival_s)
-        if back_s is not None:
-            ride_back = back + excess(back)
-            ret = add(
-                pickup_node=d,
-                dropoff_node=p,
-                pickup_earliest_s=back_s,
-                pickup_latest_s=back_s + need.return_slack_s,
-                dropoff_earliest_s=back_s + svc + back,
-                dropoff_latest_s=back_s + need.return_slack_s + svc + ride_back,
-                load=need.seats,
-                max_ride_s=ride_back,
-                requirement_mask=int(need.requirements),
-                priority_weight=weight,
-                linked_to=out,
-                need=i,
-                leg=1,
-                direct=back,
+        made_ids: list[int] = []
+        for leg, spec in enumerate((out_leg, ret_leg)):
+            if spec is None:
+                continue
+            made_ids.append(
+                add(
+                    pickup_node=spec.pickup_node,
+                    dropoff_node=spec.dropoff_node,
+                    pickup_earliest_s=spec.pickup_earliest_s,
+                    pickup_latest_s=spec.pickup_latest_s,
+                    dropoff_earliest_s=spec.dropoff_earliest_s,
+                    dropoff_latest_s=spec.dropoff_latest_s,
+                    load=need.seats,
+                    max_ride_s=spec.max_ride_s,
+                    requirement_mask=int(need.requirements),
+                    priority_weight=weight,
+                    linked_to=NO_LINK,
+                    need=i,
+                    leg=leg,
+                    direct=spec.direct,
+                )
             )
-            req["linked_to"][out] = ret
-            span_hi = max(span_hi, back_s + need.return_slack_s + ride_back)
+            station_of_req.append(out_alt if leg == 0 else back_alt)
+            span_lo = min(span_lo, spec.span_lo)
+            span_hi = max(span_hi, spec.span_hi)
+        if len(made_ids) == 2:
+            a, b = made_ids
+            req["linked_to"][a], req["linked_to"][b] = b, a
     for need, _ in booked.values():  # the day's span covers the bookings too
         span_lo = min(span_lo, need.earliest_pickup_s)
         back_s = need.return_pickup_s
@@ -697,8 +751,32 @@ def build_day_instance(
         radius_encoding=radius_encoding,
         build_s=time.perf_counter() - began,
         committed_needs=frozenset(booked),
+        request_station=tuple(station_of_req) + (None,) * (n_req - len(station_of_req))
+        if choices
+        else (),
         broken_commitments=broken,
     )
+
+
+def _station_request(
+    need: RideNeed,
+    alt: StationAlternative,
+    home: int,
+    station_of_node: dict[int, int],
+    point_idx: npt.NDArray[np.int64],
+    travel: npt.NDArray[np.float64],
+    dist: npt.NDArray[np.float64],
+    service_s: float,
+    excess: Callable[[float], float],
+) -> LegRequest | None:
+    """A leg's car part to or from its station (instance nodes), or None if it cannot fit
+    (unreachable, over 100 km, or the window too short for the drive)."""
+    station = int(point_idx[station_of_node[alt.station_node]])
+    a, b = (home, station) if alt.leg == "outbound" else (station, home)
+    car = float(travel[a, b])
+    if car >= UNREACHABLE_S or dist[a, b] > MAX_SOCIAL_TRIP_M:
+        return None
+    return station_leg(need, alt, home, station, car, service_s, excess)
 
 
 def _booked_legs(
@@ -787,6 +865,7 @@ def rides_from_plan(day: DayInstance, plan: PoolingPlan, *, check: bool = True) 
         if back == NO_LINK and n in return_of and return_of[n] in times:
             back = return_of[n]  # a booked outbound's open return, planned on its own
         rv, rp, rd = times[back] if back != NO_LINK else (None, None, None)
+        stations = day.request_station
         rides.append(
             PlannedRide(
                 need_id=day.needs[n].need_id,
@@ -800,6 +879,8 @@ def rides_from_plan(day: DayInstance, plan: PoolingPlan, *, check: bool = True) 
                 return_pickup_s=rp,
                 return_dropoff_s=rd,
                 committed=day.needs[n].need_id in day.committed_needs,
+                outbound_station=stations[r] if stations else None,
+                return_station=stations[back] if stations and back != NO_LINK else None,
             )
         )
         served_needs.add(n)
@@ -864,6 +945,7 @@ def planned_route(day: DayInstance, stops: RouteStops) -> PlannedRoute:
                 service_start_s=int(round(float(stops.service_start_s[k]))),
                 departure_s=int(round(float(stops.departure_s[k]))),
                 riders_on_board=int(stops.load_after[k]),
+                station=_stop_station(day, r, kind),
             )
         )
     driven = _route_distance(inst, stops.node, stops.kind, v)
@@ -880,6 +962,17 @@ def planned_route(day: DayInstance, stops: RouteStops) -> PlannedRoute:
         riders=len({p.need_id for p in planned}),
         max_on_board=int(stops.load_after.max()) if stops.load_after.size else 0,
     )
+
+
+def _stop_station(day: DayInstance, r: int, kind: int) -> StationAlternative | None:
+    """The station of a stop: the drop-off of an outbound or the pickup of a return that
+    runs through one."""
+    if not day.request_station:
+        return None
+    alt = day.request_station[r]
+    if alt is None or (kind == DROPOFF) != (alt.leg == "outbound"):
+        return None
+    return alt
 
 
 def _kept_promises(

@@ -23,6 +23,7 @@ SHARED = {"errors", "model", "reasons"}
 """Plain definitions any layer may use."""
 UPPER = {
     "matcher",
+    "station_legs",
     "offers",
     "rides",
     "assignment",
