@@ -140,6 +140,9 @@ class DriverOffer(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="active")  # pending_confirmation|active|cancelled
     source: Mapped[str] = mapped_column(String(10), default="web")  # web | sms
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # Any change to an offer (its days, hour, places, window) shows in the day's fingerprint
+    # (app.services.day_state), which processes compare before reusing what they keep.
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
     driver: Mapped[Driver] = relationship()
 

@@ -84,7 +84,9 @@ def drivers_fingerprint(day: date) -> str:
         select(func.count(DriverOffer.id), func.max(DriverOffer.id),
                func.sum(DriverOffer.seats + DriverOffer.max_detour_min + DriverOffer.flexibility_min))
         .where(DriverOffer.status == "active")).one()
-    return _digest([_territory_key(), str(day), tuple(drivers), tuple(availability),
+    # Any offer edited in place (hour, days, places), whatever its status now.
+    offers_changed = db.session.execute(select(func.max(DriverOffer.updated_at))).scalar()
+    return _digest([_territory_key(), str(day), tuple(drivers), tuple(availability), offers_changed,
                     [tuple(r) for r in absences], [tuple(r) for r in extra], tuple(offers)])
 
 

@@ -149,3 +149,23 @@ def test_a_booking_shows_at_the_next_request_and_its_withdrawal_too(app):
     other.status = "searching"
     db.session.commit()
     assert _kept(target) and _kept(target) == _fresh(target)
+
+
+def test_an_offer_edited_in_place_shows_at_the_next_request(app):
+    """Its hour moved: the kept drivers' side is read again (DriverOffer.updated_at)."""
+    rng = random.Random(11)
+    drivers, needs, offers = _world(rng)
+    for d in drivers:
+        d.availability = []
+    db.session.commit()
+    offer = offers[0]
+    need = needs[0]
+    before = day_offers(DAY)
+    kept_before = _kept(need)
+    assert kept_before == _fresh(need)
+    offer.time_of_day = "18:45"  # the evening instead of the morning: no longer on her way
+    db.session.commit()
+    assert day_offers(DAY).base is not before.base
+    assert _kept(need) == _fresh(need)
+    trip_window = [t.departure_earliest_s for t in day_offers(DAY).offer_set.trips if t.offer_id == f"t{offer.id}"]
+    assert trip_window and datetime.fromtimestamp(trip_window[0], PARIS).hour >= 18
