@@ -13,7 +13,7 @@ from functools import cache
 
 import pytest
 
-from benchmarks.service import (
+from benchmarks.service_transit import (
     MAX_TRANSIT_WAIT_S,
     PARIS,
     STATION_REACH_S,
