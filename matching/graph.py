@@ -58,6 +58,23 @@ class RoadGraph(NamedTuple):
         return np.repeat(np.arange(self.n_nodes, dtype=np.int32), counts)
 
 
+def grid_edges(rows: int, cols: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Tails and heads of a two-way ``rows`` x ``cols`` grid (node ``r * cols + c``): the small
+    road network of the warm-up and of tests."""
+    tails: list[int] = []
+    heads: list[int] = []
+    for r in range(rows):
+        for c in range(cols):
+            u = r * cols + c
+            if c + 1 < cols:
+                tails += [u, u + 1]
+                heads += [u + 1, u]
+            if r + 1 < rows:
+                tails += [u, u + cols]
+                heads += [u + cols, u]
+    return np.array(tails, dtype=np.int64), np.array(heads, dtype=np.int64)
+
+
 def graph_from_edges(
     n_nodes: int,
     tail: npt.ArrayLike,

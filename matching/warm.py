@@ -18,7 +18,7 @@ from matching.commitments import Commitment, insertion_candidates
 from matching.day_instance import build_day_instance, plan_day_routes
 from matching.dijkstra import dijkstra_table
 from matching.engine import Engine
-from matching.graph import RoadGraph, graph_from_edges
+from matching.graph import RoadGraph, graph_from_edges, grid_edges
 from matching.matcher import match_need
 from matching.model import DriverTrip, ReturnMode, RideNeed, VolunteerAvailability
 from matching.pooling import warm_up as warm_up_pooling
@@ -28,22 +28,12 @@ _T0 = 1_700_000_000
 
 def _tiny_grid(rows: int = 4, cols: int = 4) -> RoadGraph:
     """A two-way grid of 1-minute, 500-m roads near Cahors."""
-    tails: list[int] = []
-    heads: list[int] = []
-    for r in range(rows):
-        for c in range(cols):
-            u = r * cols + c
-            if c + 1 < cols:
-                tails += [u, u + 1]
-                heads += [u + 1, u]
-            if r + 1 < rows:
-                tails += [u, u + cols]
-                heads += [u + cols, u]
+    tails, heads = grid_edges(rows, cols)
     rr, cc = np.divmod(np.arange(rows * cols), cols)
     return graph_from_edges(
         rows * cols,
-        np.array(tails),
-        np.array(heads),
+        tails,
+        heads,
         np.full(len(tails), 60),
         np.full(len(tails), 500.0),
         44.45 + rr * 0.005,

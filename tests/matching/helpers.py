@@ -7,7 +7,7 @@ import heapq
 import networkx as nx
 import numpy as np
 
-from matching.graph import INF_TIME, RoadGraph, graph_from_edges
+from matching.graph import INF_TIME, RoadGraph, graph_from_edges, grid_edges
 
 
 def naive_dijkstra(g: RoadGraph, source: int) -> np.ndarray:
@@ -62,24 +62,15 @@ def random_graph(
 def grid_graph(rows: int, cols: int, seed: int = 0) -> RoadGraph:
     """A two-way grid with random times: a small, strongly connected road-like graph."""
     rng = np.random.default_rng(seed)
-    tails, heads = [], []
-    for r in range(rows):
-        for c in range(cols):
-            u = r * cols + c
-            if c + 1 < cols:
-                tails += [u, u + 1]
-                heads += [u + 1, u]
-            if r + 1 < rows:
-                tails += [u, u + cols]
-                heads += [u + cols, u]
+    tails, heads = grid_edges(rows, cols)
     m = len(tails)
     times = rng.integers(5, 60, m)
     lengths = times * rng.uniform(8.0, 20.0, m)
     rr, cc = np.divmod(np.arange(rows * cols), cols)
     return graph_from_edges(
         rows * cols,
-        np.array(tails),
-        np.array(heads),
+        tails,
+        heads,
         times,
         lengths,
         44.4 + rr * 0.005,

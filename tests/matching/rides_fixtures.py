@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from matching.engine import Engine
-from matching.graph import RoadGraph, graph_from_edges
+from matching.graph import RoadGraph, graph_from_edges, grid_edges
 from matching.model import RideNeed, VolunteerAvailability
 
 ROWS = 8
@@ -17,21 +17,12 @@ T0 = 1_737_964_800  # Monday 27 January 2025, 08:00 UTC (09:00 in Paris)
 
 def grid_network() -> RoadGraph:
     """An 8 x 8 two-way grid; node ``r * COLS + c`` at (44.4 + r * 0.009, 1.4 + c * 0.0126)."""
-    tails, heads = [], []
-    for r in range(ROWS):
-        for c in range(COLS):
-            u = r * COLS + c
-            if c + 1 < COLS:
-                tails += [u, u + 1]
-                heads += [u + 1, u]
-            if r + 1 < ROWS:
-                tails += [u, u + COLS]
-                heads += [u + COLS, u]
+    tails, heads = grid_edges(ROWS, COLS)
     rr, cc = np.divmod(np.arange(ROWS * COLS), COLS)
     return graph_from_edges(
         ROWS * COLS,
-        np.array(tails),
-        np.array(heads),
+        tails,
+        heads,
         np.full(len(tails), EDGE_S),
         np.full(len(tails), EDGE_M),
         44.4 + rr * 0.009,
