@@ -70,11 +70,6 @@ class Supervisor:
         self.gunicorn: subprocess.Popen[bytes] | None = None
         self.workers: list[subprocess.Popen[bytes] | None] = [None] * max(1, int(env.get("WORKER_PROCESSES", "1")))
 
-    @property
-    def worker(self) -> subprocess.Popen[bytes] | None:
-        """The first queue worker (the one running the periodic tasks)."""
-        return self.workers[0]
-
     def _start_worker(self, k: int) -> subprocess.Popen[bytes]:
         threads = self.env.get("WORKER_THREADS", "2")
         args = [sys.executable, "-m", "app.sms.worker", "--workers", threads]

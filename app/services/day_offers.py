@@ -152,9 +152,8 @@ def day_offers(day: date) -> DayOffers:
     key: BookingsKey = (tuple(bookings), tuple(sorted(busy.items())))
     entry = base.derived.get(key)
     if entry is None:
-        entry = DayOffers(base, None, bookings, busy)
-        trips, volunteers = entry.offers_of(None)
-        entry.offer_set = blocked_offer_set(base, trips, volunteers)
+        trips, volunteers = service.apply_bookings(base.side, busy, bookings)
+        entry = DayOffers(base, blocked_offer_set(base, trips, volunteers), bookings, busy)
         with _lock:
             base.derived[key] = entry
             while len(base.derived) > _DERIVED_KEPT:

@@ -68,12 +68,6 @@ def volunteers_fingerprint() -> str:
 
 def drivers_fingerprint(day: date) -> str:
     """The drivers' side of a day before bookings: records, availability, absences, offers."""
-    drivers = db.session.execute(
-        select(func.count(Driver.id), func.max(Driver.id), func.max(Driver.updated_at))).one()
-    availability = db.session.execute(
-        select(func.count(DriverAvailability.id), func.max(DriverAvailability.id),
-               func.coalesce(func.sum(DriverAvailability.driver_id * 7 + DriverAvailability.weekday), 0))
-    ).one()
     absences = db.session.execute(
         select(DriverAbsence.id, DriverAbsence.driver_id).where(
             DriverAbsence.first_day <= day, DriverAbsence.last_day >= day).order_by(DriverAbsence.id)).all()
@@ -82,12 +76,12 @@ def drivers_fingerprint(day: date) -> str:
         .order_by(DriverExtraSlot.id)).all()
     offers = db.session.execute(
         select(func.count(DriverOffer.id), func.max(DriverOffer.id),
-               func.sum(DriverOffer.seats + DriverOffer.max_detour_min + DriverOffer.flexibility_min))
+               func.sum(DriverOffer.seats + DriverOffer.max_detour_min + DriverOffer.flexibility_min),
+               # Any offer edited in place (hour, days, places), whatever its status now.
+               select(func.max(DriverOffer.updated_at)).correlate(None).scalar_subquery())
         .where(DriverOffer.status == "active")).one()
-    # Any offer edited in place (hour, days, places), whatever its status now.
-    offers_changed = db.session.execute(select(func.max(DriverOffer.updated_at))).scalar()
-    return _digest([_territory_key(), str(day), tuple(drivers), tuple(availability), offers_changed,
-                    [tuple(r) for r in absences], [tuple(r) for r in extra], tuple(offers)])
+    return _digest([volunteers_fingerprint(), str(day), [tuple(r) for r in absences],
+                    [tuple(r) for r in extra], tuple(offers)])
 
 
 def offers_fingerprint(day: date) -> str:
